@@ -1,0 +1,123 @@
+"""Command line: ``python -m FAExportLib export INPUT OUTDIR [options]``.
+
+On bad input it prints one line on stderr that says what is wrong and what to do, exits non-zero,
+and leaves nothing behind.
+"""
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+from .errors import FAExportError
+from .metadata import ExportMetadata
+from .pipeline import MODES, ExportResult, export_volume
+from .version import __version__
+
+PROG = "faexport"
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage on errors; the contract is one line."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog=PROG, description="Export float quantitative maps (e.g. diffusion FA) to DICOM without losing values.")
+    parser.add_argument("--version", action="version", version=f"FAExport {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    export = commands.add_parser("export", help="export a NIfTI or NRRD volume as a DICOM series")
+    export.add_argument("input", metavar="INPUT", help="NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) scalar volume")
+    export.add_argument("output", metavar="OUTDIR", help="folder that receives one new sub-folder per series (created if missing)")
+    export.add_argument("--mode", choices=sorted(MODES), default="mr", help="mr: classic MR images, int16 with one rescale (default)")
+    export.add_argument("--scale", default="auto", help="1000, 32000, auto (default: finest that fits int16) or any positive number; stored = value x scale")
+    export.add_argument("--quantity", default="FA", help="FA, MD, AD, RD, ADC or another short name (default FA)")
+    export.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
+    identity = export.add_argument_group("patient, study and series")
+    identity.add_argument("--patient-name", default="Anonymous^")
+    identity.add_argument("--patient-id", help="default: a generated anonymous ID")
+    identity.add_argument("--patient-birth-date", default="", metavar="YYYYMMDD")
+    identity.add_argument("--patient-sex", default="", choices=["", "M", "F", "O"])
+    identity.add_argument("--study-instance-uid", help="join an existing study (default: a new study)")
+    identity.add_argument("--study-id", default="")
+    identity.add_argument("--study-date", metavar="YYYYMMDD", help="default: today")
+    identity.add_argument("--study-description", default="")
+    identity.add_argument("--accession-number", default="")
+    identity.add_argument("--series-description", help="default: '<quantity> map', e.g. 'FA map'")
+    identity.add_argument("--series-number", type=int)
+    identity.add_argument("--body-part", help="BodyPartExamined (default: BRAIN for FA, MD, AD, RD and ADC; '' for none)")
+    identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
+    export.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
+    return parser
+
+
+def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
+    return ExportMetadata(
+        patient_name=args.patient_name,
+        patient_id=args.patient_id,
+        patient_birth_date=args.patient_birth_date,
+        patient_sex=args.patient_sex,
+        study_instance_uid=args.study_instance_uid,
+        study_id=args.study_id,
+        study_date=args.study_date,
+        study_description=args.study_description,
+        accession_number=args.accession_number,
+        series_description=args.series_description,
+        series_number=args.series_number,
+        frame_of_reference_uid=args.frame_of_reference_uid,
+        body_part_examined=args.body_part,
+    )
+
+
+def summary(result: ExportResult) -> str:
+    lines = []
+    for series in result.series:
+        lines.append(f'Wrote {series.mode.upper()} series "{series.series_description}": {len(series.files)} files in {series.directory}')
+        if series.rescale_slope is not None:
+            lines.append(f"  RescaleSlope {series.rescale_slope:.12g}, RescaleIntercept {series.rescale_intercept:.12g} (one for the whole series)")
+        lines.append(f"  worst-case quantization error {series.max_quantization_error:.3g}; measured after reading back: {series.measured_max_error:.3g}")
+    return "\n".join(lines)
+
+
+def run_export(args: argparse.Namespace) -> ExportResult:
+    from .volume_files import read_volume
+
+    array, ijk_to_ras = read_volume(args.input)
+    return export_volume(
+        array,
+        ijk_to_ras,
+        args.output,
+        mode=args.mode,
+        scale=args.scale,
+        quantity=args.quantity,
+        metadata=metadata_from_arguments(args),
+        replace_nonfinite=args.replace_nonfinite,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run_export(args)
+    except FAExportError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if os.environ.get("FAEXPORT_DEBUG"):
+            traceback.print_exc()
+        print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
+        return EXIT_INTERNAL
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(summary(result))
+    return 0

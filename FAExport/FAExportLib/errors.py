@@ -1,0 +1,24 @@
+"""Errors raised by FAExportLib.
+
+Every message says what was wrong and what to do; the command line prints it as one line.
+"""
+
+
+class FAExportError(Exception):
+    """Base class: an export that could not be done; nothing was written."""
+
+
+class InputError(FAExportError):
+    """The input volume, its geometry or its metadata cannot be exported as given."""
+
+
+class ScaleError(InputError):
+    """The values do not fit the chosen scale."""
+
+
+class OutputError(FAExportError):
+    """The output location cannot receive the series."""
+
+
+class VerificationError(FAExportError):
+    """The series read back differs from the input by more than its bound."""

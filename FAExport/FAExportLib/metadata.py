@@ -1,0 +1,176 @@
+"""Patient, study and series attributes shared by every export mode.
+
+Only what the user gives (or the source series provides) and generated UIDs/dates are written:
+nothing about the exporting machine (paths, host or user names) ends up in a file.
+"""
+
+import datetime
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from .errors import InputError
+from .version import __version__
+
+MANUFACTURER = "FAExport"
+
+# Maximum lengths per VR (PS3.5 6.2) of the attributes a user can set.
+_MAX_LENGTH = {"LO": 64, "SH": 16, "PN": 64, "CS": 16, "UI": 64}
+_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+_DATE = re.compile(r"^\d{8}$")
+_TIME = re.compile(r"^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ExportMetadata:
+    """Attributes the user (or the source series) chooses; None means: generate a default."""
+
+    patient_name: str = "Anonymous^"
+    patient_id: str | None = None
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    study_instance_uid: str | None = None
+    study_id: str = ""
+    study_date: str | None = None
+    study_time: str | None = None
+    study_description: str = ""
+    accession_number: str = ""
+    referring_physician_name: str = ""
+    series_description: str | None = None
+    series_number: int | None = None
+    series_instance_uid: str | None = None
+    frame_of_reference_uid: str | None = None
+    body_part_examined: str | None = None  # None: the quantity's default (BRAIN for diffusion maps)
+    content_creator_name: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def validated(self) -> "ExportMetadata":
+        """Check every value against its VR; raise InputError naming the attribute and the fix."""
+        checks = (
+            ("patient_name", "PN"),
+            ("patient_id", "LO"),
+            ("study_id", "SH"),
+            ("study_description", "LO"),
+            ("accession_number", "SH"),
+            ("referring_physician_name", "PN"),
+            ("series_description", "LO"),
+            ("body_part_examined", "CS"),
+            ("content_creator_name", "PN"),
+        )
+        for name, vr in checks:
+            value = getattr(self, name)
+            if value is None or value == "":
+                continue
+            option = "--" + name.replace("_", "-")
+            if "\\" in value:
+                raise InputError(f"{option} contains a backslash, which DICOM reserves to separate values; remove it")
+            if _CONTROL.search(value):
+                raise InputError(f"{option} contains control characters (e.g. a newline or tab); remove them")
+            if len(value) > _MAX_LENGTH[vr]:
+                raise InputError(f"{option} is {len(value)} characters long; DICOM ({vr}) allows at most {_MAX_LENGTH[vr]}")
+        if self.patient_sex not in ("", "M", "F", "O"):
+            raise InputError(f"--patient-sex must be M, F, O or empty, not {self.patient_sex!r}")
+        for name in ("patient_birth_date", "study_date"):
+            value = getattr(self, name)
+            if value and not _valid_date(value):
+                raise InputError(f"--{name.replace('_', '-')} must be a date written YYYYMMDD (e.g. 20240131), not {value!r}")
+        if self.study_time and not _TIME.match(self.study_time):
+            raise InputError(f"--study-time must be written HHMMSS (e.g. 142501), not {self.study_time!r}")
+        for name in ("study_instance_uid", "series_instance_uid", "frame_of_reference_uid"):
+            value = getattr(self, name)
+            if value is not None and (len(value) > _MAX_LENGTH["UI"] or not _UID.match(value)):
+                raise InputError(
+                    f"--{name.replace('_', '-')} {value!r} is not a valid DICOM UID (digits and dots, no leading zeros, "
+                    "at most 64 characters); leave it out to generate one",
+                )
+        if self.series_number is not None and not 0 <= self.series_number <= 2**31 - 1:
+            raise InputError(f"--series-number must be between 0 and 2147483647, not {self.series_number}")
+        return self
+
+    def resolved(self, now: datetime.datetime | None = None) -> "ExportMetadata":
+        """Return a copy with every generated value filled in (UIDs, dates, patient ID)."""
+        now = now or datetime.datetime.now()
+        study_uid = self.study_instance_uid or generate_uid()
+        return replace(
+            self,
+            study_instance_uid=study_uid,
+            # A stable, anonymous ID per generated study, so that two anonymous exports do not merge in a PACS.
+            patient_id=self.patient_id if self.patient_id is not None else "FAX" + hashlib.sha256(study_uid.encode()).hexdigest()[:12].upper(),
+            study_date=self.study_date or now.strftime("%Y%m%d"),
+            study_time=self.study_time or now.strftime("%H%M%S"),
+            frame_of_reference_uid=self.frame_of_reference_uid or generate_uid(),
+        )
+
+
+def _valid_date(text: str) -> bool:
+    if not _DATE.match(text):
+        return False
+    try:
+        datetime.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def uses_non_ascii(metadata: ExportMetadata, *texts: str) -> bool:
+    """True if any text attribute needs a character set beyond the default (ASCII) repertoire."""
+    values = [v for v in vars(metadata).values() if isinstance(v, str)] + list(texts)
+    return any(not v.isascii() for v in values)
+
+
+def series_dataset(
+    metadata: ExportMetadata,
+    *,
+    modality: str,
+    sop_class_uid: str,
+    series_instance_uid: str,
+    series_number: int,
+    series_description: str,
+    now: datetime.datetime,
+) -> Dataset:
+    """Patient, General Study, General Series, Frame of Reference, General Equipment and SOP Common
+    attributes identical for every instance of one series (``metadata`` must be resolved).
+    """
+    ds = Dataset()
+    if uses_non_ascii(metadata, series_description):
+        ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8
+    ds.SOPClassUID = sop_class_uid
+    ds.InstanceCreationDate = now.strftime("%Y%m%d")
+    ds.InstanceCreationTime = now.strftime("%H%M%S")
+    # Patient
+    ds.PatientName = metadata.patient_name
+    ds.PatientID = metadata.patient_id
+    ds.PatientBirthDate = metadata.patient_birth_date
+    ds.PatientSex = metadata.patient_sex
+    # General Study
+    ds.StudyInstanceUID = metadata.study_instance_uid
+    ds.StudyDate = metadata.study_date
+    ds.StudyTime = metadata.study_time
+    ds.ReferringPhysicianName = metadata.referring_physician_name
+    ds.StudyID = metadata.study_id
+    ds.AccessionNumber = metadata.accession_number
+    if metadata.study_description:
+        ds.StudyDescription = metadata.study_description
+    # General Series
+    ds.Modality = modality
+    ds.SeriesInstanceUID = series_instance_uid
+    ds.SeriesNumber = series_number
+    ds.SeriesDescription = series_description
+    ds.SeriesDate = now.strftime("%Y%m%d")
+    ds.SeriesTime = now.strftime("%H%M%S")
+    if metadata.body_part_examined:
+        ds.BodyPartExamined = metadata.body_part_examined
+    else:
+        ds.Laterality = ""  # Type 2C, required while the body part (paired or not) is unknown
+    # Frame of Reference
+    ds.FrameOfReferenceUID = metadata.frame_of_reference_uid
+    ds.PositionReferenceIndicator = ""
+    # General Equipment
+    ds.Manufacturer = MANUFACTURER
+    ds.ManufacturerModelName = MANUFACTURER
+    ds.SoftwareVersions = __version__
+    return ds

@@ -1,0 +1,89 @@
+"""Mode ``mr``: classic MR Image Storage, one int16 file per slice, one rescale for the series.
+
+The most interoperable encoding: every PACS and reader takes MR images, and one constant
+RescaleSlope/Intercept per series (never per slice: several readers apply the first file's slope to
+all) carries the float values.
+"""
+
+import re
+from collections.abc import Iterator
+
+from pydicom.dataset import Dataset
+from pydicom.uid import MRImageStorage, generate_uid
+
+from .codes import KNOWN_QUANTITIES
+from .decimal_strings import format_ds
+from .series import SeriesPlan
+from .writer import file_meta
+
+SOP_CLASS_UID = MRImageStorage
+MODALITY = "MR"
+
+
+def image_type(plan: SeriesPlan) -> list[str]:
+    """DERIVED, SECONDARY (computed after the examination), flavor, and the quantity name as vendors write it."""
+    flavor = "DIFFUSION MAP" if plan.quantity.name in KNOWN_QUANTITIES else "OTHER"  # the known ones are all diffusion maps
+    return ["DERIVED", "SECONDARY", flavor, re.sub(r"[^A-Z0-9_ ]", "_", plan.quantity.name.upper())[:16]]
+
+
+def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
+    """Add the attributes identical for every slice of the series to ``base``."""
+    geometry, rescale = plan.geometry, plan.rescale
+    ds = base
+    ds.ImageType = image_type(plan)
+    ds.ContentDate = plan.now.strftime("%Y%m%d")
+    ds.ContentTime = plan.now.strftime("%H%M%S")
+    ds.DerivationDescription = f"{plan.quantity.name} map exported by FAExport; value = stored value x RescaleSlope + RescaleIntercept"
+    ds.BurnedInAnnotation = "NO"
+    ds.LossyImageCompression = "00"
+    # MR Image module: this is a computed map, not an acquisition; RM = research mode.
+    ds.PatientPosition = ""  # Type 2C for MR; unknown for a map computed offline
+    ds.ScanningSequence = "RM"
+    ds.SequenceVariant = "NONE"
+    ds.ScanOptions = ""
+    ds.MRAcquisitionType = ""
+    ds.RepetitionTime = ""
+    ds.EchoTime = ""
+    ds.EchoTrainLength = ""
+    # Image Plane
+    ds.PixelSpacing = geometry.pixel_spacing
+    ds.ImageOrientationPatient = geometry.image_orientation
+    ds.SliceThickness = geometry.slice_spacing_ds
+    ds.SpacingBetweenSlices = geometry.slice_spacing_ds
+    # Image Pixel
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = geometry.rows
+    ds.Columns = geometry.columns
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1
+    # Modality LUT: one slope and intercept for the whole series
+    ds.RescaleIntercept = rescale.intercept_text
+    ds.RescaleSlope = rescale.slope_text
+    ds.RescaleType = "US"
+    # VOI LUT, in real-world units
+    center, width = plan.window
+    ds.WindowCenter = format_ds(center)
+    ds.WindowWidth = format_ds(width)
+    ds.WindowCenterWidthExplanation = f"{plan.quantity.name} map"
+    if width < 1:
+        ds.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
+    return ds
+
+
+def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
+    """Yield (file name, dataset) for each slice, in storage order (ascending along the normal)."""
+    shared = shared_attributes(plan, base)
+    for stored_index in range(plan.geometry.slice_count):
+        ds = Dataset()
+        ds.update(shared)
+        sop_instance_uid = generate_uid()
+        ds.SOPInstanceUID = sop_instance_uid
+        ds.InstanceNumber = stored_index + 1
+        ds.ImagePositionPatient = plan.geometry.image_position(stored_index)
+        ds.SliceLocation = plan.geometry.slice_location(stored_index)
+        ds.PixelData = plan.rescale.quantize(plan.stored_slice(stored_index)).astype("<i2", copy=False).tobytes()
+        ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
+        yield f"IM{stored_index + 1:05d}.dcm", ds

@@ -1,0 +1,210 @@
+"""The export pipeline: volume + geometry + metadata → datasets → verified files."""
+
+import datetime
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from pydicom.uid import generate_uid
+
+from . import mr, verify
+from .codes import Quantity, quantity_by_name
+from .errors import InputError
+from .geometry import SliceGeometry
+from .metadata import ExportMetadata, series_dataset
+from .scaling import Rescale, ValueRange, choose_rescale
+from .series import SeriesPlan, default_window
+from .writer import prepare_output_folder, series_folder_name, write_series
+
+MODES = {"mr": mr}
+DEFAULT_SERIES_NUMBERS = {"mr": 1001}
+# DICOM limits: Rows/Columns are US; beyond 99999 files, folder listings and InstanceNumber displays suffer.
+MAX_IN_PLANE = 65535
+MAX_SLICES = 99999
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    """One series written: where, what and how exact."""
+
+    mode: str
+    directory: str
+    files: list[str]
+    sop_class_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    frame_of_reference_uid: str
+    series_number: int
+    series_description: str
+    rescale_slope: float | None
+    rescale_intercept: float | None
+    max_quantization_error: float
+    measured_max_error: float
+
+    def to_json(self) -> dict:
+        """The JSON summary item of the command line contract."""
+        return {
+            "mode": self.mode,
+            "directory": self.directory,
+            "files": self.files,
+            "sop_class_uid": self.sop_class_uid,
+            "series_instance_uid": self.series_instance_uid,
+            "study_instance_uid": self.study_instance_uid,
+            "frame_of_reference_uid": self.frame_of_reference_uid,
+            "series_number": self.series_number,
+            "series_description": self.series_description,
+            "rescale_slope": self.rescale_slope,
+            "rescale_intercept": self.rescale_intercept,
+            "max_quantization_error": self.max_quantization_error,
+            "measured_max_error": self.measured_max_error,
+        }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Every series one export wrote."""
+
+    series: list[SeriesResult] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The JSON summary of the command line contract."""
+        return {"series": [s.to_json() for s in self.series]}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an export would do, known before anything is written (for the panel and ``--dry-run``)."""
+
+    value_range: ValueRange
+    rescale: Rescale
+
+    @property
+    def max_quantization_error(self) -> float:
+        """Worst-case quantization error of the chosen scale."""
+        return self.rescale.max_quantization_error
+
+
+def checked_array(array, replace_nonfinite: float | None = None) -> np.ndarray:
+    """Validate a scalar ``array[k, j, i]``; replace NaN/±Inf only when the user asked for it."""
+    array = np.asarray(array)
+    if array.ndim != 3:
+        raise InputError(
+            f"the volume has {array.ndim} dimensions (shape {array.shape}); FAExport exports one scalar 3-D volume: "
+            "split vector, tensor or time series volumes into scalar volumes first",
+        )
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)) or array.dtype == np.bool_:
+        raise InputError(f"voxels of type {array.dtype} cannot be exported; FAExport exports real-valued scalar volumes")
+    if min(array.shape) < 1:
+        raise InputError(f"the volume is empty (shape {array.shape}); nothing to export")
+    slices, rows, columns = array.shape
+    if rows > MAX_IN_PLANE or columns > MAX_IN_PLANE:
+        raise InputError(f"slices of {columns}x{rows} voxels exceed DICOM's limit of {MAX_IN_PLANE}; crop or resample the volume")
+    if slices > MAX_SLICES:
+        raise InputError(f"{slices} slices exceed FAExport's limit of {MAX_SLICES}; crop or resample the volume")
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = np.argwhere(~finite)
+            count = len(bad)
+            if replace_nonfinite is None:
+                k, j, i = (int(v) for v in bad[0])
+                raise InputError(
+                    f"{count} voxel{'s are' if count > 1 else ' is'} NaN or infinite (first at IJK {i},{j},{k}); "
+                    "fix the map, or replace them explicitly with a value (--replace-nonfinite VALUE)",
+                )
+            if not np.isfinite(replace_nonfinite):
+                raise InputError("the replacement for NaN or infinite voxels must be a finite number")
+            array = np.where(finite, array, array.dtype.type(replace_nonfinite))
+    return array
+
+
+def preview(array, scale: str | float = "auto", replace_nonfinite: float | None = None) -> Preview:
+    """Check the values and choose the rescale, without writing anything."""
+    array = checked_array(array, replace_nonfinite)
+    value_range = ValueRange.of(array)
+    return Preview(value_range, choose_rescale(scale, value_range))
+
+
+def export_volume(
+    array,
+    ijk_to_ras,
+    output_dir: str | Path,
+    *,
+    mode: str = "mr",
+    scale: str | float = "auto",
+    quantity: str | Quantity | None = "FA",
+    metadata: ExportMetadata | None = None,
+    replace_nonfinite: float | None = None,
+) -> ExportResult:
+    """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
+
+    Each requested series is written into its own new sub-folder of ``output_dir``, verified by reading
+    it back, and published atomically. Raises FAExportError (nothing written) on bad input.
+    """
+    if mode not in MODES:
+        raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
+    array = checked_array(array, replace_nonfinite)
+    geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape)
+    value_range = ValueRange.of(array)
+    rescale = choose_rescale(scale, value_range)
+    if not isinstance(quantity, Quantity):
+        try:
+            quantity = quantity_by_name(quantity or "FA")
+        except ValueError as error:
+            raise InputError(str(error)) from None
+    metadata = (metadata or ExportMetadata()).validated().resolved()
+    if metadata.body_part_examined is None:
+        metadata = replace(metadata, body_part_examined=quantity.body_part)
+    folder = prepare_output_folder(output_dir)
+
+    now = datetime.datetime.now()
+    encoder = MODES[mode]
+    plan = SeriesPlan(
+        mode=mode,
+        array=array,
+        geometry=geometry,
+        rescale=rescale,
+        quantity=quantity,
+        metadata=metadata,
+        series_instance_uid=metadata.series_instance_uid or generate_uid(),
+        series_number=metadata.series_number if metadata.series_number is not None else DEFAULT_SERIES_NUMBERS[mode],
+        series_description=metadata.series_description or quantity.description,
+        window=default_window(quantity, array),
+        now=now,
+    )
+    base = series_dataset(
+        metadata,
+        modality=encoder.MODALITY,
+        sop_class_uid=encoder.SOP_CLASS_UID,
+        series_instance_uid=plan.series_instance_uid,
+        series_number=plan.series_number,
+        series_description=plan.series_description,
+        now=now,
+    )
+
+    def verified(files: list[Path]) -> float:
+        measured = verify.single_frame_error(plan, files)
+        return verify.check_bound(measured, rescale.max_quantization_error, value_range.max_abs)
+
+    directory, files, measured = write_series(
+        folder,
+        series_folder_name(plan.series_description, mode, plan.series_number, plan.series_instance_uid),
+        encoder.encode(plan, base),
+        verified,
+    )
+    result = SeriesResult(
+        mode=mode,
+        directory=str(directory),
+        files=[str(f) for f in files],
+        sop_class_uid=encoder.SOP_CLASS_UID,
+        series_instance_uid=plan.series_instance_uid,
+        study_instance_uid=metadata.study_instance_uid,
+        frame_of_reference_uid=metadata.frame_of_reference_uid,
+        series_number=plan.series_number,
+        series_description=plan.series_description,
+        rescale_slope=rescale.slope,
+        rescale_intercept=rescale.intercept,
+        max_quantization_error=rescale.max_quantization_error,
+        measured_max_error=measured,
+    )
+    return ExportResult([result])

@@ -1,0 +1,147 @@
+"""Integer encoding of float values: one RescaleSlope/RescaleIntercept for a whole series.
+
+The slope is chosen, written as a DS string, and parsed back; quantizing with the parsed value makes
+the stored integers exact for whatever value a reader reads from the file.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .decimal_strings import format_ds
+from .errors import InputError, ScaleError
+
+INT16_MIN = -32768
+INT16_MAX = 32767
+
+# Named scales the user can choose; any positive number is accepted as a custom scale.
+NAMED_SCALES = {"1000": 1000.0, "32000": 32000.0}
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    """Smallest and largest voxel value, with where they are (IJK indices)."""
+
+    minimum: float
+    maximum: float
+    minimum_ijk: tuple[int, int, int]
+    maximum_ijk: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> "ValueRange":
+        """Measure ``array[k, j, i]`` (finite values only)."""
+        flat_min, flat_max = int(np.argmin(array)), int(np.argmax(array))
+        k0, j0, i0 = np.unravel_index(flat_min, array.shape)
+        k1, j1, i1 = np.unravel_index(flat_max, array.shape)
+        return cls(
+            float(array.flat[flat_min]),
+            float(array.flat[flat_max]),
+            (int(i0), int(j0), int(k0)),
+            (int(i1), int(j1), int(k1)),
+        )
+
+    @property
+    def max_abs(self) -> float:
+        """Largest magnitude."""
+        return max(abs(self.minimum), abs(self.maximum))
+
+
+@dataclass(frozen=True)
+class Rescale:
+    """A series-wide linear map from stored integers to values: value = stored x slope + intercept."""
+
+    scale_label: str
+    slope_text: str
+    intercept_text: str = "0"
+
+    @property
+    def slope(self) -> float:
+        """The slope exactly as a reader parses it from the file."""
+        return float(self.slope_text)
+
+    @property
+    def intercept(self) -> float:
+        """The intercept exactly as a reader parses it from the file."""
+        return float(self.intercept_text)
+
+    @property
+    def max_quantization_error(self) -> float:
+        """Worst-case |decoded - input| for any value inside the storable range: half a step."""
+        return self.slope / 2.0
+
+    @property
+    def storable_range(self) -> tuple[float, float]:
+        """Smallest and largest value this rescale can store in int16."""
+        return INT16_MIN * self.slope + self.intercept, INT16_MAX * self.slope + self.intercept
+
+    def quantize(self, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the int16 stored values for ``values`` (which must fit; see ``choose_rescale``)."""
+        scaled = np.subtract(values, self.intercept, dtype=np.float64) if self.intercept else np.asarray(values, dtype=np.float64)
+        scaled = np.rint(scaled / self.slope)
+        if out is None:
+            return scaled.astype(np.int16)
+        np.copyto(out, scaled, casting="unsafe")
+        return out
+
+
+def parse_scale(text: str | float) -> str | float:
+    """Return ``"auto"`` or a positive finite scale factor from a user's choice."""
+    if isinstance(text, str):
+        name = text.strip().lower()
+        if name == "auto":
+            return "auto"
+        if name in NAMED_SCALES:
+            return NAMED_SCALES[name]
+        try:
+            factor = float(name)
+        except ValueError:
+            raise InputError(f"scale {text!r} is not 1000, 32000, auto or a positive number") from None
+    else:
+        factor = float(text)
+    if not (np.isfinite(factor) and factor > 0):
+        raise InputError(f"scale {text!r} must be a positive finite number (the stored integer is value x scale)")
+    return factor
+
+
+def _fits(slope: float, value_range: ValueRange) -> bool:
+    return np.rint(value_range.maximum / slope) <= INT16_MAX and np.rint(value_range.minimum / slope) >= INT16_MIN
+
+
+def _scale_label(factor: float) -> str:
+    return f"{factor:g}"
+
+
+def auto_rescale(value_range: ValueRange) -> Rescale:
+    """The finest slope (smallest step) that fits the values into int16, intercept 0."""
+    needed = max(value_range.maximum / INT16_MAX, -value_range.minimum / -INT16_MIN, 0.0)
+    if needed == 0.0:
+        return Rescale("auto", "1")  # all zero: every slope is exact
+    slope = needed
+    while True:  # DS rounding may land just below what is needed: step up until it fits
+        text = format_ds(slope)
+        if _fits(float(text), value_range):
+            return Rescale("auto", text)
+        slope = np.nextafter(max(slope, float(text)) * (1 + 1e-12), np.inf)
+
+
+def choose_rescale(scale: str | float, value_range: ValueRange) -> Rescale:
+    """Return the rescale for a user's ``scale`` choice, or raise ScaleError if values would be clipped."""
+    choice = parse_scale(scale)
+    if choice == "auto":
+        return auto_rescale(value_range)
+    rescale = Rescale(_scale_label(choice), format_ds(1.0 / choice))
+    if _fits(rescale.slope, value_range):
+        return rescale
+    low, high = rescale.storable_range
+    if np.rint(value_range.maximum / rescale.slope) > INT16_MAX:
+        which, value, ijk, limit = "largest", value_range.maximum, value_range.maximum_ijk, high
+    else:
+        which, value, ijk, limit = "smallest", value_range.minimum, value_range.minimum_ijk, low
+    fitting = auto_rescale(value_range)
+    largest_scale = 1.0 / fitting.slope
+    named = [name for name, factor in NAMED_SCALES.items() if factor <= largest_scale]
+    fits_text = ", ".join([*named, "auto", f"any scale up to {largest_scale:.6g}"])
+    raise ScaleError(
+        f"the {which} value {value:.7g} (at IJK {ijk[0]},{ijk[1]},{ijk[2]}) does not fit scale {rescale.scale_label}: "
+        f"int16 stores {low:.7g} to {high:.7g} at that scale; scales that fit: {fits_text}",
+    )

@@ -1,0 +1,49 @@
+"""What one series to be written is made of, shared by every export mode."""
+
+import datetime
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codes import Quantity
+from .geometry import SliceGeometry
+from .metadata import ExportMetadata
+from .scaling import Rescale
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """Everything an encoder needs to turn a volume into one series of datasets."""
+
+    mode: str
+    array: np.ndarray  # array[k, j, i], finite values
+    geometry: SliceGeometry
+    rescale: Rescale | None  # None for float encodings
+    quantity: Quantity
+    metadata: ExportMetadata  # resolved: UIDs, dates and IDs filled in
+    series_instance_uid: str
+    series_number: int
+    series_description: str
+    window: tuple[float, float]  # center, width in real-world units
+    now: datetime.datetime
+
+    def stored_slice(self, stored_index: int) -> np.ndarray:
+        """Input values of stored slice ``stored_index`` (a view, no copy)."""
+        return self.array[self.geometry.slice_order[stored_index]]
+
+
+def default_window(quantity: Quantity, array: np.ndarray) -> tuple[float, float]:
+    """Window (center, width) that shows the map: the quantity's own, else the 1st-99th percentile of non-zero voxels."""
+    if quantity.window is not None:
+        return quantity.window
+    step = max(1, array.size // 1_000_000)  # a sample is enough for percentiles
+    sample = array.reshape(-1)[::step]
+    sample = sample[sample != 0]
+    if sample.size == 0:
+        return 0.0, 1.0
+    low, high = (float(v) for v in np.percentile(sample, [1.0, 99.0]))
+    if high <= low:
+        low, high = float(sample.min()), float(sample.max())
+    if high <= low:
+        return low, max(abs(low), 1.0)
+    return (low + high) / 2.0, high - low

@@ -1,0 +1,82 @@
+"""Writing a series atomically: it appears complete in the output folder, or not at all.
+
+Files go into a hidden ``.*.partial`` folder beside the final one, are verified there, and the folder is
+renamed into place in one step. A failure (disk full, a bad value, a cancel) removes the partial folder.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+
+from .errors import OutputError
+from .version import IMPLEMENTATION_VERSION_NAME
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def file_meta(sop_class_uid: str, sop_instance_uid: str) -> FileMetaDataset:
+    """File meta information for one instance, Explicit VR Little Endian."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class_uid
+    meta.MediaStorageSOPInstanceUID = sop_instance_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
+def series_folder_name(description: str, mode: str, series_number: int, series_instance_uid: str) -> str:
+    """A readable, file-system-safe and unique folder name, e.g. ``FA_map_MR_1001_73152840``."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", description).strip("_")[:40] or "series"
+    tail = series_instance_uid.replace(".", "")[-8:]
+    return f"{slug}_{mode.upper().replace('+', '_')}_{series_number}_{tail}"
+
+
+def prepare_output_folder(output_dir: str | os.PathLike) -> Path:
+    """Create ``output_dir`` if needed and check that a series can be written into it."""
+    folder = Path(output_dir).absolute()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"the output folder {folder} is a file; give a folder (it is created if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create the output folder {folder}: {error.strerror}; choose a folder you can write to") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"the output folder {folder} is not writable; choose a folder you can write to")
+    return folder
+
+
+def write_series(
+    output_dir: Path,
+    folder_name: str,
+    instances: Iterable[tuple[str, Dataset]],
+    verify: Callable[[list[Path]], float],
+) -> tuple[Path, list[Path], float]:
+    """Write ``instances`` as ``output_dir/folder_name``, verify them, and publish the folder atomically.
+
+    Returns the final folder, the final file paths and what ``verify`` measured on the written files.
+    """
+    final = output_dir / folder_name
+    if final.exists():
+        raise OutputError(f"{final} already exists; it is never overwritten: choose another output folder")
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=PARTIAL_SUFFIX, dir=output_dir))
+    try:
+        names = []
+        for name, dataset in instances:
+            try:
+                dataset.save_as(partial / name, enforce_file_format=True)
+            except OSError as error:
+                raise OutputError(f"writing {final / name} failed: {error.strerror}; nothing was written") from None
+            names.append(name)
+        measured = verify([partial / name for name in names])
+        os.chmod(partial, 0o755)  # mkdtemp makes it private; the series is for others to read too
+        os.rename(partial, final)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+    return final, [final / name for name in names], measured
