@@ -21,6 +21,7 @@ DEFAULT_SERIES_NUMBERS = {"mr": 1001}
 # DICOM limits: Rows/Columns are US; beyond 99999 files, folder listings and InstanceNumber displays suffer.
 MAX_IN_PLANE = 65535
 MAX_SLICES = 99999
+MAX_LISTED_VOXELS = 5  # bad voxels named in a message
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,10 @@ def checked_array(array, replace_nonfinite: float | None = None) -> np.ndarray:
             bad = np.argwhere(~finite)
             count = len(bad)
             if replace_nonfinite is None:
-                k, j, i = (int(v) for v in bad[0])
+                where = "; ".join(f"{i},{j},{k}" for k, j, i in bad[:MAX_LISTED_VOXELS].tolist())
+                more = "; ..." if count > MAX_LISTED_VOXELS else ""
                 raise InputError(
-                    f"{count} voxel{'s are' if count > 1 else ' is'} NaN or infinite (first at IJK {i},{j},{k}); "
+                    f"{count} voxel{'s are' if count > 1 else ' is'} NaN or infinite (at IJK {where}{more}); "
                     "fix the map, or replace them explicitly with a value (--replace-nonfinite VALUE)",
                 )
             if not np.isfinite(replace_nonfinite):

@@ -4,6 +4,7 @@ The slope is chosen, written as a DS string, and parsed back; quantizing with th
 the stored integers exact for whatever value a reader reads from the file.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +112,12 @@ def _scale_label(factor: float) -> str:
     return f"{factor:g}"
 
 
+def _round_down(value: float, digits: int = 6) -> float:
+    """``value`` rounded towards zero to ``digits`` significant digits, so that a quoted limit is safe."""
+    exponent = math.floor(math.log10(value)) - digits + 1
+    return math.floor(value / 10.0**exponent) * 10.0**exponent
+
+
 def auto_rescale(value_range: ValueRange) -> Rescale:
     """The finest slope (smallest step) that fits the values into int16, intercept 0."""
     needed = max(value_range.maximum / INT16_MAX, -value_range.minimum / -INT16_MIN, 0.0)
@@ -137,8 +144,7 @@ def choose_rescale(scale: str | float, value_range: ValueRange) -> Rescale:
         which, value, ijk, limit = "largest", value_range.maximum, value_range.maximum_ijk, high
     else:
         which, value, ijk, limit = "smallest", value_range.minimum, value_range.minimum_ijk, low
-    fitting = auto_rescale(value_range)
-    largest_scale = 1.0 / fitting.slope
+    largest_scale = _round_down(1.0 / auto_rescale(value_range).slope)
     named = [name for name, factor in NAMED_SCALES.items() if factor <= largest_scale]
     fits_text = ", ".join([*named, "auto", f"any scale up to {largest_scale:.6g}"])
     raise ScaleError(
