@@ -30,7 +30,7 @@ class Quantity:
     """What the voxel values mean, and how to present them.
 
     ``window`` is the default (center, width) in real-world units; None means: from the data.
-    ``body_part`` is the default BodyPartExamined.
+    ``body_part`` is the default BodyPartExamined (and Frame Anatomy region, see ``ANATOMIC_REGIONS``).
     """
 
     name: str
@@ -38,6 +38,7 @@ class Quantity:
     unit: Code | None
     window: tuple[float, float] | None = None
     body_part: str = ""
+    method: Code | None = None  # MeasurementMethodCode, when known
 
     @property
     def description(self) -> str:
@@ -55,6 +56,15 @@ KNOWN_QUANTITIES: dict[str, Quantity] = {
         Quantity("ADC", Code("113041", "DCM", "Apparent Diffusion Coefficient"), SQUARE_MM_PER_S, body_part="BRAIN"),
     )
 }
+
+# BodyPartExamined -> AnatomicRegionSequence code (SNOMED CT), for the Frame Anatomy functional group.
+ANATOMIC_REGIONS = {
+    "BRAIN": Code("12738006", "SCT", "Brain"),
+    "HEAD": Code("69536005", "SCT", "Head"),
+    "SPINE": Code("421060004", "SCT", "Spine"),
+    "PROSTATE": Code("41216001", "SCT", "Prostate"),
+}
+UNKNOWN_REGION = Code("85756007", "SCT", "Tissue")  # dcmqi's default when nothing more is known
 
 _QUANTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _+-]{0,31}$")
 

@@ -109,3 +109,17 @@ class SliceGeometry:
     def slice_location(self, stored_index: int) -> str:
         """SliceLocation (position along the normal) of stored slice ``stored_index`` as a DS string."""
         return format_ds(float(self.positions[stored_index] @ self.normal))
+
+
+def patient_orientation(row_direction: np.ndarray, column_direction: np.ndarray) -> list[str]:
+    """PatientOrientation (e.g. ``["L", "P"]``): the main patient axes along rows and columns, strongest first."""
+    return [_orientation_letters(row_direction), _orientation_letters(column_direction)]
+
+
+def _orientation_letters(direction: np.ndarray) -> str:
+    letters = ""
+    for axis in np.argsort(-np.abs(direction)):
+        if abs(direction[axis]) < 1e-3:  # negligible component
+            break
+        letters += ("LR", "PA", "HF")[axis][0 if direction[axis] > 0 else 1]
+    return letters

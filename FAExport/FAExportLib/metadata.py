@@ -7,11 +7,12 @@ nothing about the exporting machine (paths, host or user names) ends up in a fil
 import datetime
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from .codes import Code
 from .errors import InputError
 from .version import __version__
 
@@ -46,7 +47,7 @@ class ExportMetadata:
     frame_of_reference_uid: str | None = None
     body_part_examined: str | None = None  # None: the quantity's default (BRAIN for diffusion maps)
     content_creator_name: str = ""
-    extra: dict = field(default_factory=dict)
+    anatomic_region: Code | None = None  # Frame Anatomy (Parametric Map); None: from the body part
 
     def validated(self) -> "ExportMetadata":
         """Check every value against its VR; raise InputError naming the attribute and the fix."""

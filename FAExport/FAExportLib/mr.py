@@ -7,17 +7,22 @@ all) carries the float values.
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage, generate_uid
 
+from . import verify
 from .codes import KNOWN_QUANTITIES
 from .decimal_strings import format_ds
+from .scaling import INT16
 from .series import SeriesPlan
 from .writer import file_meta
 
 SOP_CLASS_UID = MRImageStorage
 MODALITY = "MR"
+SERIES_NUMBER = 1001
+STORAGE = INT16
 
 
 def image_type(plan: SeriesPlan) -> list[str]:
@@ -58,7 +63,7 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.BitsAllocated = 16
     ds.BitsStored = 16
     ds.HighBit = 15
-    ds.PixelRepresentation = 1
+    ds.PixelRepresentation = STORAGE.pixel_representation
     # Modality LUT: one slope and intercept for the whole series
     ds.RescaleIntercept = rescale.intercept_text
     ds.RescaleSlope = rescale.slope_text
@@ -84,6 +89,11 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
         ds.InstanceNumber = stored_index + 1
         ds.ImagePositionPatient = plan.geometry.image_position(stored_index)
         ds.SliceLocation = plan.geometry.slice_location(stored_index)
-        ds.PixelData = plan.rescale.quantize(plan.stored_slice(stored_index)).astype("<i2", copy=False).tobytes()
+        ds.PixelData = plan.rescale.quantize(plan.stored_slice(stored_index)).astype(STORAGE.dtype, copy=False).tobytes()
         ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
         yield f"IM{stored_index + 1:05d}.dcm", ds
+
+
+def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:
+    """Max |value read back - input|."""
+    return verify.single_frame_error(plan, files)

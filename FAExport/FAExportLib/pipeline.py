@@ -1,4 +1,8 @@
-"""The export pipeline: volume + geometry + metadata → datasets → verified files."""
+"""The export pipeline: volume + geometry + metadata -> datasets -> verified files.
+
+One call writes one or two series (``mr+pm``); they are staged, verified by reading them back, and
+published together, or nothing is written.
+"""
 
 import datetime
 from dataclasses import dataclass, field, replace
@@ -7,17 +11,21 @@ from pathlib import Path
 import numpy as np
 from pydicom.uid import generate_uid
 
-from . import mr, verify
-from .codes import Quantity, quantity_by_name
+from . import mr, pm, sc, verify
+from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity, quantity_by_name
 from .errors import InputError
 from .geometry import SliceGeometry
 from .metadata import ExportMetadata, series_dataset
 from .scaling import Rescale, ValueRange, choose_rescale
 from .series import SeriesPlan, default_window
-from .writer import prepare_output_folder, series_folder_name, write_series
+from .sources import SourceSeries
+from .writer import SeriesStaging, prepare_output_folder, series_folder_name
 
-MODES = {"mr": mr}
-DEFAULT_SERIES_NUMBERS = {"mr": 1001}
+ENCODERS = {"mr": mr, "sc": sc, "pm": pm}
+# Export mode -> the encodings it writes, in order.
+MODES = {"mr": ("mr",), "sc": ("sc",), "pm": ("pm",), "mr+pm": ("mr", "pm")}
+INTEGER_ENCODINGS = ("mr", "sc")
+DESCRIPTION_SUFFIXES = {"mr": "", "sc": " (SC)", "pm": " (Parametric Map)"}
 # DICOM limits: Rows/Columns are US; beyond 99999 files, folder listings and InstanceNumber displays suffer.
 MAX_IN_PLANE = 65535
 MAX_SLICES = 99999
@@ -74,7 +82,7 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class Preview:
-    """What an export would do, known before anything is written (for the panel and ``--dry-run``)."""
+    """What an integer export would do, known before anything is written (for the panel)."""
 
     value_range: ValueRange
     rescale: Rescale
@@ -86,7 +94,7 @@ class Preview:
 
 
 def checked_array(array, replace_nonfinite: float | None = None) -> np.ndarray:
-    """Validate a scalar ``array[k, j, i]``; replace NaN/±Inf only when the user asked for it."""
+    """Validate a scalar ``array[k, j, i]``; replace NaN/Inf only when the user asked for it."""
     array = np.asarray(array)
     if array.ndim != 3:
         raise InputError(
@@ -127,6 +135,17 @@ def preview(array, scale: str | float = "auto", replace_nonfinite: float | None 
     return Preview(value_range, choose_rescale(scale, value_range))
 
 
+def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | None, unit: Code | None, method: Code | None) -> Quantity:
+    """The quantity by name, with any code, unit or method the user gave instead of the defaults."""
+    if not isinstance(quantity, Quantity):
+        try:
+            quantity = quantity_by_name(quantity or "FA")
+        except ValueError as error:
+            raise InputError(str(error)) from None
+    changes = {name: value for name, value in (("code", quantity_code), ("unit", unit), ("method", method)) if value is not None}
+    return replace(quantity, **changes)
+
+
 def export_volume(
     array,
     ijk_to_ras,
@@ -135,78 +154,106 @@ def export_volume(
     mode: str = "mr",
     scale: str | float = "auto",
     quantity: str | Quantity | None = "FA",
+    quantity_code: Code | None = None,
+    unit: Code | None = None,
+    method: Code | None = None,
     metadata: ExportMetadata | None = None,
+    source: SourceSeries | None = None,
     replace_nonfinite: float | None = None,
 ) -> ExportResult:
     """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
 
-    Each requested series is written into its own new sub-folder of ``output_dir``, verified by reading
-    it back, and published atomically. Raises FAExportError (nothing written) on bad input.
+    ``mode`` is ``mr``, ``sc``, ``pm`` or ``mr+pm``. Each series goes into its own new sub-folder of
+    ``output_dir``, is verified by reading it back, and all are published together. ``source`` (the DICOM
+    series the map was computed from) makes the series join its patient, study and frame of reference.
+    Raises FAExportError, with nothing written, on bad input.
     """
     if mode not in MODES:
         raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
+    encodings = MODES[mode]
     array = checked_array(array, replace_nonfinite)
     geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape)
     value_range = ValueRange.of(array)
-    rescale = choose_rescale(scale, value_range)
-    if not isinstance(quantity, Quantity):
-        try:
-            quantity = quantity_by_name(quantity or "FA")
-        except ValueError as error:
-            raise InputError(str(error)) from None
-    metadata = (metadata or ExportMetadata()).validated().resolved()
+    rescales = {encoding: choose_rescale(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
+    quantity = resolve_quantity(quantity, quantity_code=quantity_code, unit=unit, method=method)
+    metadata = (metadata or ExportMetadata()).validated()
+    if len(encodings) > 1 and metadata.series_instance_uid is not None:
+        raise InputError(f"mode {mode} writes {len(encodings)} series, so it cannot take one --series-instance-uid; leave it out")
+    if source is not None:
+        metadata = source.joined(metadata)
+    metadata = metadata.resolved()
     if metadata.body_part_examined is None:
         metadata = replace(metadata, body_part_examined=quantity.body_part)
+    if metadata.anatomic_region is None:
+        metadata = replace(metadata, anatomic_region=ANATOMIC_REGIONS.get(metadata.body_part_examined.upper(), UNKNOWN_REGION))
+    now = datetime.datetime.now()
+    window = default_window(quantity, array)
+    plans = []
+    for offset, encoding in enumerate(encodings):
+        description = metadata.series_description or quantity.description
+        plan = SeriesPlan(
+            mode=encoding,
+            array=array,
+            geometry=geometry,
+            rescale=rescales.get(encoding),
+            quantity=quantity,
+            metadata=metadata,
+            series_instance_uid=metadata.series_instance_uid or generate_uid(),
+            series_number=metadata.series_number + offset if metadata.series_number is not None else ENCODERS[encoding].SERIES_NUMBER,
+            series_description=description + (DESCRIPTION_SUFFIXES[encoding] if len(encodings) > 1 else ""),
+            window=window,
+            now=now,
+            source=source,
+        )
+        if encoding == "pm":
+            pm.check(plan)
+        plans.append(plan)
     folder = prepare_output_folder(output_dir)
 
-    now = datetime.datetime.now()
-    encoder = MODES[mode]
-    plan = SeriesPlan(
-        mode=mode,
-        array=array,
-        geometry=geometry,
-        rescale=rescale,
-        quantity=quantity,
-        metadata=metadata,
-        series_instance_uid=metadata.series_instance_uid or generate_uid(),
-        series_number=metadata.series_number if metadata.series_number is not None else DEFAULT_SERIES_NUMBERS[mode],
-        series_description=metadata.series_description or quantity.description,
-        window=default_window(quantity, array),
-        now=now,
-    )
+    with SeriesStaging(folder) as staging:
+        staged = [_stage(staging, plan, value_range) for plan in plans]
+        staging.publish()
+    return ExportResult([_result(plan, series) for plan, series in zip(plans, staged, strict=True)])
+
+
+def _error_bound(plan: SeriesPlan) -> float:
+    return plan.rescale.max_quantization_error if plan.rescale is not None else pm.error_bound(plan)
+
+
+def _stage(staging: SeriesStaging, plan: SeriesPlan, value_range: ValueRange):
+    encoder = ENCODERS[plan.mode]
     base = series_dataset(
-        metadata,
+        plan.metadata,
         modality=encoder.MODALITY,
         sop_class_uid=encoder.SOP_CLASS_UID,
         series_instance_uid=plan.series_instance_uid,
         series_number=plan.series_number,
         series_description=plan.series_description,
-        now=now,
+        now=plan.now,
     )
+    bound = _error_bound(plan)
 
     def verified(files: list[Path]) -> float:
-        measured = verify.single_frame_error(plan, files)
-        return verify.check_bound(measured, rescale.max_quantization_error, value_range.max_abs)
+        return verify.check_bound(encoder.read_back_error(plan, files), bound, value_range.max_abs)
 
-    directory, files, measured = write_series(
-        folder,
-        series_folder_name(plan.series_description, mode, plan.series_number, plan.series_instance_uid),
-        encoder.encode(plan, base),
-        verified,
-    )
-    result = SeriesResult(
-        mode=mode,
-        directory=str(directory),
-        files=[str(f) for f in files],
+    folder_name = series_folder_name(plan.series_description, plan.mode, plan.series_number, plan.series_instance_uid)
+    return staging.stage(folder_name, encoder.encode(plan, base), verified)
+
+
+def _result(plan: SeriesPlan, staged) -> SeriesResult:
+    encoder = ENCODERS[plan.mode]
+    return SeriesResult(
+        mode=plan.mode,
+        directory=str(staged.final),
+        files=[str(f) for f in staged.files],
         sop_class_uid=encoder.SOP_CLASS_UID,
         series_instance_uid=plan.series_instance_uid,
-        study_instance_uid=metadata.study_instance_uid,
-        frame_of_reference_uid=metadata.frame_of_reference_uid,
+        study_instance_uid=plan.metadata.study_instance_uid,
+        frame_of_reference_uid=plan.metadata.frame_of_reference_uid,
         series_number=plan.series_number,
         series_description=plan.series_description,
-        rescale_slope=rescale.slope,
-        rescale_intercept=rescale.intercept,
-        max_quantization_error=rescale.max_quantization_error,
-        measured_max_error=measured,
+        rescale_slope=plan.rescale.slope if plan.rescale is not None else None,
+        rescale_intercept=plan.rescale.intercept if plan.rescale is not None else None,
+        max_quantization_error=_error_bound(plan),
+        measured_max_error=staged.measured_max_error,
     )
-    return ExportResult([result])

@@ -15,6 +15,21 @@ from .errors import InputError, ScaleError
 INT16_MIN = -32768
 INT16_MAX = 32767
 
+
+@dataclass(frozen=True)
+class Storage:
+    """The integers pixels are stored as."""
+
+    name: str
+    minimum: int
+    maximum: int
+    dtype: str
+    pixel_representation: int
+
+
+INT16 = Storage("int16", INT16_MIN, INT16_MAX, "<i2", 1)
+UINT16 = Storage("uint16", 0, 65535, "<u2", 0)
+
 # Named scales the user can choose; any positive number is accepted as a custom scale.
 NAMED_SCALES = {"1000": 1000.0, "32000": 32000.0}
 
@@ -54,6 +69,7 @@ class Rescale:
     scale_label: str
     slope_text: str
     intercept_text: str = "0"
+    storage: Storage = INT16
 
     @property
     def slope(self) -> float:
@@ -72,15 +88,23 @@ class Rescale:
 
     @property
     def storable_range(self) -> tuple[float, float]:
-        """Smallest and largest value this rescale can store in int16."""
-        return INT16_MIN * self.slope + self.intercept, INT16_MAX * self.slope + self.intercept
+        """Smallest and largest value this rescale can store."""
+        return self.storage.minimum * self.slope + self.intercept, self.storage.maximum * self.slope + self.intercept
+
+    def stored_value(self, value: float) -> float:
+        """The (unclipped) stored integer for ``value``."""
+        return float(np.rint((value - self.intercept) / self.slope))
+
+    def fits(self, value_range: ValueRange) -> bool:
+        """True if every value of ``value_range`` is stored without clipping."""
+        return self.stored_value(value_range.maximum) <= self.storage.maximum and self.stored_value(value_range.minimum) >= self.storage.minimum
 
     def quantize(self, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Return the int16 stored values for ``values`` (which must fit; see ``choose_rescale``)."""
+        """Return the stored integers for ``values`` (which must fit; see ``choose_rescale``)."""
         scaled = np.subtract(values, self.intercept, dtype=np.float64) if self.intercept else np.asarray(values, dtype=np.float64)
         scaled = np.rint(scaled / self.slope)
         if out is None:
-            return scaled.astype(np.int16)
+            return scaled.astype(self.storage.dtype)
         np.copyto(out, scaled, casting="unsafe")
         return out
 
@@ -104,10 +128,6 @@ def parse_scale(text: str | float) -> str | float:
     return factor
 
 
-def _fits(slope: float, value_range: ValueRange) -> bool:
-    return np.rint(value_range.maximum / slope) <= INT16_MAX and np.rint(value_range.minimum / slope) >= INT16_MIN
-
-
 def _scale_label(factor: float) -> str:
     return f"{factor:g}"
 
@@ -118,36 +138,47 @@ def _round_down(value: float, digits: int = 6) -> float:
     return math.floor(value / 10.0**exponent) * 10.0**exponent
 
 
-def auto_rescale(value_range: ValueRange) -> Rescale:
-    """The finest slope (smallest step) that fits the values into int16, intercept 0."""
-    needed = max(value_range.maximum / INT16_MAX, -value_range.minimum / -INT16_MIN, 0.0)
+def _intercept_text(slope: float, value_range: ValueRange, storage: Storage) -> str:
+    """Unsigned storage of negative values: shift so that stored 32768 means 0, the int16 range."""
+    if storage.minimum == 0 and value_range.minimum < 0:
+        return format_ds(INT16_MIN * float(format_ds(slope)))
+    return "0"
+
+
+def auto_rescale(value_range: ValueRange, storage: Storage = INT16) -> Rescale:
+    """The finest slope (smallest step) that fits the values into ``storage``."""
+    if storage.minimum == 0 and value_range.minimum >= 0:
+        needed = value_range.maximum / storage.maximum
+    else:  # signed, or unsigned shifted to the int16 range
+        needed = max(value_range.maximum / INT16_MAX, -value_range.minimum / -INT16_MIN, 0.0)
     if needed == 0.0:
-        return Rescale("auto", "1")  # all zero: every slope is exact
+        return Rescale("auto", "1", "0", storage)  # all zero: every slope is exact
     slope = needed
     while True:  # DS rounding may land just below what is needed: step up until it fits
-        text = format_ds(slope)
-        if _fits(float(text), value_range):
-            return Rescale("auto", text)
-        slope = np.nextafter(max(slope, float(text)) * (1 + 1e-12), np.inf)
+        rescale = Rescale("auto", format_ds(slope), _intercept_text(slope, value_range, storage), storage)
+        if rescale.fits(value_range):
+            return rescale
+        slope = np.nextafter(max(slope, rescale.slope) * (1 + 1e-12), np.inf)
 
 
-def choose_rescale(scale: str | float, value_range: ValueRange) -> Rescale:
+def choose_rescale(scale: str | float, value_range: ValueRange, storage: Storage = INT16) -> Rescale:
     """Return the rescale for a user's ``scale`` choice, or raise ScaleError if values would be clipped."""
     choice = parse_scale(scale)
     if choice == "auto":
-        return auto_rescale(value_range)
-    rescale = Rescale(_scale_label(choice), format_ds(1.0 / choice))
-    if _fits(rescale.slope, value_range):
+        return auto_rescale(value_range, storage)
+    slope_text = format_ds(1.0 / choice)
+    rescale = Rescale(_scale_label(choice), slope_text, _intercept_text(float(slope_text), value_range, storage), storage)
+    if rescale.fits(value_range):
         return rescale
     low, high = rescale.storable_range
-    if np.rint(value_range.maximum / rescale.slope) > INT16_MAX:
-        which, value, ijk, limit = "largest", value_range.maximum, value_range.maximum_ijk, high
+    if rescale.stored_value(value_range.maximum) > storage.maximum:
+        which, value, ijk = "largest", value_range.maximum, value_range.maximum_ijk
     else:
-        which, value, ijk, limit = "smallest", value_range.minimum, value_range.minimum_ijk, low
-    largest_scale = _round_down(1.0 / auto_rescale(value_range).slope)
+        which, value, ijk = "smallest", value_range.minimum, value_range.minimum_ijk
+    largest_scale = _round_down(1.0 / auto_rescale(value_range, storage).slope)
     named = [name for name, factor in NAMED_SCALES.items() if factor <= largest_scale]
     fits_text = ", ".join([*named, "auto", f"any scale up to {largest_scale:.6g}"])
     raise ScaleError(
         f"the {which} value {value:.7g} (at IJK {ijk[0]},{ijk[1]},{ijk[2]}) does not fit scale {rescale.scale_label}: "
-        f"int16 stores {low:.7g} to {high:.7g} at that scale; scales that fit: {fits_text}",
+        f"{storage.name} stores {low:.7g} to {high:.7g} at that scale; scales that fit: {fits_text}",
     )

@@ -9,6 +9,7 @@ from .codes import Quantity
 from .geometry import SliceGeometry
 from .metadata import ExportMetadata
 from .scaling import Rescale
+from .sources import SourceSeries
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class SeriesPlan:
     series_description: str
     window: tuple[float, float]  # center, width in real-world units
     now: datetime.datetime
+    source: SourceSeries | None = None  # the series the map was computed from, if known
 
     def stored_slice(self, stored_index: int) -> np.ndarray:
         """Input values of stored slice ``stored_index`` (a view, no copy)."""

@@ -4,10 +4,12 @@ Files are decoded with pydicom and its modality LUT; each slice is matched to th
 ImagePositionPatient, so a geometry mistake shows up as a failure too.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut
 
 from .errors import VerificationError
@@ -32,24 +34,47 @@ def check_bound(measured: float, bound: float, max_abs: float) -> float:
     return measured
 
 
+def stored_index_at(plan: SeriesPlan, position, name: str) -> int:
+    """The stored slice at ``position`` (LPS), or VerificationError if none is there."""
+    distances = np.linalg.norm(plan.geometry.positions - np.asarray(position, dtype=np.float64), axis=1)
+    stored_index = int(np.argmin(distances))
+    if distances[stored_index] > POSITION_TOLERANCE_MM:
+        raise VerificationError(f"{name} has an image position that matches no slice of the input; nothing was written")
+    return stored_index
+
+
+def _slice_error(plan: SeriesPlan, stored_index: int, decoded: np.ndarray) -> float:
+    return float(np.max(np.abs(decoded - plan.stored_slice(stored_index).astype(np.float64))))
+
+
 def single_frame_error(plan: SeriesPlan, files: list[Path]) -> float:
-    """Max |decoded - input| over a single-frame series (one file per slice)."""
-    geometry = plan.geometry
-    if len(files) != geometry.slice_count:
-        raise VerificationError(f"{len(files)} files were written for {geometry.slice_count} slices; nothing was written")
+    """Max |decoded - input| over a series of one file per slice, decoded with the modality LUT."""
+    if len(files) != plan.geometry.slice_count:
+        raise VerificationError(f"{len(files)} files were written for {plan.geometry.slice_count} slices; nothing was written")
     worst = 0.0
     seen = set()
     for path in files:
         ds = pydicom.dcmread(path)
-        position = np.array([float(v) for v in ds.ImagePositionPatient])
-        distances = np.linalg.norm(geometry.positions - position, axis=1)
-        stored_index = int(np.argmin(distances))
-        if distances[stored_index] > POSITION_TOLERANCE_MM or stored_index in seen:
-            raise VerificationError(f"{path.name} has a position that matches no slice of the input; nothing was written")
+        stored_index = stored_index_at(plan, [float(v) for v in ds.ImagePositionPatient], path.name)
+        if stored_index in seen:
+            raise VerificationError(f"{path.name} repeats the position of another slice; nothing was written")
         seen.add(stored_index)
         if str(ds.RescaleSlope) != plan.rescale.slope_text or str(ds.RescaleIntercept) != plan.rescale.intercept_text:
             raise VerificationError(f"{path.name} has another rescale than the series; nothing was written")
-        decoded = apply_modality_lut(ds.pixel_array, ds)
-        expected = plan.stored_slice(stored_index)
-        worst = max(worst, float(np.max(np.abs(decoded - expected.astype(np.float64)))))
+        worst = max(worst, _slice_error(plan, stored_index, apply_modality_lut(ds.pixel_array, ds)))
     return worst
+
+
+def multi_frame_error(plan: SeriesPlan, files: list[Path], real_world_frames: Callable[[Dataset], np.ndarray]) -> float:
+    """Max |decoded - input| over one multi-frame file; frames are matched to slices by their Plane Position."""
+    if len(files) != 1:
+        raise VerificationError(f"{len(files)} files were written for one multi-frame image; nothing was written")
+    ds = pydicom.dcmread(files[0])
+    frames = real_world_frames(ds)
+    positions = [frame.PlanePositionSequence[0].ImagePositionPatient for frame in ds.PerFrameFunctionalGroupsSequence]
+    if len(positions) != plan.geometry.slice_count or len(frames) != plan.geometry.slice_count:
+        raise VerificationError(f"{files[0].name} holds {len(frames)} frames for {plan.geometry.slice_count} slices; nothing was written")
+    indices = [stored_index_at(plan, [float(v) for v in position], files[0].name) for position in positions]
+    if len(set(indices)) != len(indices):
+        raise VerificationError(f"{files[0].name} has two frames at one position; nothing was written")
+    return max(_slice_error(plan, stored_index, frame) for stored_index, frame in zip(indices, frames, strict=True))

@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -51,21 +52,48 @@ def prepare_output_folder(output_dir: str | os.PathLike) -> Path:
     return folder
 
 
-def write_series(
-    output_dir: Path,
-    folder_name: str,
-    instances: Iterable[tuple[str, Dataset]],
-    verify: Callable[[list[Path]], float],
-) -> tuple[Path, list[Path], float]:
-    """Write ``instances`` as ``output_dir/folder_name``, verify them, and publish the folder atomically.
+@dataclass
+class StagedSeries:
+    """A series written and verified in its partial folder, not yet published."""
 
-    Returns the final folder, the final file paths and what ``verify`` measured on the written files.
+    partial: Path
+    final: Path
+    names: list[str]
+    measured_max_error: float
+
+    @property
+    def files(self) -> list[Path]:
+        """Paths of the files once published."""
+        return [self.final / name for name in self.names]
+
+
+class SeriesStaging:
+    """Stage one or more series in partial folders; publish them all, or leave nothing.
+
+    Use as a context manager: leaving it without ``publish()`` (an error, a cancel) removes every
+    partial folder.
     """
-    final = output_dir / folder_name
-    if final.exists():
-        raise OutputError(f"{final} already exists; it is never overwritten: choose another output folder")
-    partial = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=PARTIAL_SUFFIX, dir=output_dir))
-    try:
+
+    def __init__(self, output_dir: Path):
+        self.output_dir = output_dir
+        self.staged: list[StagedSeries] = []
+        self._partials: list[Path] = []
+
+    def __enter__(self) -> "SeriesStaging":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for partial in self._partials:
+            if partial.exists():
+                shutil.rmtree(partial, ignore_errors=True)
+
+    def stage(self, folder_name: str, instances: Iterable[tuple[str, Dataset]], verify: Callable[[list[Path]], float]) -> StagedSeries:
+        """Write ``instances`` into a new partial folder and verify them there."""
+        final = self.output_dir / folder_name
+        if final.exists():
+            raise OutputError(f"{final} already exists; it is never overwritten: choose another output folder")
+        partial = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=PARTIAL_SUFFIX, dir=self.output_dir))
+        self._partials.append(partial)
         names = []
         for name, dataset in instances:
             try:
@@ -74,9 +102,20 @@ def write_series(
                 raise OutputError(f"writing {final / name} failed: {error.strerror}; nothing was written") from None
             names.append(name)
         measured = verify([partial / name for name in names])
-        os.chmod(partial, 0o755)  # mkdtemp makes it private; the series is for others to read too
-        os.rename(partial, final)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
-    return final, [final / name for name in names], measured
+        staged = StagedSeries(partial, final, names, measured)
+        self.staged.append(staged)
+        return staged
+
+    def publish(self) -> list[StagedSeries]:
+        """Move every staged series into place; on failure move back those already moved."""
+        published: list[StagedSeries] = []
+        try:
+            for staged in self.staged:
+                os.chmod(staged.partial, 0o755)  # mkdtemp makes it private; the series is for others to read too
+                os.rename(staged.partial, staged.final)
+                published.append(staged)
+        except OSError as error:
+            for staged in published:
+                os.rename(staged.final, staged.partial)
+            raise OutputError(f"publishing {staged.final} failed: {error.strerror}; nothing was written") from None
+        return published

@@ -1,0 +1,66 @@
+"""Enhanced multi-frame geometry shared by the Parametric Map and Secondary Capture encodings.
+
+One frame per slice, stored ascending along the normal; Plane Position per frame, Pixel Measures and
+Plane Orientation shared, and a one-dimensional organization indexed by ImagePositionPatient.
+"""
+
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from .series import SeriesPlan
+
+IMAGE_POSITION_PATIENT = 0x00200032
+PLANE_POSITION_SEQUENCE = 0x00209113
+
+
+def pixel_measures(plan: SeriesPlan) -> Dataset:
+    """Pixel Measures functional group item (PixelSpacing in DICOM order: row spacing first)."""
+    item = Dataset()
+    item.PixelSpacing = plan.geometry.pixel_spacing
+    item.SliceThickness = plan.geometry.slice_spacing_ds
+    item.SpacingBetweenSlices = plan.geometry.slice_spacing_ds
+    return item
+
+
+def plane_orientation(plan: SeriesPlan) -> Dataset:
+    """Plane Orientation (Patient) functional group item."""
+    item = Dataset()
+    item.ImageOrientationPatient = plan.geometry.image_orientation
+    return item
+
+
+def add_geometry(ds: Dataset, plan: SeriesPlan, shared: Dataset, dimensions: bool = True) -> None:
+    """Add frame count, per-frame positions and (with ``dimensions``) the dimension organization and
+    Frame Content; put the shared geometry in ``shared``.
+    """
+    geometry = plan.geometry
+    shared.PixelMeasuresSequence = [pixel_measures(plan)]
+    shared.PlaneOrientationSequence = [plane_orientation(plan)]
+    per_frame = []
+    for stored_index in range(geometry.slice_count):
+        position = Dataset()
+        position.ImagePositionPatient = geometry.image_position(stored_index)
+        frame = Dataset()
+        if dimensions:
+            content = Dataset()
+            content.DimensionIndexValues = [stored_index + 1]
+            frame.FrameContentSequence = [content]
+        frame.PlanePositionSequence = [position]
+        per_frame.append(frame)
+    ds.NumberOfFrames = geometry.slice_count
+    ds.SharedFunctionalGroupsSequence = [shared]
+    ds.PerFrameFunctionalGroupsSequence = per_frame  # assigned once: appending to a Sequence is slow
+    if not dimensions:
+        return
+    organization_uid = generate_uid()
+    organization = Dataset()
+    organization.DimensionOrganizationUID = organization_uid
+    ds.DimensionOrganizationSequence = [organization]
+    index = Dataset()
+    index.DimensionOrganizationUID = organization_uid
+    index.DimensionIndexPointer = IMAGE_POSITION_PATIENT
+    index.FunctionalGroupPointer = PLANE_POSITION_SEQUENCE
+    index.DimensionDescriptionLabel = "Image Position Patient"
+    ds.DimensionIndexSequence = [index]
+    ds.DimensionOrganizationType = "3D"
+

@@ -1,0 +1,182 @@
+"""Mode ``pm``: Parametric Map Storage, one multi-frame file of float32 values with their meaning.
+
+Values round-trip exactly (float32 input) and carry their quantity, unit and method as codes in the
+Real World Value Mapping. Built with pydicom plus highdicom's content items, not highdicom's
+ParametricMap, which needs a source image, sorts frames against dcmqi (Slicer's loader) and omits
+Frame Anatomy; see the README for every such trap and how it is closed here.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import ParametricMapStorage, generate_uid
+
+from . import multiframe, verify
+from .codes import KNOWN_QUANTITIES, Code
+from .decimal_strings import format_ds
+from .errors import InputError
+from .series import SeriesPlan
+from .sources import referenced_series_item
+from .writer import file_meta
+
+SOP_CLASS_UID = ParametricMapStorage
+MODALITY = "MR"  # PS3.3 C.8.32.1: the modality of the acquisition the map was derived from
+SERIES_NUMBER = 1003
+STORAGE = None  # float32 pixels, no rescale
+IMAGE_TYPE = ["DERIVED", "PRIMARY", "VOLUME", "QUANTITY"]
+QUANTITY_CONCEPT = Code("246205007", "SCT", "Quantity")
+MEASUREMENT_METHOD_CONCEPT = Code("370129005", "SCT", "Measurement Method")
+DIFFUSION_ANALYSIS = Code("129105", "DCM", "Diffusion image analysis")  # CID 7203
+UNSPECIFIED_CALCULATION = Code("112187", "DCM", "Unspecified method of calculation")  # highdicom's default
+SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing operation")  # CID 7202
+
+
+def check(plan: SeriesPlan) -> None:
+    """Refuse a plan a Parametric Map cannot carry, before anything is written."""
+    if plan.quantity.code is None or plan.quantity.unit is None:
+        raise InputError(
+            f"a Parametric Map needs coded values: {plan.quantity.name!r} is not a known quantity "
+            "(FA, MD, AD, RD, ADC); give --quantity-code VALUE,SCHEME,MEANING and --unit VALUE,SCHEME,MEANING",
+        )
+
+
+def float32_frames(plan: SeriesPlan) -> np.ndarray:
+    """The volume as float32 frames in storage order (a copy only where needed)."""
+    order = plan.geometry.slice_order
+    frames = plan.array if order[0] == 0 else plan.array[::-1]
+    return np.asarray(frames, dtype="<f4")
+
+
+def error_bound(plan: SeriesPlan) -> float:
+    """Largest change float32 storage makes to the input (0 for float32 or small integer input)."""
+    if plan.array.dtype == np.float32:
+        return 0.0
+    worst = 0.0
+    for k in range(plan.array.shape[0]):
+        values = plan.array[k].astype(np.float64)
+        worst = max(worst, float(np.max(np.abs(values.astype(np.float32).astype(np.float64) - values))))
+    return worst
+
+
+def _coded(code: Code):
+    from highdicom.sr import CodedConcept
+
+    return CodedConcept(code.value, code.scheme, code.meaning)
+
+
+def real_world_value_mapping(plan: SeriesPlan, value_range: tuple[float, float]) -> Dataset:
+    """Identity mapping from stored floats to the quantity, covering every stored value."""
+    from highdicom.pm import RealWorldValueMapping
+    from highdicom.sr import CodeContentItem
+
+    quantity, unit = plan.quantity.code, plan.quantity.unit
+    mapping = RealWorldValueMapping(
+        lut_label=unit.value[:16],
+        lut_explanation=quantity.meaning[:64],
+        unit=_coded(unit),
+        value_range=value_range,
+        slope=1.0,
+        intercept=0.0,
+        quantity_definition=_coded(quantity),
+    )
+    if plan.quantity.method is not None:
+        mapping.QuantityDefinitionSequence.append(CodeContentItem(name=_coded(MEASUREMENT_METHOD_CONCEPT), value=_coded(plan.quantity.method)))
+    return mapping
+
+
+def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
+    """Yield the one Parametric Map file."""
+    check(plan)
+    frames = float32_frames(plan)
+    value_range = (float(frames.min()), float(frames.max()))
+    ds = base
+    sop_instance_uid = generate_uid()
+    ds.SOPInstanceUID = sop_instance_uid
+    # Enhanced General Equipment (all Type 1)
+    ds.DeviceSerialNumber = "FAExport"
+    # General Image / Parametric Map Image
+    ds.InstanceNumber = 1
+    ds.ContentDate = plan.now.strftime("%Y%m%d")
+    ds.ContentTime = plan.now.strftime("%H%M%S")
+    ds.ImageType = IMAGE_TYPE
+    ds.ContentLabel = (plan.quantity.name.upper().replace(" ", "_")[:12] + "_MAP").replace("-", "_").replace("+", "_")
+    ds.ContentDescription = plan.series_description
+    ds.ContentCreatorName = plan.metadata.content_creator_name  # Type 2: dcmqi warns when absent
+    ds.ContentQualification = "RESEARCH"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 32
+    ds.Rows = plan.geometry.rows
+    ds.Columns = plan.geometry.columns
+    ds.PresentationLUTShape = "IDENTITY"
+    ds.LossyImageCompression = "00"
+    ds.BurnedInAnnotation = "NO"
+    ds.RecognizableVisualFeatures = "NO"
+    ds.AcquisitionContextSequence = []
+    # Shared functional groups
+    shared = Dataset()
+    anatomy = Dataset()
+    anatomy.FrameLaterality = "U"  # Type 1; unpaired/unknown
+    anatomy.AnatomicRegionSequence = [_code_item(plan.metadata.anatomic_region)]
+    shared.FrameAnatomySequence = [anatomy]
+    identity = Dataset()
+    identity.RescaleIntercept = "0"
+    identity.RescaleSlope = "1"
+    identity.RescaleType = "US"
+    shared.PixelValueTransformationSequence = [identity]
+    center, width = plan.window
+    voi = Dataset()
+    voi.WindowCenter = format_ds(center)
+    voi.WindowWidth = format_ds(width)
+    if width < 1:
+        voi.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1
+    shared.FrameVOILUTSequence = [voi]
+    shared.RealWorldValueMappingSequence = [real_world_value_mapping(plan, value_range)]
+    frame_type = Dataset()
+    frame_type.FrameType = IMAGE_TYPE
+    shared.ParametricMapFrameTypeSequence = [frame_type]
+    if plan.source is not None:
+        shared.DerivationImageSequence = [derivation_item(plan)]
+        ds.ReferencedSeriesSequence = [referenced_series_item(plan.source)]
+    multiframe.add_geometry(ds, plan, shared)
+    ds.FloatPixelData = frames.tobytes()
+    ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
+    yield "PM00001.dcm", ds
+
+
+def derivation_item(plan: SeriesPlan) -> Dataset:
+    """Derivation Image functional group item: how the map was computed, from every source image."""
+    item = Dataset()
+    known = plan.quantity.name in KNOWN_QUANTITIES  # the known quantities are all diffusion maps
+    item.DerivationCodeSequence = [_code_item(DIFFUSION_ANALYSIS if known else UNSPECIFIED_CALCULATION)]
+    images = []
+    for sop_class_uid, sop_instance_uid in plan.source.instances:
+        image = Dataset()
+        image.ReferencedSOPClassUID = sop_class_uid
+        image.ReferencedSOPInstanceUID = sop_instance_uid
+        image.PurposeOfReferenceCodeSequence = [_code_item(SOURCE_IMAGE_PURPOSE)]
+        images.append(image)
+    item.SourceImageSequence = images
+    return item
+
+
+def _code_item(code: Code) -> Dataset:
+    item = Dataset()
+    item.CodeValue = code.value
+    item.CodingSchemeDesignator = code.scheme
+    item.CodeMeaning = code.meaning
+    return item
+
+
+def real_world_frames(ds: Dataset) -> np.ndarray:
+    """Frames as real-world values: pydicom's float frames through the file's own RWVM."""
+    mapping = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
+    frames = ds.pixel_array.reshape(-1, ds.Rows, ds.Columns).astype(np.float64)
+    return frames * float(mapping.RealWorldValueSlope) + float(mapping.RealWorldValueIntercept)
+
+
+def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:
+    """Max |real-world value read back - input|."""
+    return verify.multi_frame_error(plan, files, real_world_frames)
