@@ -2,11 +2,13 @@
 """Run FAExport's demo, tests or linter on a fresh clone with nothing but Python 3.11 or 3.12.
 
     python3 Testing/run.py demo     # export the shipped real FA map, print what was written and the round-trip error
-    python3 Testing/run.py test     # the whole test suite (extra arguments go to pytest)
+    python3 Testing/run.py test     # the whole test suite, under Slicer's highdicom 0.27.0 and the newest (args go to pytest)
     python3 Testing/run.py lint     # ruff with Slicer's settings
 
 The first run creates ``.venv`` at the repository root from the pinned ``Testing/requirements.txt``
-(and recreates it when that file changes). Standard library only: this script is the bootstrap.
+(the versions Slicer bundles) and, for ``test``, ``.venv-latest`` from ``Testing/requirements-latest.txt``
+(the newest highdicom); each is recreated when its file changes. Standard library only: this script is
+the bootstrap.
 """
 
 import hashlib
@@ -17,26 +19,27 @@ import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-VENV = REPO / ".venv"
-REQUIREMENTS = REPO / "Testing" / "requirements.txt"
-STAMP = VENV / "requirements.sha256"
+# Environment name -> (folder, pinned requirements).
+ENVIRONMENTS = {
+    "slicer": (REPO / ".venv", REPO / "Testing" / "requirements.txt"),
+    "latest": (REPO / ".venv-latest", REPO / "Testing" / "requirements-latest.txt"),
+}
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def ensure_venv() -> Path:
-    """Create or refresh ``.venv`` so that it holds exactly the pinned requirements."""
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted and venv_python().exists():
-        return venv_python()
-    print(f"Setting up {VENV} from {REQUIREMENTS.relative_to(REPO)} (first run only)...", flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
-    subprocess.run([*pip, "-r", str(REQUIREMENTS)], check=True)
-    STAMP.write_text(wanted + "\n")
-    return venv_python()
+def ensure_venv(name: str = "slicer") -> Path:
+    """Create or refresh an environment so that it holds exactly its pinned requirements; return its python."""
+    folder, requirements = ENVIRONMENTS[name]
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp = folder / "requirements.sha256"
+    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == wanted and python.exists():
+        return python
+    print(f"Setting up {folder.name} from {requirements.relative_to(REPO)} (first run only)...", flush=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    subprocess.run([*pip, "-r", str(requirements)], check=True)
+    stamp.write_text(wanted + "\n")
+    return python
 
 
 def main(argv: list[str]) -> int:
@@ -44,12 +47,17 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    python = str(ensure_venv())
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "FAExport"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    if command == "test":
+        failed = 0
+        for name in ENVIRONMENTS:
+            python = str(ensure_venv(name))
+            print(f"== tests with the {name!r} environment ({ENVIRONMENTS[name][1].name})", flush=True)
+            failed |= subprocess.run([python, "-m", "pytest", *rest], cwd=REPO, env=env, check=False).returncode
+        return failed
+    python = str(ensure_venv())
     if command == "demo":
         args = [python, str(REPO / "Testing" / "demo.py"), *rest]
-    elif command == "test":
-        args = [python, "-m", "pytest", *rest]
     else:
         args = [python, "-m", "ruff", "check", *(rest or [str(REPO)])]
     return subprocess.run(args, cwd=REPO, env=env, check=False).returncode

@@ -10,9 +10,11 @@ import os
 import sys
 import traceback
 
+from .codes import Code
 from .errors import FAExportError
 from .metadata import ExportMetadata
 from .pipeline import MODES, ExportResult, export_volume
+from .sources import SourceSeries
 from .version import __version__
 
 PROG = "faexport"
@@ -28,6 +30,13 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see --help)\n")
 
 
+def _code(text: str) -> Code:
+    try:
+        return Code.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog=PROG, description="Export float quantitative maps (e.g. diffusion FA) to DICOM without losing values.")
     parser.add_argument("--version", action="version", version=f"FAExport {__version__}")
@@ -35,9 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a NIfTI or NRRD volume as a DICOM series")
     export.add_argument("input", metavar="INPUT", help="NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) scalar volume")
     export.add_argument("output", metavar="OUTDIR", help="folder that receives one new sub-folder per series (created if missing)")
-    export.add_argument("--mode", choices=sorted(MODES), default="mr", help="mr: classic MR images, int16 with one rescale (default)")
+    export.add_argument(
+        "--mode",
+        choices=list(MODES),
+        default="mr",
+        help="mr: classic MR images, int16 + one rescale (default); sc: multi-frame Secondary Capture, uint16 + rescale; "
+        "pm: Parametric Map, exact float32 with codes; mr+pm: both series in one study",
+    )
     export.add_argument("--scale", default="auto", help="1000, 32000, auto (default: finest that fits int16) or any positive number; stored = value x scale")
     export.add_argument("--quantity", default="FA", help="FA, MD, AD, RD, ADC or another short name (default FA)")
+    export.add_argument("--quantity-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="quantity code (default: the known quantity's, e.g. 110808,DCM,Fractional Anisotropy)")
+    export.add_argument("--unit", type=_code, metavar="VALUE,SCHEME,MEANING", help="unit code (default: 1,UCUM,no units for FA; mm2/s,UCUM,mm2/s for diffusivities)")
+    export.add_argument("--method-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="measurement method, e.g. 113231,DCM,Single Tensor (pm)")
+    export.add_argument("--anatomic-region", type=_code, metavar="VALUE,SCHEME,MEANING", help="Frame Anatomy region (pm; default from --body-part: BRAIN -> 12738006,SCT,Brain)")
+    export.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
+    export.add_argument("--source-series-uid", metavar="UID", help="which series of --source-dicom, if it holds several")
     export.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
     identity = export.add_argument_group("patient, study and series")
     identity.add_argument("--patient-name", default="Anonymous^")
@@ -51,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     identity.add_argument("--accession-number", default="")
     identity.add_argument("--series-description", help="default: '<quantity> map', e.g. 'FA map'")
     identity.add_argument("--series-number", type=int)
+    identity.add_argument("--content-creator-name", default="", help="who made the map (pm ContentCreatorName)")
     identity.add_argument("--body-part", help="BodyPartExamined (default: BRAIN for FA, MD, AD, RD and ADC; '' for none)")
     identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
     export.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
@@ -72,6 +94,8 @@ def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
         series_number=args.series_number,
         frame_of_reference_uid=args.frame_of_reference_uid,
         body_part_examined=args.body_part,
+        content_creator_name=args.content_creator_name,
+        anatomic_region=args.anatomic_region,
     )
 
 
@@ -89,6 +113,7 @@ def run_export(args: argparse.Namespace) -> ExportResult:
     from .volume_files import read_volume
 
     array, ijk_to_ras = read_volume(args.input)
+    source = SourceSeries.from_folder(args.source_dicom, args.source_series_uid) if args.source_dicom else None
     return export_volume(
         array,
         ijk_to_ras,
@@ -96,7 +121,11 @@ def run_export(args: argparse.Namespace) -> ExportResult:
         mode=args.mode,
         scale=args.scale,
         quantity=args.quantity,
+        quantity_code=args.quantity_code,
+        unit=args.unit,
+        method=args.method_code,
         metadata=metadata_from_arguments(args),
+        source=source,
         replace_nonfinite=args.replace_nonfinite,
     )
 
