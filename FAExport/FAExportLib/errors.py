@@ -22,3 +22,7 @@ class OutputError(FAExportError):
 
 class VerificationError(FAExportError):
     """The series read back differs from the input by more than its bound."""
+
+
+class ExportCancelled(FAExportError):
+    """The user cancelled the export through the progress callback; nothing was written."""

@@ -5,6 +5,7 @@ published together, or nothing is written.
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -160,13 +161,15 @@ def export_volume(
     metadata: ExportMetadata | None = None,
     source: SourceSeries | None = None,
     replace_nonfinite: float | None = None,
+    progress: Callable[[str, int], bool] | None = None,
 ) -> ExportResult:
     """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
 
     ``mode`` is ``mr``, ``sc``, ``pm`` or ``mr+pm``. Each series goes into its own new sub-folder of
     ``output_dir``, is verified by reading it back, and all are published together. ``source`` (the DICOM
     series the map was computed from) makes the series join its patient, study and frame of reference.
-    Raises FAExportError, with nothing written, on bad input.
+    ``progress(message, files_done)`` is called before each file and before verifying; returning True
+    cancels (ExportCancelled, nothing written). Raises FAExportError, with nothing written, on bad input.
     """
     if mode not in MODES:
         raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
@@ -210,7 +213,7 @@ def export_volume(
         plans.append(plan)
     folder = prepare_output_folder(output_dir)
 
-    with SeriesStaging(folder) as staging:
+    with SeriesStaging(folder, progress) as staging:
         staged = [_stage(staging, plan, value_range) for plan in plans]
         staging.publish()
     return ExportResult([_result(plan, series) for plan, series in zip(plans, staged, strict=True)])

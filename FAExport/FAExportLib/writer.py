@@ -15,7 +15,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from .errors import OutputError
+from .errors import ExportCancelled, OutputError
 from .version import IMPLEMENTATION_VERSION_NAME
 
 PARTIAL_SUFFIX = ".partial"
@@ -74,8 +74,9 @@ class SeriesStaging:
     partial folder.
     """
 
-    def __init__(self, output_dir: Path):
+    def __init__(self, output_dir: Path, progress: Callable[[str, int], bool] | None = None):
         self.output_dir = output_dir
+        self.progress = progress  # (message, files done in this series) -> True to cancel
         self.staged: list[StagedSeries] = []
         self._partials: list[Path] = []
 
@@ -96,15 +97,21 @@ class SeriesStaging:
         self._partials.append(partial)
         names = []
         for name, dataset in instances:
+            self._report(f"Writing {folder_name}/{name}", len(names))
             try:
                 dataset.save_as(partial / name, enforce_file_format=True)
             except OSError as error:
                 raise OutputError(f"writing {final / name} failed: {error.strerror}; nothing was written") from None
             names.append(name)
+        self._report(f"Verifying {folder_name}", len(names))
         measured = verify([partial / name for name in names])
         staged = StagedSeries(partial, final, names, measured)
         self.staged.append(staged)
         return staged
+
+    def _report(self, message: str, done: int) -> None:
+        if self.progress is not None and self.progress(message, done):
+            raise ExportCancelled("the export was cancelled; nothing was written")
 
     def publish(self) -> list[StagedSeries]:
         """Move every staged series into place; on failure move back those already moved."""
