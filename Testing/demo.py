@@ -6,6 +6,7 @@ position differences against the NIfTI it started from.
 """
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,12 +21,14 @@ from FAExportLib.volume_files import read_volume
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_MAP = REPO / "Testing" / "Data" / "dipy_small_FA.nii.gz"
+# The dcm2niix wheel installs its binary beside the environment's python.
+DCM2NIIX = shutil.which("dcm2niix", path=str(Path(sys.executable).parent)) or "dcm2niix"
 
 
 def dcm2niix_errors(series_dir: str, truth_kji: np.ndarray, truth_ijk_to_ras: np.ndarray) -> tuple[float, float]:
     """Convert with dcm2niix; return (max value error, max voxel-centre distance in mm) against the truth."""
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "readback", "-o", folder, series_dir], check=True, capture_output=True)
+        subprocess.run([DCM2NIIX, "-z", "n", "-b", "n", "-f", "readback", "-o", folder, series_dir], check=True, capture_output=True)
         image = nibabel.load(Path(folder) / "readback.nii")
         values = np.asarray(image.dataobj, dtype=np.float64)  # applies dcm2niix's scl_slope
         affine = image.affine
@@ -44,7 +47,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", default=str(DEMO_MAP), help="NIfTI or NRRD map (default: the shipped FA map)")
     parser.add_argument("--output", default=str(REPO / "demo-output"), help="folder for the series (default: demo-output/)")
-    parser.add_argument("--mode", default="mr")
+    parser.add_argument("--mode", default="mr+pm", help="mr, sc, pm or mr+pm (default)")
     parser.add_argument("--scale", default="auto")
     args = parser.parse_args()
 
