@@ -15,7 +15,7 @@ from pathlib import Path
 import nibabel
 import numpy as np
 
-from FAExportLib import FAExportError, export_volume
+from FAExportLib import ExportResult, FAExportError, export_volume
 from FAExportLib.cli import summary
 from FAExportLib.volume_files import read_volume
 
@@ -58,8 +58,8 @@ def main() -> int:
     except FAExportError as error:
         print(f"demo: error: {error}", file=sys.stderr)
         return 1
-    print(summary(result))
     for series in result.series:
+        print(summary(ExportResult([series])))
         value_error, position_error = dcm2niix_errors(series.directory, array, ijk_to_ras)
         print(f"  dcm2niix read back: max value error {value_error:.3g} (bound {series.max_quantization_error:.3g}), max position error {position_error:.2g} mm")
     return 0

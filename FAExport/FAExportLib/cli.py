@@ -102,7 +102,7 @@ def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
 def summary(result: ExportResult) -> str:
     lines = []
     for series in result.series:
-        lines.append(f'Wrote {series.mode.upper()} series "{series.series_description}": {len(series.files)} files in {series.directory}')
+        lines.append(f'Wrote {series.mode.upper()} series "{series.series_description}": {len(series.files)} file{"s" if len(series.files) > 1 else ""} in {series.directory}')
         if series.rescale_slope is not None:
             lines.append(f"  RescaleSlope {series.rescale_slope:.12g}, RescaleIntercept {series.rescale_intercept:.12g} (one for the whole series)")
         lines.append(f"  worst-case quantization error {series.max_quantization_error:.3g}; measured after reading back: {series.measured_max_error:.3g}")
