@@ -21,6 +21,16 @@ from .version import IMPLEMENTATION_VERSION_NAME
 PARTIAL_SUFFIX = ".partial"
 
 
+def os_reason(error: BaseException) -> str:
+    """The operating system's words for ``error``; pydicom re-raises write errors wrapped in a new OSError."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return seen.strerror or os.strerror(seen.errno)
+        seen = seen.__cause__ or seen.__context__
+    return str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+
+
 def file_meta(sop_class_uid: str, sop_instance_uid: str) -> FileMetaDataset:
     """File meta information for one instance, Explicit VR Little Endian."""
     meta = FileMetaDataset()
@@ -46,7 +56,7 @@ def prepare_output_folder(output_dir: str | os.PathLike) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create the output folder {folder}: {error.strerror}; choose a folder you can write to") from None
+        raise OutputError(f"cannot create the output folder {folder}: {os_reason(error)}; choose a folder you can write to") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"the output folder {folder} is not writable; choose a folder you can write to")
     return folder
@@ -101,7 +111,7 @@ class SeriesStaging:
             try:
                 dataset.save_as(partial / name, enforce_file_format=True)
             except OSError as error:
-                raise OutputError(f"writing {final / name} failed: {error.strerror}; nothing was written") from None
+                raise OutputError(f"writing {final / name} failed: {os_reason(error)}; nothing was written") from None
             names.append(name)
         self._report(f"Verifying {folder_name}", len(names))
         measured = verify([partial / name for name in names])
@@ -124,5 +134,5 @@ class SeriesStaging:
         except OSError as error:
             for staged in published:
                 os.rename(staged.final, staged.partial)
-            raise OutputError(f"publishing {staged.final} failed: {error.strerror}; nothing was written") from None
+            raise OutputError(f"publishing {staged.final} failed: {os_reason(error)}; nothing was written") from None
         return published
