@@ -78,6 +78,10 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     return ds
 
 
+def check(plan: SeriesPlan) -> None:
+    """Nothing to refuse beyond what the pipeline checks: one small file per slice."""
+
+
 def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
     """Yield (file name, dataset) for each slice, in storage order (ascending along the normal)."""
     shared = shared_attributes(plan, base)

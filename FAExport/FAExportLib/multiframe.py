@@ -7,10 +7,22 @@ Plane Orientation shared, and a one-dimensional organization indexed by ImagePos
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from .errors import InputError
 from .series import SeriesPlan
 
+MAX_PIXEL_DATA_BYTES = 0xFFFFFFFE  # the largest even element length below the undefined-length marker
 IMAGE_POSITION_PATIENT = 0x00200032
 PLANE_POSITION_SEQUENCE = 0x00209113
+
+
+def check_pixel_data_size(plan: SeriesPlan, bytes_per_voxel: int) -> None:
+    """Refuse a volume whose frames do not fit one pixel data element (4 GiB)."""
+    size = plan.array.size * bytes_per_voxel
+    if size > MAX_PIXEL_DATA_BYTES:
+        raise InputError(
+            f"the volume needs {size / 2**30:.2f} GiB of pixel data in one {plan.mode} file, more than a DICOM element holds (4 GiB); "
+            "crop or resample it, or export it as mr (one file per slice)",
+        )
 
 
 def pixel_measures(plan: SeriesPlan) -> Dataset:

@@ -208,8 +208,7 @@ def export_volume(
             now=now,
             source=source,
         )
-        if encoding == "pm":
-            pm.check(plan)
+        ENCODERS[encoding].check(plan)
         plans.append(plan)
     folder = prepare_output_folder(output_dir)
 

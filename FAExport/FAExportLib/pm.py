@@ -35,6 +35,7 @@ SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing 
 
 def check(plan: SeriesPlan) -> None:
     """Refuse a plan a Parametric Map cannot carry, before anything is written."""
+    multiframe.check_pixel_data_size(plan, bytes_per_voxel=4)
     if plan.quantity.code is None or plan.quantity.unit is None:
         raise InputError(
             f"a Parametric Map needs coded values: {plan.quantity.name!r} is not a known quantity "

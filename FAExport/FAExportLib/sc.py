@@ -27,6 +27,11 @@ SLICE_LOCATION_VECTOR = 0x00182005
 STORAGE = UINT16  # the IOD allows only unsigned words; negative values get an intercept
 
 
+def check(plan: SeriesPlan) -> None:
+    """Refuse a plan a single Secondary Capture file cannot carry, before anything is written."""
+    multiframe.check_pixel_data_size(plan, bytes_per_voxel=2)
+
+
 def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
     """Yield the one multi-frame Secondary Capture file."""
     geometry, rescale = plan.geometry, plan.rescale
@@ -58,8 +63,9 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
     ds.RescaleIntercept = rescale.intercept_text
     ds.RescaleSlope = rescale.slope_text
     ds.RescaleType = "US"
-    ds.FrameIncrementPointer = SLICE_LOCATION_VECTOR
-    ds.SliceLocationVector = [geometry.slice_location(n) for n in range(geometry.slice_count)]
+    if geometry.slice_count > 1:  # Type 1C: only for more than one frame
+        ds.FrameIncrementPointer = SLICE_LOCATION_VECTOR
+        ds.SliceLocationVector = [geometry.slice_location(n) for n in range(geometry.slice_count)]
     ds.PixelSpacing = geometry.pixel_spacing
     center, width = plan.window
     ds.WindowCenter = format_ds(center)
