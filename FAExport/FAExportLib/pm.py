@@ -89,7 +89,6 @@ def real_world_value_mapping(plan: SeriesPlan, value_range: tuple[float, float])
 
 def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
     """Yield the one Parametric Map file."""
-    check(plan)
     frames = float32_frames(plan)
     value_range = (float(frames.min()), float(frames.max()))
     ds = base
