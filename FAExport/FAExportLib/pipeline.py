@@ -20,7 +20,7 @@ from .metadata import ExportMetadata, series_dataset
 from .scaling import Rescale, ValueRange, choose_rescale
 from .series import SeriesPlan, default_window
 from .sources import SourceSeries
-from .writer import SeriesStaging, prepare_output_folder, series_folder_name
+from .writer import SeriesStaging, StagedSeries, prepare_output_folder, series_folder_name
 
 ENCODERS = {"mr": mr, "sc": sc, "pm": pm}
 # Export mode -> the encodings it writes, in order.
@@ -212,17 +212,19 @@ def export_volume(
         plans.append(plan)
     folder = prepare_output_folder(output_dir)
 
+    bounds = [_error_bound(plan) for plan in plans]
     with SeriesStaging(folder, progress) as staging:
-        staged = [_stage(staging, plan, value_range) for plan in plans]
+        staged = [_stage(staging, plan, bound, value_range) for plan, bound in zip(plans, bounds, strict=True)]
         staging.publish()
-    return ExportResult([_result(plan, series) for plan, series in zip(plans, staged, strict=True)])
+    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, strict=True)])
 
 
 def _error_bound(plan: SeriesPlan) -> float:
+    """Worst-case |decoded - input|: half a rescale step, or float32 rounding for float pixels."""
     return plan.rescale.max_quantization_error if plan.rescale is not None else pm.error_bound(plan)
 
 
-def _stage(staging: SeriesStaging, plan: SeriesPlan, value_range: ValueRange):
+def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float, value_range: ValueRange) -> StagedSeries:
     encoder = ENCODERS[plan.mode]
     base = series_dataset(
         plan.metadata,
@@ -233,8 +235,6 @@ def _stage(staging: SeriesStaging, plan: SeriesPlan, value_range: ValueRange):
         series_description=plan.series_description,
         now=plan.now,
     )
-    bound = _error_bound(plan)
-
     def verified(files: list[Path]) -> float:
         return verify.check_bound(encoder.read_back_error(plan, files), bound, value_range.max_abs)
 
@@ -242,7 +242,7 @@ def _stage(staging: SeriesStaging, plan: SeriesPlan, value_range: ValueRange):
     return staging.stage(folder_name, encoder.encode(plan, base), verified)
 
 
-def _result(plan: SeriesPlan, staged) -> SeriesResult:
+def _result(plan: SeriesPlan, staged: StagedSeries, bound: float) -> SeriesResult:
     encoder = ENCODERS[plan.mode]
     return SeriesResult(
         mode=plan.mode,
@@ -256,6 +256,6 @@ def _result(plan: SeriesPlan, staged) -> SeriesResult:
         series_description=plan.series_description,
         rescale_slope=plan.rescale.slope if plan.rescale is not None else None,
         rescale_intercept=plan.rescale.intercept if plan.rescale is not None else None,
-        max_quantization_error=_error_bound(plan),
+        max_quantization_error=bound,
         measured_max_error=staged.measured_max_error,
     )
