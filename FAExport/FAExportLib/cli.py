@@ -44,23 +44,29 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a NIfTI or NRRD volume as a DICOM series")
     export.add_argument("input", metavar="INPUT", help="NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) scalar volume")
     export.add_argument("output", metavar="OUTDIR", help="folder that receives one new sub-folder per series (created if missing)")
-    export.add_argument(
+    add_export_options(export)
+    return parser
+
+
+def add_export_options(parser: argparse.ArgumentParser) -> None:
+    """Every export option but INPUT and OUTDIR; Slicer's batch script (FAExportBatch.py) takes the same ones."""
+    parser.add_argument(
         "--mode",
         choices=list(MODES),
         default="mr",
         help="mr: classic MR images, int16 + one rescale (default); sc: multi-frame Secondary Capture, uint16 + rescale; "
         "pm: Parametric Map, exact float32 with codes; mr+pm: both series in one study",
     )
-    export.add_argument("--scale", default="auto", help="1000, 32000, auto (default: finest that fits int16) or any positive number; stored = value x scale")
-    export.add_argument("--quantity", default="FA", help="FA, MD, AD, RD, ADC or another short name (default FA)")
-    export.add_argument("--quantity-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="quantity code (default: the known quantity's, e.g. 110808,DCM,Fractional Anisotropy)")
-    export.add_argument("--unit", type=_code, metavar="VALUE,SCHEME,MEANING", help="unit code (default: 1,UCUM,no units for FA; mm2/s,UCUM,mm2/s for diffusivities)")
-    export.add_argument("--method-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="measurement method, e.g. 113231,DCM,Single Tensor (pm)")
-    export.add_argument("--anatomic-region", type=_code, metavar="VALUE,SCHEME,MEANING", help="Frame Anatomy region (pm; default from --body-part: BRAIN -> 12738006,SCT,Brain)")
-    export.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
-    export.add_argument("--source-series-uid", metavar="UID", help="which series of --source-dicom, if it holds several")
-    export.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
-    identity = export.add_argument_group("patient, study and series")
+    parser.add_argument("--scale", default="auto", help="1000, 32000, auto (default: finest that fits int16) or any positive number; stored = value x scale")
+    parser.add_argument("--quantity", default="FA", help="FA, MD, AD, RD, ADC or another short name (default FA)")
+    parser.add_argument("--quantity-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="quantity code (default: the known quantity's, e.g. 110808,DCM,Fractional Anisotropy)")
+    parser.add_argument("--unit", type=_code, metavar="VALUE,SCHEME,MEANING", help="unit code (default: 1,UCUM,no units for FA; mm2/s,UCUM,mm2/s for diffusivities)")
+    parser.add_argument("--method-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="measurement method, e.g. 113231,DCM,Single Tensor (pm)")
+    parser.add_argument("--anatomic-region", type=_code, metavar="VALUE,SCHEME,MEANING", help="Frame Anatomy region (pm; default from --body-part: BRAIN -> 12738006,SCT,Brain)")
+    parser.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
+    parser.add_argument("--source-series-uid", metavar="UID", help="which series of --source-dicom, if it holds several")
+    parser.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
+    identity = parser.add_argument_group("patient, study and series")
     identity.add_argument("--patient-name", default="Anonymous^")
     identity.add_argument("--patient-id", help="default: a generated anonymous ID")
     identity.add_argument("--patient-birth-date", default="", metavar="YYYYMMDD")
@@ -75,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     identity.add_argument("--content-creator-name", default="", help="who made the map (pm ContentCreatorName)")
     identity.add_argument("--body-part", help="BodyPartExamined (default: BRAIN for FA, MD, AD, RD and ADC; '' for none)")
     identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
-    export.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
-    return parser
+    parser.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
 
 
 def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:

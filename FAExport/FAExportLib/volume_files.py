@@ -4,6 +4,8 @@ Used by the command line only; inside Slicer the volume node already holds both.
 are imported when a file is read, so the encoder itself does not need them.
 """
 
+import gzip
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +114,43 @@ def _read_nrrd(path: Path) -> tuple[np.ndarray, np.ndarray]:
     ijk_to_ras[:3, :3] = to_ras @ directions.T  # NRRD lists one vector per axis
     ijk_to_ras[:3, 3] = to_ras @ origin
     return _scalar_ijk(data, path), ijk_to_ras
+
+
+# NIfTI datatype codes of real floating-point voxels -> numpy type.
+_NIFTI_FLOAT_TYPES = {16: "f4", 64: "f8"}
+
+
+def nifti_nonfinite_count(path: str | Path, chunk_voxels: int = 1 << 22) -> int:
+    """How many NaN or infinite voxels a NIfTI-1/2 file holds, read with numpy alone, chunk by chunk.
+
+    ITK's NIfTI reader, and so Slicer's, turns these voxels into 0 without a word; this lets the Slicer
+    side refuse them as the command line does.
+    """
+    path = Path(path)
+    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as stream:
+        header = stream.read(540)
+        if len(header) < 348:
+            raise InputError(f"{path} is too short to be a NIfTI file")
+        sizeof = struct.unpack("<i", header[:4])[0]
+        endian = "<" if sizeof in (348, 540) else ">"
+        if struct.unpack(endian + "i", header[:4])[0] == 540:  # NIfTI-2
+            datatype = struct.unpack(endian + "h", header[12:14])[0]
+            dims = struct.unpack(endian + "8q", header[16:80])
+            offset = struct.unpack(endian + "q", header[168:176])[0]
+        else:
+            datatype = struct.unpack(endian + "h", header[70:72])[0]
+            dims = struct.unpack(endian + "8h", header[40:56])
+            offset = int(struct.unpack(endian + "f", header[108:112])[0])
+        if datatype not in _NIFTI_FLOAT_TYPES:
+            return 0
+        voxels = int(np.prod([max(int(d), 1) for d in dims[1 : 1 + max(0, min(int(dims[0]), 7))]]))
+        dtype = np.dtype(endian + _NIFTI_FLOAT_TYPES[datatype])
+        stream.seek(offset)
+        count, remaining = 0, voxels
+        while remaining > 0:
+            data = np.frombuffer(stream.read(min(remaining, chunk_voxels) * dtype.itemsize), dtype=dtype)
+            if data.size == 0:
+                raise InputError(f"{path} ends before its last voxel; the file is truncated")
+            count += int(data.size - np.count_nonzero(np.isfinite(data)))
+            remaining -= data.size
+    return count

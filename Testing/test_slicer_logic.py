@@ -1,0 +1,356 @@
+"""The module's logic on Slicer's real MRML (PyPI slicer-core): volume node -> DICOM files and database.
+
+Volumes are loaded through Slicer's own storage node; subject hierarchies are built as Slicer's DICOM loader
+builds them; results are read back with Slicer's vtkITK DICOM series reader (what its scalar volume DICOM
+plugin runs), dcm2niix and pydicom. Only ``slicer.dicomDatabase`` is a stand-in (see slicer_standins.py).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from FAExport import FAExportLogic
+
+import numpy as np
+import pydicom
+import pytest
+from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
+from readers import compare, dciodvfy_errors, read_dcm2niix, read_vtkitk
+from slicer_standins import ctkDICOMDatabase
+
+import slicer
+from FAExportLib import ExportCancelled, InputError, OutputError
+from slicer import vtkMRMLSubjectHierarchyNode, vtkSlicerSubjectHierarchyModuleLogic
+from vtk import vtkMatrix4x4, vtkThinPlateSplineTransform
+from vtk.util.numpy_support import vtk_to_numpy
+
+BATCH_SCRIPT = PACKAGE_ROOT / "Resources" / "Scripts" / "FAExportBatch.py"
+POSITION_TOLERANCE_MM = 1e-4
+
+
+@pytest.fixture
+def scene():
+    scene = slicer.vtkMRMLScene()
+    yield scene
+    scene.Clear(True)
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    """Slicer's DICOM database, as the DICOM module makes it available: ``slicer.dicomDatabase``."""
+    standIn = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
+    monkeypatch.setattr(slicer, "dicomDatabase", standIn, raising=False)
+    return standIn
+
+
+def load_case(tmp_path: Path, scene, geometry_name: str, file_format: str = "nii", values_kind: str = "fa"):
+    """Write a test map to a file and load it with Slicer's storage node; return (node, truth values, truth affine)."""
+    geometry = GEOMETRIES[geometry_name]
+    values = map_values(values_kind, geometry.shape)
+    path = write_volume(tmp_path / f"{geometry_name}{'.nii.gz' if file_format == 'nii' else '.nrrd'}", values, geometry.affine)
+    return FAExportLogic.readVolumeFile(path, scene), values, geometry.affine
+
+
+def place_in_dicom_study(scene, volumeNode, patient: dict, study: dict, seriesUID: str) -> None:
+    """Put the volume under patient and study items the way DICOMPlugin.addSeriesInSubjectHierarchy does."""
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    seriesItem = shNode.CreateItem(shNode.GetSceneItemID(), volumeNode)
+    shNode.SetItemUID(seriesItem, "DICOM", seriesUID)
+    vtkSlicerSubjectHierarchyModuleLogic.InsertDicomSeriesInHierarchy(shNode, patient["DICOM.PatientID"], study["StudyInstanceUID"], seriesUID)
+    patientItem = shNode.GetItemByUID("DICOM", patient["DICOM.PatientID"])
+    studyItem = shNode.GetItemByUID("DICOM", study["StudyInstanceUID"])
+    for name, value in patient.items():
+        shNode.SetItemAttribute(patientItem, name, value)
+    for name, value in study.items():
+        if name != "StudyInstanceUID":
+            shNode.SetItemAttribute(studyItem, name, value)
+    assert shNode.GetItemParent(seriesItem) == studyItem and shNode.GetItemParent(studyItem) == patientItem
+
+
+def only_entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def faexport_temp_folders() -> set[str]:
+    return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith("FAExport-")}
+
+
+@pytest.mark.parametrize("file_format", ["nii", "nrrd"])
+@pytest.mark.parametrize("geometry_name", ["oblique", "las", "nonsquare"])
+def test_node_exports_with_values_and_geometry_read_back_by_slicer_and_dcm2niix(tmp_path, scene, geometry_name, file_format):
+    volumeNode, values, affine = load_case(tmp_path, scene, geometry_name, file_format)
+    result = FAExportLogic().exportVolume(volumeNode, mode="mr", outputFolder=tmp_path / "out", addToDatabase=False)
+    (series,) = result.series
+    assert series.measured_max_error <= series.max_quantization_error <= 2e-5
+    for readBack in (read_vtkitk(series.files), read_dcm2niix(Path(series.directory), tmp_path / "dcm2niix")):
+        comparison = compare(values, affine, readBack)
+        # dcm2niix keeps the slope in float32: allow one float32 step of the largest value on top of the bound.
+        allowance = float(np.spacing(np.float32(1.0))) if readBack.float32 else 0.0
+        assert comparison.max_value_error <= series.max_quantization_error + allowance, readBack.reader
+        assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM, readBack.reader
+
+
+def test_voxels_come_from_the_node_without_a_copy(tmp_path, scene):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    array = FAExportLogic.voxelArray(volumeNode)
+    assert np.shares_memory(array, vtk_to_numpy(volumeNode.GetImageData().GetPointData().GetScalars()))
+
+
+def test_linear_transform_is_applied_to_the_geometry(tmp_path, scene):
+    volumeNode, values, affine = load_case(tmp_path, scene, "oblique")
+    rotation = np.array([[0.0, -1.0, 0.0, 12.5], [1.0, 0.0, 0.0, -3.25], [0.0, 0.0, 1.0, 40.0], [0.0, 0.0, 0.0, 1.0]])
+    matrix = vtkMatrix4x4()
+    for row in range(4):
+        for column in range(4):
+            matrix.SetElement(row, column, rotation[row, column])
+    transformNode = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    transformNode.SetMatrixTransformToParent(matrix)
+    volumeNode.SetAndObserveTransformNodeID(transformNode.GetID())
+    (series,) = FAExportLogic().exportVolume(volumeNode, mode="mr", outputFolder=tmp_path / "out", addToDatabase=False).series
+    comparison = compare(values, rotation @ affine, read_vtkitk(series.files))
+    assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
+    assert comparison.max_value_error <= series.max_quantization_error
+
+
+def test_non_linear_transform_is_refused_and_nothing_written(tmp_path, scene):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    transformNode = scene.AddNewNodeByClass("vtkMRMLTransformNode", "warp")
+    transformNode.SetAndObserveTransformToParent(vtkThinPlateSplineTransform())
+    volumeNode.SetAndObserveTransformNodeID(transformNode.GetID())
+    with pytest.raises(InputError) as raised:
+        FAExportLogic().exportVolume(volumeNode, outputFolder=tmp_path / "out", addToDatabase=False)
+    assert str(raised.value) == (
+        'volume "axial" is under the non-linear transform "warp"; DICOM images cannot carry a warp: harden the transform '
+        "(Data module, right-click the volume, Harden transform) to resample the map, or remove the transform"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_series_joins_the_subject_hierarchy_study(tmp_path, scene):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    patient = {"DICOM.PatientName": "Doe^Jane", "DICOM.PatientID": "MRN-0042", "DICOM.PatientSex": "F", "DICOM.PatientBirthDate": "19700101"}
+    study = {"StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyDescription": "Brain DTI", "DICOM.StudyDate": "20260102", "DICOM.StudyTime": "101500"}
+    place_in_dicom_study(scene, volumeNode, patient, study, seriesUID="1.2.826.0.1.3680043.8.498.12")
+    result = FAExportLogic().exportVolume(volumeNode, mode="mr+pm", outputFolder=tmp_path / "out", addToDatabase=False, metadata={"patient_name": "Ignored^Because^Joined"})
+    assert len(result.series) == 2
+    for series in result.series:
+        dataset = pydicom.dcmread(series.files[0], stop_before_pixels=True)
+        assert dataset.StudyInstanceUID == study["StudyInstanceUID"]
+        assert (str(dataset.PatientName), dataset.PatientID, dataset.PatientSex, dataset.PatientBirthDate) == ("Doe^Jane", "MRN-0042", "F", "19700101")
+        assert (dataset.StudyDescription, dataset.StudyDate, dataset.StudyTime) == ("Brain DTI", "20260102", "101500")
+        assert dataset.SeriesInstanceUID != "1.2.826.0.1.3680043.8.498.12"
+
+
+def test_without_a_study_the_users_fields_make_a_new_study(tmp_path, scene):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    (series,) = FAExportLogic().exportVolume(volumeNode, outputFolder=tmp_path / "out", addToDatabase=False, metadata={"patient_name": "Roe^Richard", "patient_id": "R1"}).series
+    dataset = pydicom.dcmread(series.files[0], stop_before_pixels=True)
+    assert (str(dataset.PatientName), dataset.PatientID) == ("Roe^Richard", "R1")
+    assert dataset.StudyInstanceUID == series.study_instance_uid
+
+
+def test_voxel_value_quantity_and_units_of_the_node_reach_the_parametric_map(tmp_path, scene):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial", values_kind="diffusivity")
+    quantity, units = slicer.vtkCodedEntry(), slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning("113202", "DCM", "Mean Diffusivity")
+    units.SetValueSchemeMeaning("um2/s", "UCUM", "um2/s")
+    volumeNode.SetVoxelValueQuantity(quantity)
+    volumeNode.SetVoxelValueUnits(units)
+    (series,) = FAExportLogic().exportVolume(volumeNode, mode="pm", outputFolder=tmp_path / "out", addToDatabase=False).series
+    dataset = pydicom.dcmread(series.files[0], stop_before_pixels=True)
+    mapping = dataset.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
+    assert mapping.QuantityDefinitionSequence[0].ConceptCodeSequence[0].CodeValue == "113202"
+    assert mapping.MeasurementUnitsCodeSequence[0].CodeValue == "um2/s"
+    assert dataset.SeriesDescription == "MD map"
+
+
+def test_database_receives_every_series_complete(tmp_path, scene, database):
+    volumeNode, values, affine = load_case(tmp_path, scene, "las")
+    before = faexport_temp_folders()
+    result = FAExportLogic().exportVolume(volumeNode, mode="mr+pm")
+    assert result.addedToDatabase
+    assert database.seriesUIDs() == {series.series_instance_uid for series in result.series}
+    for series in result.series:
+        assert all(path.startswith(database.databaseDirectory) for path in series.files)
+        assert len(series.files) == len(database.filesForSeries(series.series_instance_uid))
+        assert dciodvfy_errors(series.files[0]) == []
+    mrSeries = next(series for series in result.series if series.mode == "mr")
+    assert len(mrSeries.files) == values.shape[2]
+    comparison = compare(values, affine, read_vtkitk(mrSeries.files))
+    assert comparison.max_value_error <= mrSeries.max_quantization_error
+    assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
+    assert faexport_temp_folders() == before, "the temporary export folder was left behind"
+
+
+def test_database_and_folder_both_receive_the_series(tmp_path, scene, database):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    result = FAExportLogic().exportVolume(volumeNode, mode="sc", outputFolder=tmp_path / "out")
+    (series,) = result.series
+    assert Path(series.files[0]).parent.parent == tmp_path / "out"
+    assert database.filesForSeries(series.series_instance_uid)
+    assert pydicom.dcmread(database.filesForSeries(series.series_instance_uid)[0]).SOPInstanceUID == pydicom.dcmread(series.files[0]).SOPInstanceUID
+
+
+def test_a_failing_database_insert_leaves_no_part_of_the_export_and_keeps_earlier_series(tmp_path, scene, database):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    earlier = FAExportLogic().exportVolume(volumeNode, mode="mr").series[0]
+    database._storeFailureAfter = len(earlier.files) + 5  # the next export fails within its first series
+    with pytest.raises(OutputError) as raised:
+        FAExportLogic().exportVolume(volumeNode, mode="mr+pm")
+    assert str(raised.value).startswith("Slicer's DICOM database holds 5 of the 24 files of series 'FA map'")
+    assert database.seriesUIDs() == {earlier.series_instance_uid}
+    assert len(database.filesForSeries(earlier.series_instance_uid)) == len(earlier.files)
+    assert all(Path(path).is_file() for path in database.filesForSeries(earlier.series_instance_uid))
+
+
+def test_cancel_leaves_the_database_and_folder_untouched(tmp_path, scene, database):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    calls = []
+
+    def cancelAfterThreeFiles(message: str, filesDone: int) -> bool:
+        calls.append(message)
+        return len(calls) > 3
+
+    with pytest.raises(ExportCancelled):
+        FAExportLogic().exportVolume(volumeNode, mode="mr", outputFolder=tmp_path / "out", progressCallback=cancelAfterThreeFiles)
+    assert database.insertCalls == []
+    assert only_entries(tmp_path / "out") == []
+
+
+def test_closed_database_is_a_clear_error_before_anything_is_written(tmp_path, scene, database):
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    database.isOpen = False
+    with pytest.raises(OutputError) as raised:
+        FAExportLogic().exportVolume(volumeNode, outputFolder=tmp_path / "out")
+    assert str(raised.value) == "Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only"
+    assert not (tmp_path / "out").exists()
+
+
+def test_source_volume_from_the_database_gives_study_frame_of_reference_and_reference(tmp_path, scene, database):
+    sourceNode, _, _ = load_case(tmp_path, scene, "axial")
+    sourceSeries = FAExportLogic().exportVolume(sourceNode, mode="mr", quantity="DWI", metadata={"patient_name": "Doe^Jane", "patient_id": "MRN-7"}).series[0]
+    # What Slicer's scalar volume DICOM plugin leaves on a loaded node: its instance UIDs in slice order.
+    sourceNode.SetAttribute("DICOM.instanceUIDs", " ".join(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID for path in sourceSeries.files))
+    (tmp_path / "map").mkdir()
+    mapNode, values, _ = load_case(tmp_path / "map", scene, "axial")
+    result = FAExportLogic().exportVolume(mapNode, mode="pm", sourceVolumeNode=sourceNode, outputFolder=tmp_path / "out", addToDatabase=False)
+    dataset = pydicom.dcmread(result.series[0].files[0], stop_before_pixels=True)
+    assert dataset.StudyInstanceUID == sourceSeries.study_instance_uid
+    assert dataset.FrameOfReferenceUID == sourceSeries.frame_of_reference_uid
+    assert (str(dataset.PatientName), dataset.PatientID) == ("Doe^Jane", "MRN-7")
+    assert dataset.ReferencedSeriesSequence[0].SeriesInstanceUID == sourceSeries.series_instance_uid
+    assert len(dataset.ReferencedSeriesSequence[0].ReferencedInstanceSequence) == values.shape[2]
+
+
+@pytest.mark.parametrize(
+    ("node_class", "message"),
+    [
+        ("vtkMRMLLabelMapVolumeNode", 'volume "map" is a labelmap (its voxels are segment labels, not measurements); FAExport exports scalar maps'),
+        ("vtkMRMLVectorVolumeNode", 'volume "map" is a vector or RGB volume (extract one scalar component first); FAExport exports scalar maps'),
+        ("vtkMRMLDiffusionTensorVolumeNode", 'volume "map" is a tensor volume (compute a scalar map such as FA from it first); FAExport exports scalar maps'),
+    ],
+)
+def test_non_scalar_volumes_are_refused(tmp_path, scene, node_class, message):
+    node = scene.AddNewNodeByClass(node_class, "map")
+    with pytest.raises(InputError) as raised:
+        FAExportLogic().exportVolume(node, outputFolder=tmp_path / "out", addToDatabase=False)
+    assert str(raised.value) == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_highdicom_is_explained_for_parametric_maps(tmp_path):
+    """highdicom absent (Slicer before 5.12): pm is refused with the install instructions; mr still works."""
+    code = (
+        "import sys; sys.modules['highdicom'] = None\n"  # makes `import highdicom` raise ImportError, as when not installed
+        "import slicer, FAExport\n"
+        "scene = slicer.vtkMRMLScene()\n"
+        f"node = FAExport.FAExportLogic.readVolumeFile({str(PACKAGE_ROOT.parent / 'Testing/Data/dipy_small_FA.nii.gz')!r}, scene)\n"
+        "try:\n"
+        f"    FAExport.FAExportLogic().exportVolume(node, mode='mr+pm', outputFolder={str(tmp_path / 'pm')!r}, addToDatabase=False)\n"
+        "except FAExport.InputError as error:\n"
+        "    print(error)\n"
+        f"print(len(FAExport.FAExportLogic().exportVolume(node, mode='mr', outputFolder={str(tmp_path / 'mr')!r}, addToDatabase=False).series[0].files))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)), check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        ("mode mr+pm writes a Parametric Map, which needs the Python package highdicom (bundled with Slicer 5.12 and later). "
+        "Install it once from Slicer's Python console with: slicer.util.pip_install('highdicom>=0.27') and restart Slicer; or choose mode mr or sc"),
+        "10",
+    ]
+    assert not (tmp_path / "pm").exists()
+
+
+def run_batch(*args: str) -> subprocess.CompletedProcess:
+    """The batch script as Slicer runs it with --python-script, here under plain Python with slicer-core."""
+    return subprocess.run([sys.executable, str(BATCH_SCRIPT), "--", *args], capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_batch_exports_a_folder_and_reports_each_failure(tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name in ("axial", "las"):
+        geometry = GEOMETRIES[name]
+        write_volume(inputs / f"{name}.nrrd", map_values("fa", geometry.shape), geometry.affine)
+    broken = map_values("fa", GEOMETRIES["axial"].shape)
+    broken[1, 2, 3] = np.nan
+    write_volume(inputs / "broken.nii.gz", broken, GEOMETRIES["axial"].affine)
+    completed = run_batch("--input", str(inputs), "--output", str(tmp_path / "out"), "--no-database", "--mode", "sc", "--json")
+    assert completed.returncode == 1, completed.stderr
+    report = {Path(item["input"]).name: item for item in json.loads(completed.stdout)["files"]}
+    assert sorted(report) == ["axial.nrrd", "broken.nii.gz", "las.nrrd"]
+    message = (
+        f"1 voxel of {inputs / 'broken.nii.gz'} is NaN or infinite, and Slicer's NIfTI reader turns them into 0 when loading; "
+        "fix the map, or accept 0 for them explicitly (--replace-nonfinite 0)"
+    )
+    assert report["broken.nii.gz"]["error"] == message
+    assert f"FAExportBatch: error: {inputs / 'broken.nii.gz'}: {message}" in completed.stderr
+    assert completed.stderr.rstrip().endswith("FAExportBatch: 2 of 3 files exported")
+    for name in ("axial", "las"):
+        (series,) = report[f"{name}.nrrd"]["series"]
+        geometry = GEOMETRIES[name]
+        comparison = compare(map_values("fa", geometry.shape), geometry.affine, read_dcm2niix(Path(series["directory"]), tmp_path / f"dcm2niix-{name}"))
+        assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
+        assert comparison.max_value_error <= series["max_quantization_error"] + float(np.spacing(np.float32(1.0)))
+    assert len(only_entries(tmp_path / "out")) == 2
+
+
+def test_batch_without_any_destination_is_a_usage_error(tmp_path):
+    completed = run_batch("--input", str(tmp_path), "--no-database")
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == "FAExportBatch: error: with --no-database, give --output DIR (otherwise nothing would be written)"
+
+
+def test_batch_without_a_database_outside_slicer_says_so(tmp_path):
+    geometry = GEOMETRIES["axial"]
+    write_volume(tmp_path / "fa.nii.gz", map_values("fa", geometry.shape), geometry.affine)
+    completed = run_batch("--input", str(tmp_path / "fa.nii.gz"))
+    assert completed.returncode == 1
+    assert (
+        f"FAExportBatch: error: {tmp_path / 'fa.nii.gz'}: Slicer's DICOM database is not open; open the DICOM module (it creates the database), "
+        "or export to a folder only"
+    ) in completed.stderr
+
+
+def test_slicer_reads_nifti_nan_as_zero_so_files_are_checked_before_loading(tmp_path, scene):
+    """Why exportFile scans NIfTI data itself: Slicer's reader hides NaN (NRRD keeps it, and the node check refuses it)."""
+    geometry = GEOMETRIES["axial"]
+    values = map_values("fa", geometry.shape)
+    values[1, 2, 3], values[4, 5, 6] = np.nan, np.inf
+    for suffix in (".nii", ".nii.gz", ".nrrd"):
+        path = write_volume(tmp_path / f"broken{suffix}", values, geometry.affine)
+        loaded = slicer.util.arrayFromVolume(FAExportLogic.readVolumeFile(path, scene))
+        if suffix == ".nrrd":
+            assert np.isnan(loaded[3, 2, 1]) and np.isinf(loaded[6, 5, 4])
+            with pytest.raises(InputError, match=r"^2 voxels are NaN or infinite \(at IJK 1,2,3; 4,5,6\)"):
+                FAExportLogic().exportFile(path, outputFolder=tmp_path / "out", addToDatabase=False)
+        else:
+            assert (loaded[3, 2, 1], loaded[6, 5, 4]) == (0.0, 0.0)  # ITK's NIfTI reader: NaN and Inf become 0
+            with pytest.raises(InputError, match=r"^2 voxels of .* are NaN or infinite, and Slicer's NIfTI reader turns them into 0"):
+                FAExportLogic().exportFile(path, outputFolder=tmp_path / "out", addToDatabase=False)
+            (series,) = FAExportLogic().exportFile(path, outputFolder=tmp_path / "out", addToDatabase=False, replaceNonFinite=0).series
+            assert series.measured_max_error <= series.max_quantization_error
+    assert only_entries(tmp_path / "out") != [] and len(only_entries(tmp_path / "out")) == 2
