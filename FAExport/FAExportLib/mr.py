@@ -23,6 +23,7 @@ SOP_CLASS_UID = MRImageStorage
 MODALITY = "MR"
 SERIES_NUMBER = 1001
 STORAGE = INT16
+MULTIFRAME_BYTES_PER_VOXEL = None  # one file per slice: no single-element limit
 
 
 def image_type(plan: SeriesPlan) -> list[str]:

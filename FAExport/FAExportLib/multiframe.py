@@ -15,12 +15,12 @@ IMAGE_POSITION_PATIENT = 0x00200032
 PLANE_POSITION_SEQUENCE = 0x00209113
 
 
-def check_pixel_data_size(plan: SeriesPlan, bytes_per_voxel: int) -> None:
-    """Refuse a volume whose frames do not fit one pixel data element (4 GiB)."""
-    size = plan.array.size * bytes_per_voxel
+def check_pixel_data_size(mode: str, voxel_count: int, bytes_per_voxel: int) -> None:
+    """Refuse a volume whose frames do not fit one pixel data element (4 GiB); needs only the shape."""
+    size = voxel_count * bytes_per_voxel
     if size > MAX_PIXEL_DATA_BYTES:
         raise InputError(
-            f"the volume needs {size / 2**30:.2f} GiB of pixel data in one {plan.mode} file, more than a DICOM element holds (4 GiB); "
+            f"the volume needs {size / 2**30:.2f} GiB of pixel data in one {mode} file, more than a DICOM element holds (4 GiB); "
             "crop or resample it, or export it as mr (one file per slice)",
         )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.uid import generate_uid
 
-from . import mr, pm, sc, verify
+from . import mr, multiframe, pm, sc, verify
 from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity, quantity_by_name
 from .errors import InputError
 from .geometry import SliceGeometry
@@ -174,6 +174,9 @@ def export_volume(
     if mode not in MODES:
         raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
     encodings = MODES[mode]
+    for encoding in encodings:  # from the shape alone, before scanning gigabytes of values
+        if ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL is not None:
+            multiframe.check_pixel_data_size(encoding, int(np.prod(np.shape(array), dtype=np.int64)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
     array = checked_array(array, replace_nonfinite)
     geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape)
     value_range = ValueRange.of(array)

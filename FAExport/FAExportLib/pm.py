@@ -25,6 +25,7 @@ SOP_CLASS_UID = ParametricMapStorage
 MODALITY = "MR"  # PS3.3 C.8.32.1: the modality of the acquisition the map was derived from
 SERIES_NUMBER = 1003
 STORAGE = None  # float32 pixels, no rescale
+MULTIFRAME_BYTES_PER_VOXEL = 4  # all frames in one Float Pixel Data element (the pipeline checks the 4 GiB limit)
 IMAGE_TYPE = ["DERIVED", "PRIMARY", "VOLUME", "QUANTITY"]
 QUANTITY_CONCEPT = Code("246205007", "SCT", "Quantity")
 MEASUREMENT_METHOD_CONCEPT = Code("370129005", "SCT", "Measurement Method")
@@ -35,7 +36,6 @@ SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing 
 
 def check(plan: SeriesPlan) -> None:
     """Refuse a plan a Parametric Map cannot carry, before anything is written."""
-    multiframe.check_pixel_data_size(plan, bytes_per_voxel=4)
     if plan.quantity.code is None or plan.quantity.unit is None:
         raise InputError(
             f"a Parametric Map needs coded values: {plan.quantity.name!r} is not a known quantity "

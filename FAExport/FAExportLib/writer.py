@@ -57,8 +57,11 @@ def prepare_output_folder(output_dir: str | os.PathLike) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create the output folder {folder}: {os_reason(error)}; choose a folder you can write to") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"the output folder {folder} is not writable; choose a folder you can write to")
+    try:
+        # Try for real: os.access says yes to root on read-only file systems and ignores ACLs.
+        os.rmdir(tempfile.mkdtemp(prefix=".faexport-probe.", dir=folder))
+    except OSError as error:
+        raise OutputError(f"cannot write into the output folder {folder}: {os_reason(error)}; choose a folder you can write to") from None
     return folder
 
 
@@ -103,7 +106,10 @@ class SeriesStaging:
         final = self.output_dir / folder_name
         if final.exists():
             raise OutputError(f"{final} already exists; it is never overwritten: choose another output folder")
-        partial = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=PARTIAL_SUFFIX, dir=self.output_dir))
+        try:
+            partial = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=PARTIAL_SUFFIX, dir=self.output_dir))
+        except OSError as error:
+            raise OutputError(f"cannot write into the output folder {self.output_dir}: {os_reason(error)}; choose a folder you can write to") from None
         self._partials.append(partial)
         names = []
         for name, dataset in instances:

@@ -1,0 +1,138 @@
+"""Edge-case volumes, hostile names, unwritable outputs, oversized Parametric Maps, and what the files never say.
+
+Values are read back with pydicom (plus the modality LUT or the Float Pixel Data) and checked by dciodvfy.
+"""
+
+import getpass
+import json
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from conftest import run_cli, write_volume
+from pydicom.pixels import apply_modality_lut
+from readers import dciodvfy_errors
+
+from FAExportLib import InputError, export_volume
+
+MODES = ("mr", "sc", "pm")
+
+
+def decoded_slices(files) -> np.ndarray:
+    """Every decoded value of a series (any mode), sorted, read with pydicom alone."""
+    values = []
+    for path in files:
+        dataset = pydicom.dcmread(path)
+        if "FloatPixelData" in dataset:
+            values.append(np.asarray(dataset.pixel_array, dtype=np.float64).ravel())
+        else:
+            values.append(np.asarray(apply_modality_lut(dataset.pixel_array, dataset), dtype=np.float64).ravel())
+    return np.sort(np.concatenate(values))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("case", "values"),
+    [
+        ("one_voxel", np.array([[[0.4375]]], dtype=np.float32)),
+        ("one_slice", np.linspace(0.0, 1.0, 12, dtype=np.float32).reshape(1, 3, 4)),
+        ("constant", np.full((3, 4, 5), 0.73, dtype=np.float32)),
+        ("all_zero", np.zeros((2, 3, 4), dtype=np.float32)),
+        ("negative_constant", np.full((2, 2, 2), -2.5, dtype=np.float32)),
+    ],
+)
+def test_degenerate_volumes_export_validly(tmp_path, mode, case, values):
+    affine = np.diag([0.5, 0.75, 3.0, 1.0])
+    (series,) = export_volume(values, affine, tmp_path, mode=mode).series
+    assert series.max_quantization_error >= 0 and np.isfinite(series.max_quantization_error)
+    if series.rescale_slope is not None:
+        assert series.rescale_slope > 0
+    decoded = decoded_slices(series.files)
+    assert np.max(np.abs(decoded - np.sort(values.ravel().astype(np.float64)))) <= series.max_quantization_error
+    assert dciodvfy_errors(series.files[0]) == []
+
+
+NON_LATIN_NAMES = ["Müller^Zoë", "山田^太郎", "Иванов^Иван", "Παπαδόπουλος^Νίκος"]
+
+
+@pytest.mark.parametrize("mode", ["mr", "pm"])
+def test_non_latin_names_round_trip_identically(tmp_path, mode):
+    values = np.linspace(0.0, 1.0, 24, dtype=np.float32).reshape(2, 3, 4)
+    source = write_volume(tmp_path / "fa.nii.gz", values.transpose(2, 1, 0), np.eye(4))
+    for index, name in enumerate(NON_LATIN_NAMES):
+        result = run_cli("export", str(source), str(tmp_path / f"out{index}"), "--mode", mode, "--patient-name", name, "--series-description", f"FA {name.split('^')[0]}", "--json")
+        assert result.returncode == 0, result.stderr
+        path = json.loads(result.stdout)["series"][0]["files"][0]
+        dataset = pydicom.dcmread(path)
+        assert dataset.SpecificCharacterSet == "ISO_IR 192"
+        assert str(dataset.PatientName) == name
+        assert dataset.SeriesDescription == f"FA {name.split('^')[0]}"
+        assert dciodvfy_errors(path) == []
+
+
+def test_parametric_map_over_4_gib_is_refused_before_writing(tmp_path):
+    # A zero-stride view: 4.0 GiB of float32 voxels without allocating them.
+    huge = np.broadcast_to(np.float32(0.5), (1025, 1024, 1024))
+    with pytest.raises(InputError) as raised:
+        export_volume(huge, np.eye(4), tmp_path / "out", mode="pm")
+    assert str(raised.value) == (
+        "the volume needs 4.00 GiB of pixel data in one pm file, more than a DICOM element holds (4 GiB); crop or resample it, "
+        "or export it as mr (one file per slice)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder that exists and cannot be written to, also for root (who ignores permission bits)."""
+    if os.geteuid() == 0:
+        return Path("/sys/kernel")  # sysfs: root may not create folders there
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path):
+    source = write_volume(tmp_path / "fa.nii.gz", np.ones((2, 2, 2), dtype=np.float32) * 0.5, np.eye(4))
+    folder = unwritable_folder(tmp_path)
+    before = sorted(os.listdir(folder))
+    result = run_cli("export", str(source), str(folder))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"faexport: error: cannot write into the output folder {folder}: ")
+    assert result.stderr.rstrip().endswith("; choose a folder you can write to")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(os.listdir(folder)) == before
+
+
+def all_text_values(dataset: pydicom.Dataset) -> list[str]:
+    """Every string value in a dataset, its nested sequences and its file meta."""
+    texts = []
+    datasets = [dataset, dataset.file_meta]
+    while datasets:
+        current = datasets.pop()
+        for element in current:
+            if element.VR == "SQ":
+                datasets.extend(element.value)
+            elif element.VR in ("AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"):
+                texts.extend(str(value) for value in (element.value if element.VM > 1 else [element.value]))
+    return texts
+
+
+@pytest.mark.parametrize("mode", ["mr+pm", "sc"])
+def test_no_path_host_or_user_name_reaches_any_attribute(tmp_path, mode):
+    secret = "zq7SecretFolderName"
+    folder = tmp_path / secret
+    folder.mkdir()
+    source = write_volume(folder / f"{secret}_fa.nii.gz", np.linspace(0, 1, 27, dtype=np.float32).reshape(3, 3, 3), np.eye(4))
+    result = run_cli("export", str(source), str(folder / "out"), "--mode", mode, "--json")
+    assert result.returncode == 0, result.stderr
+    forbidden = {secret, str(tmp_path), socket.gethostname(), getpass.getuser()}
+    for series in json.loads(result.stdout)["series"]:
+        for path in series["files"]:
+            texts = all_text_values(pydicom.dcmread(path))
+            assert texts, path
+            leaks = [(word, text) for text in texts for word in forbidden if word and word in text]
+            assert leaks == [], f"{path}: {leaks}"
