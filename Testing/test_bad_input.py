@@ -136,3 +136,18 @@ def test_no_path_host_or_user_name_reaches_any_attribute(tmp_path, mode):
             assert texts, path
             leaks = [(word, text) for text in texts for word in forbidden if word and word in text]
             assert leaks == [], f"{path}: {leaks}"
+
+
+@pytest.mark.parametrize(
+    ("shape", "ijk_to_ras", "message"),
+    [
+        ((100000, 1, 1), np.eye(4), "100000 slices exceed FAExport's limit of 99999; crop or resample the volume"),
+        ((2, 2, 2), np.diag([1.0, 1.0, 0.0, 1.0]), "the IJK-to-RAS matrix is singular: axis k has zero length; fix the volume's spacing"),
+    ],
+    ids=["too_many_slices", "singular_matrix"],
+)
+def test_impossible_volumes_are_refused_before_writing(tmp_path, shape, ijk_to_ras, message):
+    with pytest.raises(InputError) as raised:
+        export_volume(np.broadcast_to(np.float32(0.5), shape), ijk_to_ras, tmp_path / "out", mode="mr")
+    assert str(raised.value) == message
+    assert not (tmp_path / "out").exists()
