@@ -7,12 +7,14 @@
 
 The first run creates ``.venv`` at the repository root from the pinned ``Testing/requirements.txt``
 (the versions Slicer bundles) and, for ``test``, ``.venv-latest`` from ``Testing/requirements-latest.txt``
-(the newest highdicom); each is recreated when its file changes. Standard library only: this script is
-the bootstrap.
+(the newest highdicom); each is recreated when its file changes. ``test`` also installs the real DICOM
+archives the tests send to (Debian packages orthanc and dcmtk) when they are missing and it runs as root.
+Standard library only: this script is the bootstrap.
 """
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -42,6 +44,24 @@ def ensure_venv(name: str = "slicer") -> Path:
     return python
 
 
+# Real DICOM archives for Testing/test_pacs.py: Debian package -> a program it installs.
+DEBIAN_SERVERS = {"orthanc": "Orthanc", "dcmtk": "storescu"}
+
+
+def ensure_debian_servers() -> None:
+    """Install Orthanc and dcmtk from Debian's packages when missing (as root with apt-get; else say how)."""
+    missing = [package for package, program in DEBIAN_SERVERS.items() if shutil.which(program) is None]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(f"Not installed: {' '.join(missing)} (Debian packages); the archive tests will be skipped. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
+        return
+    print(f"Installing {' '.join(missing)} from Debian's packages (first run only)...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "lint"):
         print(__doc__)
@@ -49,6 +69,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "FAExport"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     if command == "test":
+        ensure_debian_servers()
         failed = 0
         for name in ENVIRONMENTS:
             python = str(ensure_venv(name))
