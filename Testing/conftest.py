@@ -83,31 +83,44 @@ def fa_like(shape) -> np.ndarray:
     return values
 
 
-def write_nifti(path: Path, values: np.ndarray, affine: np.ndarray) -> Path:
-    """NIfTI-1 with sform and qform, both code 1 (scanner), float32 data."""
+def write_nifti(path: Path, values: np.ndarray, affine: np.ndarray, *, sform_code: int = 1, qform_code: int = 1, qform=None) -> Path:
+    """NIfTI-1 with sform and qform, both code 1 (scanner) by default, float32 data.
+
+    ``qform`` (default: ``affine``) and the two codes let a test write headers whose transforms disagree; the voxel
+    spacing (pixdim) always follows the qform, as nibabel writes it.
+    """
     image = nibabel.Nifti1Image(values.astype(np.float32), affine)
-    image.set_sform(affine, code=1)
-    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=sform_code)
+    image.set_qform(affine if qform is None else qform, code=qform_code)
     nibabel.save(image, str(path))
     return path
 
 
-def write_nrrd(path: Path, values: np.ndarray, affine: np.ndarray) -> Path:
+# NRRD space name -> matrix taking RAS coordinates to that space (each is its own inverse).
+NRRD_SPACES = {
+    "left-posterior-superior": LPS_FROM_RAS,
+    "right-anterior-superior": np.eye(4),
+    "left-anterior-superior": np.diag([-1.0, 1.0, 1.0, 1.0]),
+}
+
+
+def write_nrrd(path: Path, values: np.ndarray, affine: np.ndarray, *, space: str = "left-posterior-superior") -> Path:
     """NRRD as Slicer writes it: LPS space, space directions (one vector per axis), space origin, gzip.
 
-    A ``.nhdr`` path gets a detached header with its data file next to it.
+    A ``.nhdr`` path gets a detached header with its data file next to it. ``space`` may also be
+    ``right-anterior-superior`` or ``left-anterior-superior``: the same grid written in that space's coordinates.
     """
-    lps = LPS_FROM_RAS @ affine
+    in_space = NRRD_SPACES[space] @ affine
     header = {
         "type": "float",
         "dimension": 3,
-        "space": "left-posterior-superior",
+        "space": space,
         "sizes": np.array(values.shape),
-        "space directions": lps[:3, :3].T,  # row n = vector of axis n
+        "space directions": in_space[:3, :3].T,  # row n = vector of axis n
         "kinds": ["domain", "domain", "domain"],
         "endian": "little",
         "encoding": "gzip",
-        "space origin": lps[:3, 3],
+        "space origin": in_space[:3, 3],
     }
     nrrd.write(str(path), values.astype(np.float32), header, index_order="F")
     return path

@@ -69,15 +69,16 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
     header = image.header
     sform, sform_code = header.get_sform(coded=True)
     qform, qform_code = header.get_qform(coded=True)
-    # Like ITK (Slicer's reader): the sform when it is a rotation with scaling, else the qform.
-    if sform_code and _is_orthogonal(sform):
+    # ITK's choice (so Slicer's), checked against slicer-core for every code pair: a scanner-anatomical
+    # (code 1) sform without shear, else any qform, else any sform, else LPS axes at the origin.
+    if sform_code == 1 and _is_orthogonal(sform):
         affine = sform
     elif qform_code:
         affine = qform
     elif sform_code:
-        affine = sform  # sheared: the geometry check refuses it with a clear message
+        affine = sform  # if sheared, the geometry check refuses it with a clear message
     else:
-        affine = header.get_base_affine()
+        affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ np.diag([*(float(z) for z in header.get_zooms()[:3]), 1.0])
     data = np.asanyarray(image.dataobj)
     return _scalar_ijk(data, path), np.asarray(affine, dtype=np.float64)
 
