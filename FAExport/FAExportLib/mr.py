@@ -15,6 +15,7 @@ from pydicom.uid import MRImageStorage, generate_uid
 from . import verify
 from .codes import KNOWN_QUANTITIES
 from .decimal_strings import format_ds
+from .instance_template import InstanceTemplate
 from .scaling import INT16
 from .series import SeriesPlan
 from .writer import file_meta
@@ -83,20 +84,22 @@ def check(plan: SeriesPlan) -> None:
     """Nothing to refuse beyond what the pipeline checks: one small file per slice."""
 
 
-def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
-    """Yield (file name, dataset) for each slice, in storage order (ascending along the normal)."""
-    shared = shared_attributes(plan, base)
+# The elements that differ from slice to slice; everything else is encoded once per series.
+VARYING_KEYWORDS = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
+
+
+def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, bytes]]:
+    """Yield (file name, encoded file) for each slice, in storage order (ascending along the normal)."""
+    template = InstanceTemplate(shared_attributes(plan, base), file_meta(SOP_CLASS_UID, ""), VARYING_KEYWORDS)
     for stored_index in range(plan.geometry.slice_count):
-        ds = Dataset()
-        ds.update(shared)
         sop_instance_uid = generate_uid()
-        ds.SOPInstanceUID = sop_instance_uid
-        ds.InstanceNumber = stored_index + 1
-        ds.ImagePositionPatient = plan.geometry.image_position(stored_index)
-        ds.SliceLocation = plan.geometry.slice_location(stored_index)
-        ds.PixelData = plan.rescale.quantize(plan.stored_slice(stored_index)).astype(STORAGE.dtype, copy=False).tobytes()
-        ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
-        yield f"IM{stored_index + 1:05d}.dcm", ds
+        varying = Dataset()
+        varying.SOPInstanceUID = sop_instance_uid
+        varying.InstanceNumber = stored_index + 1
+        varying.ImagePositionPatient = plan.geometry.image_position(stored_index)
+        varying.SliceLocation = plan.geometry.slice_location(stored_index)
+        varying.add_new("PixelData", "OW", plan.rescale.quantize(plan.stored_slice(stored_index)).astype(STORAGE.dtype, copy=False).tobytes())
+        yield f"IM{stored_index + 1:05d}.dcm", template.encode(sop_instance_uid, varying)
 
 
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:

@@ -229,20 +229,25 @@ def _error_bound(plan: SeriesPlan) -> float:
 
 def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float, value_range: ValueRange) -> StagedSeries:
     encoder = ENCODERS[plan.mode]
-    base = series_dataset(
-        plan.metadata,
-        modality=encoder.MODALITY,
-        sop_class_uid=encoder.SOP_CLASS_UID,
-        series_instance_uid=plan.series_instance_uid,
-        series_number=plan.series_number,
-        series_description=plan.series_description,
-        now=plan.now,
-    )
+
     def verified(files: list[Path]) -> float:
         return verify.check_bound(encoder.read_back_error(plan, files), bound, value_range.max_abs)
 
+    def instances():
+        # The base dataset is made inside the generator so that no reference outlives the writing (memory).
+        base = series_dataset(
+            plan.metadata,
+            modality=encoder.MODALITY,
+            sop_class_uid=encoder.SOP_CLASS_UID,
+            series_instance_uid=plan.series_instance_uid,
+            series_number=plan.series_number,
+            series_description=plan.series_description,
+            now=plan.now,
+        )
+        yield from encoder.encode(plan, base)
+
     folder_name = series_folder_name(plan.series_description, plan.mode, plan.series_number, plan.series_instance_uid)
-    return staging.stage(folder_name, encoder.encode(plan, base), verified)
+    return staging.stage(folder_name, instances(), verified)
 
 
 def _result(plan: SeriesPlan, staged: StagedSeries, bound: float) -> SeriesResult:

@@ -170,13 +170,12 @@ def _code_item(code: Code) -> Dataset:
     return item
 
 
-def real_world_frames(ds: Dataset) -> np.ndarray:
-    """Frames as real-world values: pydicom's float frames through the file's own RWVM."""
+def real_world_values(ds: Dataset, stored_frame: np.ndarray) -> np.ndarray:
+    """One frame's real-world values: its float pixels through the file's own Real World Value Mapping."""
     mapping = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
-    frames = ds.pixel_array.reshape(-1, ds.Rows, ds.Columns).astype(np.float64)
-    return frames * float(mapping.RealWorldValueSlope) + float(mapping.RealWorldValueIntercept)
+    return stored_frame.astype(np.float64) * float(mapping.RealWorldValueSlope) + float(mapping.RealWorldValueIntercept)
 
 
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:
     """Max |real-world value read back - input|."""
-    return verify.multi_frame_error(plan, files, real_world_frames)
+    return verify.multi_frame_error(plan, files, real_world_values)

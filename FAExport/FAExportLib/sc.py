@@ -81,11 +81,11 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
     yield "SC00001.dcm", ds
 
 
-def real_world_frames(ds: Dataset) -> np.ndarray:
-    """Frames as values: pydicom's frames through the top-level modality LUT."""
-    return np.asarray(apply_modality_lut(ds.pixel_array, ds)).reshape(-1, ds.Rows, ds.Columns)
+def real_world_values(ds: Dataset, stored_frame: np.ndarray) -> np.ndarray:
+    """One frame's values: the stored frame through the file's top-level modality LUT (pydicom's)."""
+    return np.asarray(apply_modality_lut(stored_frame, ds), dtype=np.float64)
 
 
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:
     """Max |value read back - input|."""
-    return verify.multi_frame_error(plan, files, real_world_frames)
+    return verify.multi_frame_error(plan, files, real_world_values)

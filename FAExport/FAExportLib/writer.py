@@ -101,7 +101,7 @@ class SeriesStaging:
             if partial.exists():
                 shutil.rmtree(partial, ignore_errors=True)
 
-    def stage(self, folder_name: str, instances: Iterable[tuple[str, Dataset]], verify: Callable[[list[Path]], float]) -> StagedSeries:
+    def stage(self, folder_name: str, instances: Iterable[tuple[str, Dataset | bytes]], verify: Callable[[list[Path]], float]) -> StagedSeries:
         """Write ``instances`` into a new partial folder and verify them there."""
         final = self.output_dir / folder_name
         if final.exists():
@@ -112,13 +112,17 @@ class SeriesStaging:
             raise OutputError(f"cannot write into the output folder {self.output_dir}: {os_reason(error)}; choose a folder you can write to") from None
         self._partials.append(partial)
         names = []
-        for name, dataset in instances:
+        for name, content in instances:
             self._report(f"Writing {folder_name}/{name}", len(names))
             try:
-                dataset.save_as(partial / name, enforce_file_format=True)
+                if isinstance(content, bytes):
+                    (partial / name).write_bytes(content)
+                else:
+                    content.save_as(partial / name, enforce_file_format=True)
             except OSError as error:
                 raise OutputError(f"writing {final / name} failed: {os_reason(error)}; nothing was written") from None
             names.append(name)
+            del content  # before the next file is made and before verifying: keep one encoded instance in memory at most
         self._report(f"Verifying {folder_name}", len(names))
         measured = verify([partial / name for name in names])
         staged = StagedSeries(partial, final, names, measured)

@@ -1,0 +1,76 @@
+"""The mr encoder assembles files from pre-encoded bytes; they must be exactly what pydicom itself writes."""
+
+from io import BytesIO
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+
+from FAExportLib.instance_template import InstanceTemplate
+
+VARYING = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
+
+
+def shared_dataset(character_set: str | None, name: str) -> Dataset:
+    ds = Dataset()
+    if character_set:
+        ds.SpecificCharacterSet = character_set
+    ds.SOPClassUID = MRImageStorage
+    ds.ImageType = ["DERIVED", "SECONDARY", "DIFFUSION MAP", "FA"]
+    ds.PatientName = name
+    ds.PatientID = "ID 7"
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesNumber = 1001
+    ds.SeriesDescription = "FA map"
+    ds.PixelSpacing = ["0.9765625", "1.3"]
+    ds.ImageOrientationPatient = ["1", "0", "0", "0", "0.9998476951564", "-0.0174524064373"]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns = 3, 4
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.RescaleSlope, ds.RescaleIntercept = "3.0518509476e-05", "0"
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "110808", "DCM", "Fractional Anisotropy"
+    ds.DerivationCodeSequence = [item]
+    ds.RepetitionTime = ""
+    return ds
+
+
+@pytest.mark.parametrize(("character_set", "name"), [(None, "Anonymous^"), ("ISO_IR 192", "山田^太郎"), ("ISO_IR 192", "Müller^Zoë")])
+def test_template_files_are_byte_identical_to_pydicom(character_set, name):
+    shared = shared_dataset(character_set, name)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationVersionName = "FAEXPORT_TEST"
+    template = InstanceTemplate(shared, meta, VARYING)
+    for index, pixels in enumerate([np.arange(12, dtype=np.int16).reshape(3, 4), np.full((3, 4), -7, dtype=np.int16)]):
+        uid = generate_uid()
+        varying = Dataset()
+        varying.SOPInstanceUID = uid
+        varying.InstanceNumber = index + 1
+        varying.ImagePositionPatient = ["-120.5", "33.333333333333", str(index * 2.2)]
+        varying.SliceLocation = str(index * 2.2)
+        varying.add_new("PixelData", "OW", pixels.tobytes())
+        encoded = template.encode(uid, varying)
+
+        expected = Dataset()
+        expected.update(shared)
+        expected.update(varying)
+        expected.file_meta = FileMetaDataset(meta)
+        expected.file_meta.MediaStorageSOPInstanceUID = uid
+        buffer = BytesIO()
+        expected.save_as(buffer, enforce_file_format=True)
+        assert encoded == buffer.getvalue()
+        read = pydicom.dcmread(BytesIO(encoded))
+        assert str(read.PatientName) == name
+        assert np.array_equal(read.pixel_array, pixels)
+
+
+def test_template_refuses_an_instance_without_its_varying_elements():
+    template = InstanceTemplate(shared_dataset(None, "A^B"), FileMetaDataset(), VARYING)
+    varying = Dataset()
+    varying.SOPInstanceUID = generate_uid()
+    with pytest.raises(ValueError, match="exactly the varying elements"):
+        template.encode(varying.SOPInstanceUID, varying)
