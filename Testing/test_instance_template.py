@@ -8,7 +8,9 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-from FAExportLib.instance_template import InstanceTemplate
+from FAExportLib.geometry import SliceGeometry
+from FAExportLib.instance_template import InstanceTemplate, encode_elements
+from FAExportLib.multiframe import per_frame_groups
 
 VARYING = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
 
@@ -74,3 +76,25 @@ def test_template_refuses_an_instance_without_its_varying_elements():
     varying.SOPInstanceUID = generate_uid()
     with pytest.raises(ValueError, match="exactly the varying elements"):
         template.encode(varying.SOPInstanceUID, varying)
+
+
+@pytest.mark.parametrize("dimensions", [True, False], ids=["pm_with_frame_content", "sc_positions_only"])
+def test_per_frame_groups_are_byte_identical_to_pydicom(dimensions):
+    """The multi-frame encoders write PerFrameFunctionalGroupsSequence directly; pydicom must write the same bytes."""
+    ijk_to_ras = np.array([[-0.9, 0.1, 0.0, 12.3456789], [0.1, 0.9, 0.0, -98.7654321], [0.0, 0.0, 2.2, 33.3333333], [0, 0, 0, 1.0]])
+    ijk_to_ras[:3, :3] /= np.linalg.norm(ijk_to_ras[:3, :3], axis=0) / np.array([0.9, 0.9, 2.2])
+    geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, (5, 3, 4))
+    frames = []
+    for stored_index in range(geometry.slice_count):
+        frame = Dataset()
+        if dimensions:
+            content = Dataset()
+            content.DimensionIndexValues = [stored_index + 1]
+            frame.FrameContentSequence = [content]
+        position = Dataset()
+        position.ImagePositionPatient = geometry.image_position(stored_index)
+        frame.PlanePositionSequence = [position]
+        frames.append(frame)
+    expected = Dataset()
+    expected.PerFrameFunctionalGroupsSequence = frames
+    assert per_frame_groups(geometry, dimensions) == encode_elements([expected["PerFrameFunctionalGroupsSequence"]], ["iso8859"])

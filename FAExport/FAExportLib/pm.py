@@ -87,8 +87,8 @@ def real_world_value_mapping(plan: SeriesPlan, value_range: tuple[float, float])
     return mapping
 
 
-def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
-    """Yield the one Parametric Map file."""
+def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
+    """Yield the one Parametric Map file, as chunks (see multiframe.encoded_file)."""
     frames = float32_frames(plan)
     value_range = (float(frames.min()), float(frames.max()))
     ds = base
@@ -141,9 +141,8 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
         shared.DerivationImageSequence = [derivation_item(plan)]
         ds.ReferencedSeriesSequence = [referenced_series_item(plan.source)]
     multiframe.add_geometry(ds, plan, shared)
-    ds.FloatPixelData = frames.tobytes()
     ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
-    yield "PM00001.dcm", ds
+    yield "PM00001.dcm", multiframe.encoded_file(ds, plan, True, "FloatPixelData", frames)
 
 
 def derivation_item(plan: SeriesPlan) -> Dataset:

@@ -76,9 +76,8 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
     stored = np.empty((geometry.slice_count, geometry.rows, geometry.columns), dtype=STORAGE.dtype)
     for stored_index in range(geometry.slice_count):
         rescale.quantize(plan.stored_slice(stored_index), out=stored[stored_index])
-    ds.PixelData = stored.tobytes()
     ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
-    yield "SC00001.dcm", ds
+    yield "SC00001.dcm", multiframe.encoded_file(ds, plan, False, "PixelData", stored)
 
 
 def real_world_values(ds: Dataset, stored_frame: np.ndarray) -> np.ndarray:

@@ -101,7 +101,7 @@ class SeriesStaging:
             if partial.exists():
                 shutil.rmtree(partial, ignore_errors=True)
 
-    def stage(self, folder_name: str, instances: Iterable[tuple[str, Dataset | bytes]], verify: Callable[[list[Path]], float]) -> StagedSeries:
+    def stage(self, folder_name: str, instances: Iterable[tuple[str, Dataset | bytes | list]], verify: Callable[[list[Path]], float]) -> StagedSeries:
         """Write ``instances`` into a new partial folder and verify them there."""
         final = self.output_dir / folder_name
         if final.exists():
@@ -115,10 +115,11 @@ class SeriesStaging:
         for name, content in instances:
             self._report(f"Writing {folder_name}/{name}", len(names))
             try:
-                if isinstance(content, bytes):
-                    (partial / name).write_bytes(content)
-                else:
+                if isinstance(content, Dataset):
                     content.save_as(partial / name, enforce_file_format=True)
+                else:  # already encoded: the whole file, or its chunks in order
+                    with open(partial / name, "wb") as stream:
+                        stream.writelines([content] if isinstance(content, bytes) else content)
             except OSError as error:
                 raise OutputError(f"writing {final / name} failed: {os_reason(error)}; nothing was written") from None
             names.append(name)
