@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -273,7 +273,6 @@ class FAExportResult:
     series: list[SeriesResult]
     addedToDatabase: bool = False
     outputFolder: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """A few lines for the panel or the console."""
@@ -284,7 +283,7 @@ class FAExportResult:
             if item.rescale_slope is not None:
                 lines.append(f"  RescaleSlope {item.rescale_slope:.12g}, RescaleIntercept {item.rescale_intercept:.12g}")
             lines.append(f"  worst-case error {item.max_quantization_error:.3g}, measured {item.measured_max_error:.3g}")
-        return "\n".join(lines + self.warnings)
+        return "\n".join(lines)
 
 
 class FAExportLogic(ScriptedLoadableModuleLogic):
@@ -302,10 +301,12 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
     def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale) -> str:
         """One line for the panel: the value range and the worst-case error the chosen scale gives."""
-        array = self.voxelArray(volumeNode)
+        checked = preview(self.voxelArray(volumeNode), "auto" if mode == "pm" else scale)  # refuses NaN and values that do not fit
         if mode == "pm":
-            return _("Values {low:.6g} to {high:.6g}; Parametric Map stores them exactly (float32).").format(low=float(array.min()), high=float(array.max()))
-        checked = preview(array, scale)
+            return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
+                low=checked.value_range.minimum,
+                high=checked.value_range.maximum,
+            )
         return _("Values {low:.6g} to {high:.6g}; RescaleSlope {slope}; worst-case quantization error {error:.3g}.").format(
             low=checked.value_range.minimum,
             high=checked.value_range.maximum,
