@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fuzz_profiles  # noqa: F401 -- registers the Hypothesis profiles before --hypothesis-profile is read
 import nibabel
 import nrrd
 import numpy as np

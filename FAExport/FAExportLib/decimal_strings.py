@@ -19,8 +19,12 @@ def format_ds(value: float) -> str:
     if value == 0.0:
         return "0"  # also folds -0.0, which some readers print oddly
     text = format_number_as_ds(value)
-    if len(text) > DS_MAX_LENGTH:  # defensive: pydicom's formatter promises this already
-        raise ValueError(f"DS value {text!r} is longer than {DS_MAX_LENGTH} characters")
+    # pydicom's formatter gives 17 characters when rounding carries into a new digit ('10.00000000000000'
+    # for 9.999999999999998): then take the most significant digits that fit.
+    digits = 15
+    while len(text) > DS_MAX_LENGTH:
+        text = f"{value:.{digits}g}"
+        digits -= 1
     return text
 
 

@@ -231,7 +231,8 @@ def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float, value_range: 
     encoder = ENCODERS[plan.mode]
 
     def verified(files: list[Path]) -> float:
-        return verify.check_bound(encoder.read_back_error(plan, files), bound, value_range.max_abs)
+        intercept = abs(plan.rescale.intercept) if plan.rescale is not None else 0.0  # its rounding counts too
+        return verify.check_bound(encoder.read_back_error(plan, files), bound, value_range.max_abs + intercept)
 
     def instances():
         # The base dataset is made inside the generator so that no reference outlives the writing (memory).

@@ -36,6 +36,15 @@ SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing 
 
 def check(plan: SeriesPlan) -> None:
     """Refuse a plan a Parametric Map cannot carry, before anything is written."""
+    if plan.array.dtype.itemsize > 4 or not np.issubdtype(plan.array.dtype, np.floating):
+        largest = float(np.max(np.abs(plan.array)))
+        with np.errstate(over="ignore"):
+            beyond_float32 = bool(np.isinf(np.float32(largest)))
+        if beyond_float32:
+            raise InputError(
+                f"values as large as {largest:.6g} are beyond float32 (about 3.4e38), which a Parametric Map stores; "
+                "change the map's units first",
+            )
     if plan.quantity.code is None or plan.quantity.unit is None:
         raise InputError(
             f"a Parametric Map needs coded values: {plan.quantity.name!r} is not a known quantity "

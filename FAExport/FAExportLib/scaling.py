@@ -161,9 +161,30 @@ def auto_rescale(value_range: ValueRange, storage: Storage = INT16) -> Rescale:
         slope = np.nextafter(max(slope, rescale.slope) * (1 + 1e-12), np.inf)
 
 
+# Beyond these no 16-bit rescale can be written: slope x 65535 or the intercept would overflow float64, or an
+# automatic slope would fall below float64's normal numbers and lose its precision.
+LARGEST_RESCALABLE = float(np.finfo(np.float64).max) / 4
+SMALLEST_AUTO_RESCALABLE = INT16_MAX * float(np.finfo(np.float64).tiny)
+
+
+def check_rescalable(value_range: ValueRange, auto: bool) -> None:
+    """Refuse magnitudes that no 16-bit rescale (or no automatic one) can represent."""
+    if value_range.max_abs > LARGEST_RESCALABLE:
+        raise ScaleError(
+            f"values as large as {value_range.max_abs:.6g} cannot be stored as 16-bit integers with a rescale (the slope "
+            "would overflow); change the map's units first",
+        )
+    if auto and 0.0 < value_range.max_abs < SMALLEST_AUTO_RESCALABLE:
+        raise ScaleError(
+            f"the largest |value| is {value_range.max_abs:.6g}: auto would need a slope below float64's normal range; "
+            "multiply the map by a power of ten first, or give a scale",
+        )
+
+
 def choose_rescale(scale: str | float, value_range: ValueRange, storage: Storage = INT16) -> Rescale:
     """Return the rescale for a user's ``scale`` choice, or raise ScaleError if values would be clipped."""
     choice = parse_scale(scale)
+    check_rescalable(value_range, auto=choice == "auto")
     if choice == "auto":
         return auto_rescale(value_range, storage)
     slope_text = format_ds(1.0 / choice)
@@ -175,7 +196,7 @@ def choose_rescale(scale: str | float, value_range: ValueRange, storage: Storage
         which, value, ijk = "largest", value_range.maximum, value_range.maximum_ijk
     else:
         which, value, ijk = "smallest", value_range.minimum, value_range.minimum_ijk
-    largest_scale = _round_down(1.0 / auto_rescale(value_range, storage).slope)
+    largest_scale = _round_down(1.0 / auto_rescale(value_range, storage).slope) if value_range.max_abs >= SMALLEST_AUTO_RESCALABLE else 0.0
     named = [name for name, factor in NAMED_SCALES.items() if factor <= largest_scale]
     fits_text = ", ".join([*named, "auto", f"any scale up to {largest_scale:.6g}"])
     raise ScaleError(

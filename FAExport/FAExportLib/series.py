@@ -34,10 +34,19 @@ class SeriesPlan:
         return self.array[self.geometry.slice_order[stored_index]]
 
 
+# dciodvfy (and other readers that hold a window in a 64-bit integer) overflow beyond 2**63.
+LARGEST_WINDOW = 1e18
+
+
 def default_window(quantity: Quantity, array: np.ndarray) -> tuple[float, float]:
     """Window (center, width) that shows the map: the quantity's own, else the 1st-99th percentile of non-zero voxels."""
     if quantity.window is not None:
         return quantity.window
+    center, width = _data_window(array)
+    return float(np.clip(center, -LARGEST_WINDOW, LARGEST_WINDOW)), float(min(width, LARGEST_WINDOW))
+
+
+def _data_window(array: np.ndarray) -> tuple[float, float]:
     step = max(1, round((array.size / 1_000_000) ** (1 / 3)))  # ~1e6 voxels are enough for percentiles
     sample = array[::step, ::step, ::step].ravel()  # a strided view: no copy of the whole volume
     sample = sample[sample != 0]
