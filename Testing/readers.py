@@ -129,6 +129,35 @@ def read_pydicom(files) -> ReadBack:
     return ReadBack("pydicom", np.stack(slices, axis=-1), positions=np.stack(positions, axis=2))
 
 
+def read_pydicom_multiframe(path: Path) -> tuple[ReadBack, "pydicom.Dataset"]:
+    """pydicom: an SC (uint16 through its top-level RescaleSlope/Intercept) or a PM (float32 through its Real World
+    Value Mapping); each frame placed by its own Plane Position, spacing and orientation from the shared groups.
+    """
+    import pydicom
+
+    ds = pydicom.dcmread(str(path))
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    frames = ds.pixel_array.reshape(int(ds.NumberOfFrames), ds.Rows, ds.Columns)
+    if "FloatPixelData" in ds:
+        assert frames.dtype == np.float32 and ds.BitsAllocated == 32, (frames.dtype, ds.BitsAllocated)
+        mapping = shared.RealWorldValueMappingSequence[0]
+        slope, intercept = float(mapping.RealWorldValueSlope), float(mapping.RealWorldValueIntercept)
+    else:
+        assert frames.dtype == np.uint16 and ds.PixelRepresentation == 0, (frames.dtype, ds.PixelRepresentation)
+        slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+        assert list(ds.PixelSpacing) == list(shared.PixelMeasuresSequence[0].PixelSpacing)
+    values = frames.astype(np.float64) * slope + intercept
+    orientation = np.array([float(x) for x in shared.PlaneOrientationSequence[0].ImageOrientationPatient])
+    row_spacing, column_spacing = (float(x) for x in shared.PixelMeasuresSequence[0].PixelSpacing)
+    i, j = np.meshgrid(np.arange(ds.Columns), np.arange(ds.Rows), indexing="ij")
+    positions = []
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        ipp = np.array([float(x) for x in frame.PlanePositionSequence[0].ImagePositionPatient])
+        lps = ipp + i[..., None] * column_spacing * orientation[:3] + j[..., None] * row_spacing * orientation[3:]
+        positions.append(lps * [-1.0, -1.0, 1.0])
+    return ReadBack("pydicom-multiframe", values.transpose(2, 1, 0), positions=np.stack(positions, axis=2)), ds
+
+
 def read_vtkitk(files) -> ReadBack:
     """slicer-core's vtkITKArchetypeImageSeriesScalarReader with GDCM, called as Slicer's DICOMScalarVolumePlugin
     ``loadFilesWithSeriesReader`` calls it; geometry is the inverse of the reader's RASToIJK matrix (what Slicer

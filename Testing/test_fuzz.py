@@ -26,7 +26,6 @@ import readers
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
-from readers import ReadBack
 
 from FAExportLib import InputError, ScaleError, export_volume
 from FAExportLib.scaling import LARGEST_RESCALABLE, SMALLEST_AUTO_RESCALABLE
@@ -245,33 +244,6 @@ def refusal(case: Case, values: np.ndarray) -> tuple[str, str]:
     return verdict, why
 
 
-def read_multiframe(path: Path) -> tuple[ReadBack, pydicom.Dataset]:
-    """pydicom: an SC (uint16 through its top-level RescaleSlope/Intercept) or a PM (float32 through its Real World
-    Value Mapping); each frame placed by its own Plane Position, spacing and orientation from the shared groups.
-    """
-    ds = pydicom.dcmread(str(path))
-    shared = ds.SharedFunctionalGroupsSequence[0]
-    frames = ds.pixel_array.reshape(int(ds.NumberOfFrames), ds.Rows, ds.Columns)
-    if "FloatPixelData" in ds:
-        assert frames.dtype == np.float32 and ds.BitsAllocated == 32, (frames.dtype, ds.BitsAllocated)
-        mapping = shared.RealWorldValueMappingSequence[0]
-        slope, intercept = float(mapping.RealWorldValueSlope), float(mapping.RealWorldValueIntercept)
-    else:
-        assert frames.dtype == np.uint16 and ds.PixelRepresentation == 0, (frames.dtype, ds.PixelRepresentation)
-        slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
-        assert list(ds.PixelSpacing) == list(shared.PixelMeasuresSequence[0].PixelSpacing)
-    values = frames.astype(np.float64) * slope + intercept
-    orientation = np.array([float(x) for x in shared.PlaneOrientationSequence[0].ImageOrientationPatient])
-    row_spacing, column_spacing = (float(x) for x in shared.PixelMeasuresSequence[0].PixelSpacing)
-    i, j = np.meshgrid(np.arange(ds.Columns), np.arange(ds.Rows), indexing="ij")
-    positions = []
-    for frame in ds.PerFrameFunctionalGroupsSequence:
-        ipp = np.array([float(x) for x in frame.PlanePositionSequence[0].ImagePositionPatient])
-        lps = ipp + i[..., None] * column_spacing * orientation[:3] + j[..., None] * row_spacing * orientation[3:]
-        positions.append(lps * [-1.0, -1.0, 1.0])
-    return ReadBack("pydicom-multiframe", values.transpose(2, 1, 0), positions=np.stack(positions, axis=2)), ds
-
-
 def rescale_texts(files) -> set:
     """The (RescaleSlope, RescaleIntercept) DS texts of every file of a single-frame series."""
     texts = set()
@@ -352,7 +324,7 @@ def check_series(case: Case, array: np.ndarray, ijk_to_ras: np.ndarray, output: 
             assert bound <= max(2.0**-24 * max_abs, 2.0**-150), f"pm bound {bound!r} beyond float32 rounding of {max_abs!r}"
             if case.dtype in ("float32", "float16", "int16", "uint8"):
                 assert bound == 0.0
-            read, _ = read_multiframe(Path(s.files[0]))
+            read, _ = readers.read_pydicom_multiframe(Path(s.files[0]))
             slack = 0.0  # x 1.0 + 0.0 is exact
             assert float32_rounding <= bound
         else:
@@ -369,7 +341,7 @@ def check_series(case: Case, array: np.ndarray, ijk_to_ras: np.ndarray, output: 
                 read = readers.read_pydicom(s.files)
             else:
                 assert len(s.files) == 1
-                read, ds = read_multiframe(Path(s.files[0]))
+                read, ds = readers.read_pydicom_multiframe(Path(s.files[0]))
                 texts = {(str(ds.RescaleSlope), str(ds.RescaleIntercept))}
             ((slope_text, intercept_text),) = texts
             assert (float(slope_text), float(intercept_text)) == (slope, intercept)

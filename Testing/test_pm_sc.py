@@ -18,7 +18,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, Geometry, export, make_affine, map_values, rotation, run_cli, series_files, write_volume
-from readers import LPS_FROM_RAS, ReadBack, compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_simpleitk
+from readers import LPS_FROM_RAS, ReadBack, compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_pydicom_multiframe, read_simpleitk
 
 POSITION_TOLERANCE_MM = 1e-4
 PM_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.30"
@@ -149,25 +149,10 @@ def read_dcmqi(path: Path, work: Path) -> tuple[ReadBack, dict]:
 
 
 def read_pm_pydicom(path: Path) -> ReadBack:
-    """pydicom: Float Pixel Data through the shared Real World Value Mapping; each frame placed by its own
-    PlanePositionSequence, with PixelMeasures and PlaneOrientation from the shared functional groups.
-    """
-    ds = pydicom.dcmread(str(path))
-    assert "FloatPixelData" in ds and "PixelData" not in ds and ds.BitsAllocated == 32
-    shared = ds.SharedFunctionalGroupsSequence[0]
-    mapping = shared.RealWorldValueMappingSequence[0]
-    frames = ds.pixel_array.reshape(int(ds.NumberOfFrames), ds.Rows, ds.Columns)
-    assert frames.dtype == np.float32, frames.dtype
-    values = frames.astype(np.float64) * float(mapping.RealWorldValueSlope) + float(mapping.RealWorldValueIntercept)
-    orientation = np.array([float(x) for x in shared.PlaneOrientationSequence[0].ImageOrientationPatient])
-    row_spacing, column_spacing = (float(x) for x in shared.PixelMeasuresSequence[0].PixelSpacing)
-    i, j = np.meshgrid(np.arange(ds.Columns), np.arange(ds.Rows), indexing="ij")
-    positions = []
-    for frame in ds.PerFrameFunctionalGroupsSequence:
-        ipp = np.array([float(x) for x in frame.PlanePositionSequence[0].ImagePositionPatient])
-        lps = ipp + i[..., None] * column_spacing * orientation[:3] + j[..., None] * row_spacing * orientation[3:]
-        positions.append(lps * [-1.0, -1.0, 1.0])
-    return ReadBack("pydicom-pm", values.transpose(2, 1, 0), positions=np.stack(positions, axis=2))
+    """pydicom: Float Pixel Data through the shared Real World Value Mapping (readers.read_pydicom_multiframe)."""
+    read, ds = read_pydicom_multiframe(path)
+    assert "FloatPixelData" in ds and "PixelData" not in ds
+    return read
 
 
 def read_highdicom(path: Path) -> ReadBack:
