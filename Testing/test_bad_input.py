@@ -13,10 +13,12 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import run_cli, write_volume
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom.pixels import apply_modality_lut
 from readers import dciodvfy_errors
 
-from FAExportLib import InputError, export_volume
+from FAExportLib import ExportMetadata, InputError, export_volume
 
 MODES = ("mr", "sc", "pm")
 
@@ -151,3 +153,52 @@ def test_impossible_volumes_are_refused_before_writing(tmp_path, shape, ijk_to_r
         export_volume(np.broadcast_to(np.float32(0.5), shape), ijk_to_ras, tmp_path / "out", mode="mr")
     assert str(raised.value) == message
     assert not (tmp_path / "out").exists()
+
+
+def person_name_groups(text: str) -> list[list[str]]:
+    """A PN value as its '='-separated groups of '^'-separated components, without trailing empty ones: "A^B^" and
+    "A^B", or "=" and "", are the same name in DICOM (and pydicom writes the shorter form).
+    """
+    groups = [group.split("^") for group in text.split("=")]
+    for components in groups:
+        while components and components[-1] == "":
+            components.pop()
+    while groups and not groups[-1]:
+        groups.pop()
+    return groups
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(max_size=80), description=st.text(max_size=80))
+def test_any_text_is_refused_with_a_reason_or_read_back_identically(tmp_path_factory, name, description):
+    """Hypothesis over patient name and series description: a backslash, control characters or more than 64
+    characters (or UTF-8 bytes) are refused before writing; anything else comes back from the file as given.
+    """
+    output = tmp_path_factory.mktemp("text") / "out"
+    values = np.linspace(0.0, 1.0, 8, dtype=np.float32).reshape(2, 2, 2)
+    metadata = ExportMetadata(patient_name=name, series_description=description)
+    try:
+        (series,) = export_volume(values, np.eye(4), output, mode="mr", metadata=metadata).series
+    except InputError as error:
+        message = str(error)
+        reasons = {
+            "backslash": any("\\" in text for text in (name, description)),
+            "control characters": any(any(ord(c) < 32 or ord(c) == 127 for c in text) for text in (name, description)),
+            "characters long": len(name) > 64 or len(description) > 64,
+            "bytes long in UTF-8": len(name.encode()) > 64 or len(description.encode()) > 64,
+        }
+        assert any(reason in message and present for reason, present in reasons.items()), (message, name, description)
+        assert not output.exists()
+        return
+    dataset = pydicom.dcmread(series.files[0])
+    encoding = "utf-8" if dataset.get("SpecificCharacterSet") == "ISO_IR 192" else "ascii"
+
+    def text_in_file(keyword: str) -> str:
+        # The stored bytes, not pydicom's PersonName (which reads only the first '='-separated group); trailing
+        # spaces are padding, insignificant in DICOM.
+        return dataset.get_item(keyword).value.decode(encoding).rstrip(" ")
+
+    assert person_name_groups(text_in_file("PatientName")) == person_name_groups(name.rstrip(" "))
+    assert text_in_file("SeriesDescription") == (description or "FA map").rstrip(" ")
+    if not (name + description).isascii():  # the character set and byte lengths are what a validator checks
+        assert dciodvfy_errors(series.files[0]) == []

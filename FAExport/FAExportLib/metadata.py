@@ -73,6 +73,12 @@ class ExportMetadata:
                 raise InputError(f"{option} contains control characters (e.g. a newline or tab); remove them")
             if len(value) > _MAX_LENGTH[vr]:
                 raise InputError(f"{option} is {len(value)} characters long; DICOM ({vr}) allows at most {_MAX_LENGTH[vr]}")
+            encoded_length = len(value.encode("utf-8"))
+            if encoded_length > _MAX_LENGTH[vr]:  # validators (dciodvfy) and many archives count bytes, not characters
+                raise InputError(
+                    f"{option} is {encoded_length} bytes long in UTF-8 ({len(value)} characters); DICOM ({vr}) allows at most "
+                    f"{_MAX_LENGTH[vr]}: shorten it",
+                )
         if self.patient_sex not in ("", "M", "F", "O"):
             raise InputError(f"--patient-sex must be M, F, O or empty, not {self.patient_sex!r}")
         for name in ("patient_birth_date", "study_date"):
