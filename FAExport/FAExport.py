@@ -224,6 +224,9 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not (parameters.addToDatabase or parameters.writeToFolder):
             self.ui.previewLabel.text = _("Choose where to export: the DICOM database, a folder, or both.")
             return
+        if parameters.writeToFolder and str(parameters.outputFolder) in ("", "."):
+            self.ui.previewLabel.text = _("Choose the output folder.")
+            return
         try:
             self.ui.previewLabel.text = self.logic.previewText(parameters.inputVolume, parameters.exportMode.value, self.scale())
         except FAExportError as error:
