@@ -18,6 +18,7 @@ from .series import SeriesPlan
 MAX_PIXEL_DATA_BYTES = 0xFFFFFFFE  # the largest even element length below the undefined-length marker
 IMAGE_POSITION_PATIENT = 0x00200032
 PLANE_POSITION_SEQUENCE = 0x00209113
+PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE = 0x52009230
 
 
 def check_pixel_data_size(mode: str, voxel_count: int, bytes_per_voxel: int) -> None:
@@ -101,9 +102,12 @@ def encoded_file(ds: Dataset, plan: SeriesPlan, dimensions: bool, pixel_keyword:
     """The file as chunks to write in order: ``ds`` encoded by pydicom, then the per-frame groups and the pixel
     data (``pixels[frame, row, column]``, little-endian), the two elements with the highest tags, encoded directly.
     """
+    if any(tag > PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE for tag in ds.keys()):
+        raise ValueError("encoded_file appends the per-frame groups and pixels after the data set: no element may follow them")
     head = BytesIO()
     ds.save_as(head, enforce_file_format=True)
     element, vr = PIXEL_DATA_ELEMENTS[pixel_keyword]
+    pixels = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False)  # DICOM little endian, also on big-endian machines
     header = struct.pack("<HH2s2xI", 0x7FE0, element, vr, pixels.nbytes)
     # Frame by frame: a reversed (negative-stride) volume is written in storage order without a copy.
     frames = [memoryview(np.ascontiguousarray(frame)).cast("B") for frame in pixels]
