@@ -55,7 +55,7 @@ def test_template_files_are_byte_identical_to_pydicom(character_set, name):
         varying.ImagePositionPatient = ["-120.5", "33.333333333333", str(index * 2.2)]
         varying.SliceLocation = str(index * 2.2)
         varying.add_new("PixelData", "OW", pixels.tobytes())
-        encoded = template.encode(uid, varying)
+        encoded = b"".join(template.encode(uid, varying))
 
         expected = Dataset()
         expected.update(shared)

@@ -54,8 +54,8 @@ class InstanceTemplate:
         self._meta_before = encode_elements(before, ["iso8859"])
         self._meta_after = encode_elements(after, ["iso8859"])
 
-    def encode(self, sop_instance_uid: str, varying: Dataset) -> bytes:
-        """The complete file (preamble, file meta, data set) of one instance."""
+    def encode(self, sop_instance_uid: str, varying: Dataset) -> list[bytes]:
+        """The complete file of one instance (preamble, file meta, data set), as chunks to write in order."""
         instance_uid = encode_elements([DataElement(MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", sop_instance_uid)], ["iso8859"])
         group_length = len(self._meta_before) + len(instance_uid) + len(self._meta_after)
         parts = [PREAMBLE, GROUP_LENGTH_HEADER, struct.pack("<I", group_length), self._meta_before, instance_uid, self._meta_after, self._segments[0]]
@@ -64,4 +64,4 @@ class InstanceTemplate:
         for element, segment in zip(varying, self._segments[1:], strict=True):
             parts.append(encode_elements([element], self._encodings))
             parts.append(segment)
-        return b"".join(parts)
+        return parts

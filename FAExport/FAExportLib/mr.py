@@ -88,8 +88,8 @@ def check(plan: SeriesPlan) -> None:
 VARYING_KEYWORDS = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
 
 
-def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, bytes]]:
-    """Yield (file name, encoded file) for each slice, in storage order (ascending along the normal)."""
+def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list[bytes]]]:
+    """Yield (file name, the file's encoded chunks) for each slice, in storage order (ascending along the normal)."""
     template = InstanceTemplate(shared_attributes(plan, base), file_meta(SOP_CLASS_UID, ""), VARYING_KEYWORDS)
     for stored_index in range(plan.geometry.slice_count):
         sop_instance_uid = generate_uid()

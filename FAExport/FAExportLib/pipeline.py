@@ -5,6 +5,7 @@ published together, or nothing is written.
 """
 
 import datetime
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,7 +177,7 @@ def export_volume(
     encodings = MODES[mode]
     for encoding in encodings:  # from the shape alone, before scanning gigabytes of values
         if ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL is not None:
-            multiframe.check_pixel_data_size(encoding, int(np.prod(np.shape(array), dtype=np.int64)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
+            multiframe.check_pixel_data_size(encoding, math.prod(np.shape(array)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
     array = checked_array(array, replace_nonfinite)
     geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape)
     value_range = ValueRange.of(array)
@@ -200,6 +201,7 @@ def export_volume(
         plan = SeriesPlan(
             mode=encoding,
             array=array,
+            value_range=value_range,
             geometry=geometry,
             rescale=rescales.get(encoding),
             quantity=quantity,
@@ -217,7 +219,7 @@ def export_volume(
 
     bounds = [_error_bound(plan) for plan in plans]
     with SeriesStaging(folder, progress) as staging:
-        staged = [_stage(staging, plan, bound, value_range) for plan, bound in zip(plans, bounds, strict=True)]
+        staged = [_stage(staging, plan, bound) for plan, bound in zip(plans, bounds, strict=True)]
         staging.publish()
     return ExportResult([_result(*item) for item in zip(plans, staged, bounds, strict=True)])
 
@@ -227,12 +229,12 @@ def _error_bound(plan: SeriesPlan) -> float:
     return plan.rescale.max_quantization_error if plan.rescale is not None else pm.error_bound(plan)
 
 
-def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float, value_range: ValueRange) -> StagedSeries:
+def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float) -> StagedSeries:
     encoder = ENCODERS[plan.mode]
 
     def verified(files: list[Path]) -> float:
         intercept = abs(plan.rescale.intercept) if plan.rescale is not None else 0.0  # its rounding counts too
-        return verify.check_bound(encoder.read_back_error(plan, files), bound, value_range.max_abs + intercept)
+        return verify.check_bound(encoder.read_back_error(plan, files), bound, plan.value_range.max_abs + intercept)
 
     def instances():
         # The base dataset is made inside the generator so that no reference outlives the writing (memory).

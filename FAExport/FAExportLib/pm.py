@@ -36,15 +36,13 @@ SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing 
 
 def check(plan: SeriesPlan) -> None:
     """Refuse a plan a Parametric Map cannot carry, before anything is written."""
-    if plan.array.dtype.itemsize > 4 or not np.issubdtype(plan.array.dtype, np.floating):
-        largest = float(np.max(np.abs(plan.array)))
-        with np.errstate(over="ignore"):
-            beyond_float32 = bool(np.isinf(np.float32(largest)))
-        if beyond_float32:
-            raise InputError(
-                f"values as large as {largest:.6g} are beyond float32 (about 3.4e38), which a Parametric Map stores; "
-                "change the map's units first",
-            )
+    with np.errstate(over="ignore"):
+        beyond_float32 = bool(np.isinf(np.float32(plan.value_range.max_abs)))
+    if beyond_float32:
+        raise InputError(
+            f"values as large as {plan.value_range.max_abs:.6g} are beyond float32 (about 3.4e38), which a Parametric Map stores; "
+            "change the map's units first",
+        )
     if plan.quantity.code is None or plan.quantity.unit is None:
         raise InputError(
             f"a Parametric Map needs coded values: {plan.quantity.name!r} is not a known quantity "
@@ -99,7 +97,8 @@ def real_world_value_mapping(plan: SeriesPlan, value_range: tuple[float, float])
 def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     """Yield the one Parametric Map file, as chunks (see multiframe.encoded_file)."""
     frames = float32_frames(plan)
-    value_range = (float(frames.min()), float(frames.max()))
+    # The stored extremes: float32 rounding is monotonic, so these are the frames' own minimum and maximum.
+    value_range = (float(np.float32(plan.value_range.minimum)), float(np.float32(plan.value_range.maximum)))
     ds = base
     sop_instance_uid = generate_uid()
     ds.SOPInstanceUID = sop_instance_uid

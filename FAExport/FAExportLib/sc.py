@@ -32,8 +32,8 @@ def check(plan: SeriesPlan) -> None:
     """Nothing beyond the pipeline's checks: the rescale already fits uint16."""
 
 
-def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, Dataset]]:
-    """Yield the one multi-frame Secondary Capture file."""
+def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
+    """Yield the one multi-frame Secondary Capture file, as chunks (see multiframe.encoded_file)."""
     geometry, rescale = plan.geometry, plan.rescale
     ds = base
     sop_instance_uid = generate_uid()

@@ -8,7 +8,7 @@ import numpy as np
 from .codes import Quantity
 from .geometry import SliceGeometry
 from .metadata import ExportMetadata
-from .scaling import Rescale
+from .scaling import Rescale, ValueRange
 from .sources import SourceSeries
 
 
@@ -18,6 +18,7 @@ class SeriesPlan:
 
     mode: str
     array: np.ndarray  # array[k, j, i], finite values
+    value_range: ValueRange  # of ``array``, measured once by the pipeline
     geometry: SliceGeometry
     rescale: Rescale | None  # None for float encodings
     quantity: Quantity

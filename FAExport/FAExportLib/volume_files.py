@@ -1,6 +1,7 @@
 """Reading NIfTI and NRRD volumes as Slicer does: ``array[k, j, i]`` and a RAS IJK-to-RAS matrix.
 
-Used by the command line only; inside Slicer the volume node already holds both. nibabel and pynrrd
+Used by the command line; inside Slicer the volume node already holds both, and only
+``nifti_nonfinite_count`` is used there (Slicer's reader hides NaN). nibabel and pynrrd
 are imported when a file is read, so the encoder itself does not need them.
 """
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from .errors import ExportCancelled, OutputError
@@ -57,12 +57,17 @@ def prepare_output_folder(output_dir: str | os.PathLike) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create the output folder {folder}: {os_reason(error)}; choose a folder you can write to") from None
-    try:
-        # Try for real: os.access says yes to root on read-only file systems and ignores ACLs.
-        os.rmdir(tempfile.mkdtemp(prefix=".faexport-probe.", dir=folder))
-    except OSError as error:
-        raise OutputError(f"cannot write into the output folder {folder}: {os_reason(error)}; choose a folder you can write to") from None
+    # Try for real: os.access says yes to root on read-only file systems and ignores ACLs.
+    os.rmdir(_private_folder(folder, ".faexport-probe."))
     return folder
+
+
+def _private_folder(output_dir: Path, prefix: str, suffix: str = "") -> Path:
+    """A new folder only this process uses, inside ``output_dir``; OutputError when it cannot be made."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=output_dir))
+    except OSError as error:
+        raise OutputError(f"cannot write into the output folder {output_dir}: {os_reason(error)}; choose a folder you can write to") from None
 
 
 @dataclass
@@ -101,29 +106,23 @@ class SeriesStaging:
             if partial.exists():
                 shutil.rmtree(partial, ignore_errors=True)
 
-    def stage(self, folder_name: str, instances: Iterable[tuple[str, Dataset | bytes | list]], verify: Callable[[list[Path]], float]) -> StagedSeries:
-        """Write ``instances`` into a new partial folder and verify them there."""
+    def stage(self, folder_name: str, instances: Iterable[tuple[str, list]], verify: Callable[[list[Path]], float]) -> StagedSeries:
+        """Write ``instances`` ((file name, the file's encoded chunks in order)) into a new partial folder and verify them there."""
         final = self.output_dir / folder_name
         if final.exists():
             raise OutputError(f"{final} already exists; it is never overwritten: choose another output folder")
-        try:
-            partial = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=PARTIAL_SUFFIX, dir=self.output_dir))
-        except OSError as error:
-            raise OutputError(f"cannot write into the output folder {self.output_dir}: {os_reason(error)}; choose a folder you can write to") from None
+        partial = _private_folder(self.output_dir, f".{folder_name}.", PARTIAL_SUFFIX)
         self._partials.append(partial)
         names = []
-        for name, content in instances:
+        for name, chunks in instances:
             self._report(f"Writing {folder_name}/{name}", len(names))
             try:
-                if isinstance(content, Dataset):
-                    content.save_as(partial / name, enforce_file_format=True)
-                else:  # already encoded: the whole file, or its chunks in order
-                    with open(partial / name, "wb") as stream:
-                        stream.writelines([content] if isinstance(content, bytes) else content)
+                with open(partial / name, "wb") as stream:
+                    stream.writelines(chunks)
             except OSError as error:
                 raise OutputError(f"writing {final / name} failed: {os_reason(error)}; nothing was written") from None
             names.append(name)
-            del content  # before the next file is made and before verifying: keep one encoded instance in memory at most
+            del chunks  # before the next file is made and before verifying: keep one encoded instance in memory at most
         self._report(f"Verifying {folder_name}", len(names))
         measured = verify([partial / name for name in names])
         staged = StagedSeries(partial, final, names, measured)
