@@ -408,8 +408,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         """The DICOM series the map was computed from, read from Slicer's DICOM database."""
         if sourceVolumeNode is None and not sourceSeriesInstanceUID:
             return None
-        database = getattr(slicer, "dicomDatabase", None)
-        if database is None or not database.isOpen:
+        database = FAExportLogic.dicomDatabase()
+        if database is None:
             raise InputError("a source series was given but Slicer's DICOM database is not open; open the DICOM module first")
         if sourceVolumeNode is not None:
             instanceUIDs = (sourceVolumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
@@ -457,7 +457,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 import highdicom  # noqa: F401
             except ImportError:
                 raise InputError(HIGHDICOM_MISSING.format(mode=mode)) from None
-        database = self.openDatabase() if addToDatabase else None
+        database = self.dicomDatabase() if addToDatabase else None
+        if addToDatabase and database is None:
+            raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
         array = self.voxelArray(volumeNode)
         ijkToRAS = self.worldIJKToRAS(volumeNode)
         codes = {name: Code.parse(value) if isinstance(value, str) else value for name, value in (("quantity_code", quantityCode), ("unit", unit), ("method", methodCode))}
@@ -483,7 +485,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             )
             exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None)
             if database is not None:
-                self.addToDatabase(database, exported.series, keepFiles=outputFolder is not None)
+                self.addToDatabase(database, exported.series)
                 exported.addedToDatabase = True
                 if outputFolder is None:
                     exported.series = [self._inDatabase(database, item) for item in exported.series]
@@ -505,15 +507,13 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return replace(metadata, **FAExportLogic.subjectHierarchyMetadata(volumeNode))
 
     @staticmethod
-    def openDatabase():
-        """Slicer's DICOM database, or a clear error when there is none."""
+    def dicomDatabase():
+        """Slicer's DICOM database when it is open (the DICOM module creates it), else None."""
         database = getattr(slicer, "dicomDatabase", None)
-        if database is None or not database.isOpen:
-            raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
-        return database
+        return database if database is not None and database.isOpen else None
 
     @staticmethod
-    def addToDatabase(database, series: list[SeriesResult], keepFiles: bool = True) -> None:
+    def addToDatabase(database, series: list[SeriesResult]) -> None:
         """Insert every file the way Slicer's exporters do (the database keeps its own copy); all series or none.
 
         ctkDICOMDatabase.insert reports no errors, so each series is checked by counting what the database holds;
