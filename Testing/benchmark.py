@@ -982,26 +982,24 @@ def target_rows(results: Results, sizes: list[str], cli: dict) -> list[str]:
             ratio = results.seconds(size, mode) / results.seconds(size, reference)
             cells.append(f"{fmt_ratio(ratio)} {verdict(None if math.isnan(ratio) else ratio <= limit)}")
         rows.append([f"{mode} time / {short_label(results, reference)}", f"<= {limit:g}x", *cells])
-    for mode in FAEXPORT_MODES:
-        cells = []
-        for size in sizes:
-            measurement = results.get(size, mode)
-            if measurement is None or measurement.error:
-                cells.append("n/a")
-                continue
-            limit_mib = MEMORY_LIMIT_VOLUMES * volume_mib(size)
-            cells.append(f"{measurement.peak_mib:.1f} MiB = {measurement.peak_mib / volume_mib(size):.2f} vol {verdict(measurement.peak_mib <= limit_mib)}")
-        rows.append([f"{mode} peak RSS above baseline", f"<= {MEMORY_LIMIT_VOLUMES:g} float32 volumes", *cells])
-    for mode in FAEXPORT_MODES:
-        cells = []
-        for size in sizes:
-            measurement = results.get(size, mode)
-            if measurement is None or measurement.error:
-                cells.append("n/a")
-                continue
-            verify, export = measurement.phase("verify"), measurement.phase("without verify")
-            cells.append(f"{verify:.3f} s / {export:.3f} s = {fmt_ratio(verify / export)} {verdict(verify <= export)}")
-        rows.append([f"{mode} verification / export without it", "<= 1x", *cells])
+
+    def per_mode_rows(label: str, limit: str, cell) -> None:
+        """One row per FAExport mode; ``cell(measurement, size)`` for each map that was measured."""
+        for mode in FAEXPORT_MODES:
+            measurements = [(results.get(size, mode), size) for size in sizes]
+            cells = ["n/a" if m is None or m.error else cell(m, size) for m, size in measurements]
+            rows.append([f"{mode} {label}", limit, *cells])
+
+    def memory_cell(measurement, size: str) -> str:
+        volumes = measurement.peak_mib / volume_mib(size)
+        return f"{measurement.peak_mib:.1f} MiB = {volumes:.2f} vol {verdict(volumes <= MEMORY_LIMIT_VOLUMES)}"
+
+    def verification_cell(measurement, size: str) -> str:
+        verify, export = measurement.phase("verify"), measurement.phase("without verify")
+        return f"{verify:.3f} s / {export:.3f} s = {fmt_ratio(verify / export)} {verdict(verify <= export)}"
+
+    per_mode_rows("peak RSS above baseline", f"<= {MEMORY_LIMIT_VOLUMES:g} float32 volumes", memory_cell)
+    per_mode_rows("verification / export without it", "<= 1x", verification_cell)
     mr_cli = cli.get("mr", {})
     imported = mr_cli.get("highdicom")
     cli_cell = f"{'imported' if imported else 'not imported'} (exit {mr_cli.get('exit')}) {verdict(None if imported is None else (not imported and mr_cli.get('exit') == 0))}"

@@ -29,25 +29,10 @@ SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 # only failing examples ran; the shrunk Case recipe says more.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
-settings.register_profile(
-    "ci",
-    max_examples=LIMITS["ci"]["examples"],
-    derandomize=True,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=SLOW_IS_FINE,
-    phases=PHASES,
-)
-settings.register_profile(
-    "long",
-    max_examples=LIMITS["long"]["examples"],
-    derandomize=False,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=SLOW_IS_FINE,
-    phases=PHASES,
-)
+# Common to both; ci is derandomized and keeps no example database, so every CI run checks the same cases.
+COMMON = {"deadline": None, "print_blob": True, "suppress_health_check": SLOW_IS_FINE, "phases": PHASES}
+settings.register_profile("ci", max_examples=LIMITS["ci"]["examples"], derandomize=True, database=None, **COMMON)
+settings.register_profile("long", max_examples=LIMITS["long"]["examples"], derandomize=False, **COMMON)
 
 # Nothing chosen yet (Hypothesis starts in "default", or in its built-in "ci" when the CI variable is set, which
 # the registration above has just replaced): take HYPOTHESIS_PROFILE, else ci. A profile given on the command line

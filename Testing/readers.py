@@ -92,12 +92,36 @@ def read_simpleitk(series_directory: Path) -> ReadBack:
     assert len(files) > 0, f"GDCM found no series in {series_directory}"
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
-    image = reader.Execute()
+    return _simpleitk_read_back(reader.Execute())
+
+
+def read_simpleitk_file(path: Path) -> ReadBack:
+    """SimpleITK (GDCM) ``ReadImage`` of one multi-frame file (ImageSeriesReader makes it a 4-D image)."""
+    import SimpleITK as sitk
+
+    image = sitk.ReadImage(str(path))
+    assert image.GetDimension() == 3, image.GetSize()
+    return _simpleitk_read_back(image)
+
+
+def _simpleitk_read_back(image) -> ReadBack:
+    """Values (i, j, k) and RAS geometry of a 3-D SimpleITK image (LPS)."""
+    import SimpleITK as sitk
+
     values = sitk.GetArrayFromImage(image).transpose(2, 1, 0).astype(np.float64)  # (k, j, i) -> (i, j, k)
     lps = np.eye(4)
     lps[:3, :3] = np.array(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
     lps[:3, 3] = image.GetOrigin()
     return ReadBack("simpleitk", values, affine=LPS_FROM_RAS @ lps)
+
+
+def decoded_values(dataset) -> np.ndarray:
+    """pydicom's pixels in real-world units: Float Pixel Data as is, integers through the modality LUT (float64)."""
+    from pydicom.pixels import apply_modality_lut
+
+    if "FloatPixelData" in dataset:
+        return np.asarray(dataset.pixel_array, dtype=np.float64)
+    return np.asarray(apply_modality_lut(dataset.pixel_array, dataset), dtype=np.float64)
 
 
 def read_pydicom(files) -> ReadBack:

@@ -15,8 +15,7 @@ import pytest
 from conftest import run_cli, write_volume
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydicom.pixels import apply_modality_lut
-from readers import dciodvfy_errors
+from readers import dciodvfy_errors, decoded_values
 
 from FAExportLib import ExportMetadata, InputError, export_volume
 
@@ -27,11 +26,7 @@ def decoded_slices(files) -> np.ndarray:
     """Every decoded value of a series (any mode), sorted, read with pydicom alone."""
     values = []
     for path in files:
-        dataset = pydicom.dcmread(path)
-        if "FloatPixelData" in dataset:
-            values.append(np.asarray(dataset.pixel_array, dtype=np.float64).ravel())
-        else:
-            values.append(np.asarray(apply_modality_lut(dataset.pixel_array, dataset), dtype=np.float64).ravel())
+        values.append(decoded_values(pydicom.dcmread(path)).ravel())
     return np.sort(np.concatenate(values))
 
 

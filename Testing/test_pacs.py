@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, map_values
-from pydicom.pixels import apply_modality_lut
+from readers import decoded_values
 
 from FAExportLib import export_volume
 
@@ -103,12 +103,6 @@ def store(port: int, called_aet: str, files) -> subprocess.CompletedProcess:
     return subprocess.run(["storescu", "--required", "--aetitle", "FAEXPORT", "--call", called_aet, "127.0.0.1", str(port), *map(str, files)], capture_output=True, text=True, timeout=120, check=False)
 
 
-def decoded(dataset: pydicom.Dataset) -> np.ndarray:
-    if "FloatPixelData" in dataset:
-        return np.asarray(dataset.pixel_array, dtype=np.float64)
-    return np.asarray(apply_modality_lut(dataset.pixel_array, dataset), dtype=np.float64)
-
-
 def orthanc_get(base: str, path: str, data: bytes | None = None):
     with urllib.request.urlopen(urllib.request.Request(base + path, data=data), timeout=30) as response:
         body = response.read()
@@ -130,11 +124,11 @@ def test_orthanc_accepts_each_mode_and_returns_the_same_values(tmp_path, orthanc
     for instance in instances:
         returned = pydicom.dcmread(io.BytesIO(orthanc_get(base, f"/instances/{instance['ID']}/file")))
         original = pydicom.dcmread(by_sop[returned.SOPInstanceUID])
-        assert np.array_equal(decoded(returned), decoded(original))
+        assert np.array_equal(decoded_values(returned), decoded_values(original))
         assert returned.SOPClassUID == original.SOPClassUID
     if mode != "mr":  # one multi-frame file, frames in k order for this positive-determinant grid
         (path,) = series.files
-        assert np.max(np.abs(decoded(pydicom.dcmread(path)) - values)) <= series.max_quantization_error
+        assert np.max(np.abs(decoded_values(pydicom.dcmread(path)) - values)) <= series.max_quantization_error
 
 
 @pytest.mark.parametrize("mode", ["mr", "sc", "pm"])

@@ -18,7 +18,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, Geometry, export, make_affine, map_values, rotation, run_cli, series_files, write_volume
-from readers import LPS_FROM_RAS, ReadBack, compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_pydicom_multiframe, read_simpleitk
+from readers import LPS_FROM_RAS, ReadBack, compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_pydicom_multiframe, read_simpleitk, read_simpleitk_file
 
 POSITION_TOLERANCE_MM = 1e-4
 PM_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.30"
@@ -162,22 +162,6 @@ def read_highdicom(path: Path) -> ReadBack:
     volume = highdicom.imread(str(path)).get_volume()
     lps = np.asarray(volume.affine, dtype=float)[:, [2, 1, 0, 3]]  # index (column, row, slice) = (i, j, frame)
     return ReadBack("highdicom", np.asarray(volume.array).transpose(2, 1, 0), affine=LPS_FROM_RAS @ lps)
-
-
-def read_simpleitk_file(path: Path) -> ReadBack:
-    """SimpleITK (GDCM) ``ReadImage`` of one multi-frame file; LPS geometry converted to RAS.
-
-    readers.read_simpleitk uses ImageSeriesReader, which turns a one-file multi-frame series into a 4-D image.
-    """
-    import SimpleITK as sitk
-
-    image = sitk.ReadImage(str(path))
-    assert image.GetDimension() == 3, image.GetSize()
-    values = sitk.GetArrayFromImage(image).transpose(2, 1, 0).astype(np.float64)  # (k, j, i) -> (i, j, k)
-    lps = np.eye(4)
-    lps[:3, :3] = np.array(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing())
-    lps[:3, 3] = image.GetOrigin()
-    return ReadBack("simpleitk", values, affine=LPS_FROM_RAS @ lps)
 
 
 def highdicom_version() -> tuple[int, ...]:
