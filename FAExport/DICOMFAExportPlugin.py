@@ -133,11 +133,12 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         from FAExportLib import FAExportError
 
         moved: list[Path] = []
+        studyDefaults: dict[int, dict] = {}
         name = ""
         try:
             for exportable in exportables:
                 name = self._itemName(exportable)
-                self._exportOne(exportable, moved)
+                self._exportOne(exportable, moved, studyDefaults)
         except FAExportError as error:
             message = _("Series '{name}': {error}").format(name=name, error=tagNamesForOptions(str(error)))
         except Exception as error:  # the dialog shows a returned message; a raised one becomes a generic failure
@@ -155,7 +156,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
         return shNode.GetItemName(exportable.subjectHierarchyItemID) if shNode else ""
 
-    def _exportOne(self, exportable, moved: list[Path]) -> None:
+    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict]) -> None:
         """Export into a private folder inside ``exportable.directory``, then move the verified files up, flat.
 
         Flat, because the dialog indexes the folder into the database and then deletes only its top-level files;
@@ -169,7 +170,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         volumeNode = shNode.GetItemDataNode(exportable.subjectHierarchyItemID) if shNode else None
         if not isExportableVolume(volumeNode):
             raise InputError("it is not a scalar volume; FAExport exports scalar maps")
-        metadata = self.metadataFromTags(exportable, volumeNode)
+        metadata = self.metadataFromTags(exportable, volumeNode, studyDefaults.setdefault(shNode.GetItemParent(exportable.subjectHierarchyItemID), newStudyDefaults()))
         database = FAExportLogic.dicomDatabase()
         seriesUID = metadata.get("series_instance_uid")
         if seriesUID and database is not None and database.filesForSeries(seriesUID):
@@ -203,12 +204,13 @@ class FAExportDICOMPluginClass(DICOMPlugin):
 
     # --- tags -> export options
 
-    def metadataFromTags(self, exportable, volumeNode) -> dict:
+    def metadataFromTags(self, exportable, volumeNode, studyDefaults: dict | None = None) -> dict:
         """Patient, study and series fields: the exportable's (non-empty) tags win over the subject hierarchy.
 
         The tags are what the user sees and edits in the dialog; with "Save tags" unchecked they exist only there.
         Exported outside the dialog, an exportable holds only the series defaults, so the study the volume sits
-        under in the subject hierarchy still provides patient and study.
+        under in the subject hierarchy still provides patient and study. ``studyDefaults`` (a new StudyInstanceUID,
+        date and time) fill what neither gives, shared by the maps of one study exported together.
         """
         from FAExport import FAExportLogic
 
@@ -219,6 +221,8 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             value = exportable.tag(tagName).strip()
             if value:
                 fields[field] = value
+        for field, value in (studyDefaults or {}).items():
+            fields.setdefault(field, value)
         if exportable.tag("PatientComments").strip():
             logging.warning("FAExport: PatientComments is not written (FAExport writes no patient comments)")
         if fields.get("series_description") == defaultSeriesDescription(volumeNode):
@@ -337,11 +341,21 @@ def defaultSeriesDescription(volumeNode) -> str:
     return defaultQuantity(volumeNode).description
 
 
+def newStudyDefaults() -> dict:
+    """A new study (UID, date, time) for maps whose study has none: Slicer's exporter would make one per series."""
+    import datetime
+
+    from pydicom.uid import generate_uid
+
+    now = datetime.datetime.now()
+    return {"study_instance_uid": generate_uid(), "study_date": now.strftime("%Y%m%d"), "study_time": now.strftime("%H%M%S")}
+
+
 def tagNamesForOptions(message: str) -> str:
     """FAExportLib names metadata by command-line option (--study-date); in the dialog they are tags (StudyDate)."""
     for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items():
         message = message.replace("--" + field.replace("_", "-"), tagName)
-    return message
+    return message.replace("(--replace-nonfinite VALUE)", "(in the Python console: FAExportLogic().exportVolume(..., replaceNonFinite=VALUE))")
 
 
 #

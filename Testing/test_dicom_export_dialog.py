@@ -25,6 +25,7 @@ from test_pm_sc import read_dcmqi
 from test_slicer_logic import POSITION_TOLERANCE_MM, load_case, place_in_dicom_study
 
 import slicer
+from FAExportLib import FAExportError
 from slicer import vtkMRMLSubjectHierarchyNode
 
 FAEXPORT_ROWS = ["MR (FAExport)", "MR + Parametric Map (FAExport)", "Parametric Map (FAExport)", "SC (FAExport)"]
@@ -181,6 +182,26 @@ def test_a_selected_study_offers_each_map_as_one_series_of_the_row(tmp_path, sce
 # --- tags
 
 
+def test_maps_of_one_study_exported_together_share_a_new_study_when_it_has_none(tmp_path, scene, registration):
+    """A study made by hand (no UID, as the dialog's "create study" makes it): one new study, not one per series."""
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    studyItem = shNode.CreateStudyItem(shNode.CreateSubjectItem(shNode.GetSceneItemID(), "Subject"), "Study")
+    for name in ("axial", "las"):
+        (tmp_path / name).mkdir()
+        node, _, _ = load_case(tmp_path / name, scene, name)
+        shNode.CreateItem(studyItem, node)
+    dialog = ExportDialog(scene)
+    (row,) = [row for row in dialog.examine(studyItem) if row.pluginClass == "Parametric Map (FAExport)"]
+    assert dialog.select(row) == ""
+    dialog.editTag("PatientName", "Roe^Richard")
+    assert dialog.export(tmp_path / "out"), dialog.errorLabel
+    datasets = [dataset for series in datasets_by_series(tmp_path / "out").values() for _, dataset in series]
+    assert len(datasets) == 2
+    assert len({(ds.StudyInstanceUID, ds.StudyDate, ds.StudyTime, ds.PatientID, str(ds.PatientName)) for ds in datasets}) == 1
+    assert str(datasets[0].PatientName) == "Roe^Richard"
+    assert len({ds.SeriesInstanceUID for ds in datasets}) == 2
+
+
 def test_edited_tags_win_over_the_subject_hierarchy_and_stay_in_the_dialog(tmp_path, scene, registration):
     volumeNode, _, _ = map_in_study(tmp_path, scene)
     edits = [
@@ -305,7 +326,8 @@ def test_a_failing_series_returns_its_message_and_removes_the_series_already_wri
     (tmp_path / "out" / "earlier.dcm").write_bytes(b"not ours")
     assert not dialog.export(tmp_path / "out")
     assert dialog.errorLabel == (
-        "Series 'broken': 1 voxel is NaN or infinite (at IJK 1,2,3); fix the map, or replace them explicitly with a value (--replace-nonfinite VALUE)"
+        "Series 'broken': 1 voxel is NaN or infinite (at IJK 1,2,3); fix the map, or replace them explicitly with a value "
+        "(in the Python console: FAExportLogic().exportVolume(..., replaceNonFinite=VALUE))"
     )
     assert leftovers(tmp_path / "out") == ["earlier.dcm"]
 
@@ -317,15 +339,28 @@ def test_a_failing_series_returns_its_message_and_removes_the_series_already_wri
         ("PatientSex", "female", "Series 'axial': PatientSex must be M, F, O or empty, not 'female'"),
         ("SeriesNumber", "twelve", "Series 'axial': SeriesNumber must be a whole number, not 'twelve'"),
         ("Scale", "fine", "Series 'axial': the Scale tag must be auto, 1000, 32000 or a number, not 'fine'"),
+        ("Scale", "1000000", "Series 'axial': {scale_error}"),
+        ("Quantity", "F/A", "Series 'axial': {quantity_error}"),
         ("SeriesInstanceUID", "1.2.03", "Series 'axial': SeriesInstanceUID '1.2.03' is not a valid DICOM UID (digits and dots, no leading zeros, at most 64 characters); leave it out to generate one"),
     ],
 )
 def test_a_bad_tag_is_named_in_the_message_and_nothing_is_written(tmp_path, scene, registration, tag, value, message):
     volumeNode, _, _ = map_in_study(tmp_path, scene)
+    # The encoder's own refusals, as the console gives them.
+    message = message.format(
+        scale_error=error_of(lambda: FAExportLogic().previewText(volumeNode, "mr", 1000000.0)),
+        quantity_error=error_of(lambda: FAExportLogic().exportVolume(volumeNode, quantity="F/A", outputFolder=tmp_path / "console", addToDatabase=False)),
+    )
     isSeriesTag = not tag.startswith(("Study", "Patient"))
     dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", [(tag, value, isSeriesTag)])
     assert dialog.errorLabel == message
     assert leftovers(tmp_path / "out") == []
+
+
+def error_of(call) -> str:
+    with pytest.raises(FAExportError) as raised:
+        call()
+    return str(raised.value)
 
 
 def test_a_series_uid_already_in_the_database_is_refused(tmp_path, scene, registration, database):
