@@ -62,16 +62,16 @@ SCALE_TAG = "Scale"  # auto, 1000, 32000 or a number: how MR/SC store floats as 
 
 
 class FAExportDICOMPluginClass(DICOMPlugin):
-    """One FAExport encoding as a DICOM export plugin; subclasses fix the mode."""
+    """One FAExport encoding as a DICOM export plugin; the classes of ENCODINGS below fix these attributes."""
 
-    mode = "mr"
-    pluginKey = "MR (FAExport)"  # the key in slicer.modules.dicomPlugins, and every exportable's pluginClass
+    mode = ""  # FAExportLib's export mode
+    pluginKey = ""  # the key in slicer.modules.dicomPlugins, and every exportable's pluginClass
     exportName = ""
     exportTooltip = ""
     # Confidence for volumes whose values do not survive an int16 cast (above the scalar volume plugin's 0.5),
     # and for those that do (below it: ordinary integer CT/MR stays with Slicer's exporter).
-    confidenceLossy = 0.8
-    confidenceInt16 = 0.4
+    confidenceLossy = 0.0
+    confidenceInt16 = 0.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -256,47 +256,30 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         return text
 
 
-class FAExportMRDICOMPluginClass(FAExportDICOMPluginClass):
-    """Classic MR images: int16 with one RescaleSlope/Intercept per series; every PACS and viewer reads them."""
-
-    mode = "mr"
-    pluginKey = "MR (FAExport)"
-    exportName = _("MR images, int16 + rescale (any PACS)")
-    exportTooltip = _("FAExport: classic MR image series; float values stored as integers with one rescale, within the error below.")
-    confidenceLossy, confidenceInt16 = 0.8, 0.4
-
-
-class FAExportMRPMDICOMPluginClass(FAExportDICOMPluginClass):
-    """Both: the MR series for every reader, and the exact Parametric Map."""
-
-    mode = "mr+pm"
-    pluginKey = "MR + Parametric Map (FAExport)"
-    exportName = _("MR images + Parametric Map")
-    exportTooltip = _("FAExport: an MR image series (any PACS) and an exact float32 Parametric Map, in the same study.")
-    confidenceLossy, confidenceInt16 = 0.75, 0.35
-
-
-class FAExportPMDICOMPluginClass(FAExportDICOMPluginClass):
-    """Parametric Map: float32 voxels with quantity, unit and method codes; exact."""
-
-    mode = "pm"
-    pluginKey = "Parametric Map (FAExport)"
-    exportName = _("Parametric Map, exact float32")
-    exportTooltip = _("FAExport: a DICOM Parametric Map (float32 voxels, quantity and unit codes); Slicer 5.12+ loads it with dcmqi.")
-    confidenceLossy, confidenceInt16 = 0.7, 0.3
-
-
-class FAExportSCDICOMPluginClass(FAExportDICOMPluginClass):
-    """Multi-frame grayscale word Secondary Capture with one rescale."""
-
-    mode = "sc"
-    pluginKey = "SC (FAExport)"
-    exportName = _("Secondary Capture, multi-frame + rescale")
-    exportTooltip = _("FAExport: one multi-frame grayscale Secondary Capture file; float values stored as integers with one rescale.")
-    confidenceLossy, confidenceInt16 = 0.6, 0.2
-
-
-PLUGIN_CLASSES = (FAExportMRDICOMPluginClass, FAExportMRPMDICOMPluginClass, FAExportPMDICOMPluginClass, FAExportSCDICOMPluginClass)
+# One plugin class per encoding, in the order of the dialog's rows for a float map:
+# (class name, mode, plugin key, row name, tooltip, confidence when values do not survive int16, when they do).
+ENCODINGS = (
+    (
+        "FAExportMRDICOMPluginClass", "mr", "MR (FAExport)", _("MR images, int16 + rescale (any PACS)"),
+        _("FAExport: classic MR image series; float values stored as integers with one rescale, within the error below."), 0.8, 0.4,
+    ),
+    (
+        "FAExportMRPMDICOMPluginClass", "mr+pm", "MR + Parametric Map (FAExport)", _("MR images + Parametric Map"),
+        _("FAExport: an MR image series (any PACS) and an exact float32 Parametric Map, in the same study."), 0.75, 0.35,
+    ),
+    (
+        "FAExportPMDICOMPluginClass", "pm", "Parametric Map (FAExport)", _("Parametric Map, exact float32"),
+        _("FAExport: a DICOM Parametric Map (float32 voxels, quantity and unit codes); Slicer 5.12+ loads it with dcmqi."), 0.7, 0.3,
+    ),
+    (
+        "FAExportSCDICOMPluginClass", "sc", "SC (FAExport)", _("Secondary Capture, multi-frame + rescale"),
+        _("FAExport: one multi-frame grayscale Secondary Capture file; float values stored as integers with one rescale."), 0.6, 0.2,
+    ),
+)
+PLUGIN_CLASSES = tuple(
+    type(className, (FAExportDICOMPluginClass,), {"mode": mode, "pluginKey": key, "exportName": name, "exportTooltip": tooltip, "confidenceLossy": lossy, "confidenceInt16": kept})
+    for className, mode, key, name, tooltip, lossy, kept in ENCODINGS
+)
 
 
 # --- volume inspection (shared by every plugin class)
