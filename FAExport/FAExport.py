@@ -441,14 +441,16 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         addToDatabase: bool = True,
         replaceNonFinite: float | None = None,
         progressCallback: Callable[[str, int], bool] | None = None,
+        joinSubjectHierarchyStudy: bool = True,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
         ``mode``: mr, sc, pm or mr+pm. ``scale``: auto, 1000, 32000 or a number. ``quantity`` (FA, MD, ...) and the
         codes (objects or "VALUE,SCHEME,MEANING") override the node's VoxelValueQuantity/Units. ``metadata`` holds
         patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
-        hierarchy study of the volume takes precedence for patient and study (see README). Raises FAExportError
-        with nothing written or added on bad input, failure or cancel.
+        hierarchy study of the volume takes precedence for patient and study (see README); with
+        ``joinSubjectHierarchyStudy=False`` only a source series does (Slicer's export dialog passes the tags the
+        user edited, which must win). Raises FAExportError with nothing written or added on bad input, failure or cancel.
         """
         if not (addToDatabase or outputFolder):
             raise OutputError("nothing to export to: give an output folder, or addToDatabase=True")
@@ -466,7 +468,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         if quantity is None and codes["quantity_code"] is None:
             nodeQuantity = self.quantityOf(volumeNode)
             quantity = nodeQuantity if nodeQuantity is not None else "FA"
-        metadata = self.exportMetadata(volumeNode, metadata)
+        metadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
         source = self.sourceSeries(sourceVolumeNode, sourceSeriesInstanceUID)
         workFolder = None if outputFolder else tempfile.mkdtemp(prefix="FAExport-")
         try:
@@ -496,14 +498,16 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return exported
 
     @staticmethod
-    def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: ExportMetadata | dict | None) -> ExportMetadata:
-        """The user's fields, with the patient and study of the volume's subject-hierarchy study when it has one."""
+    def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: ExportMetadata | dict | None, joinSubjectHierarchyStudy: bool = True) -> ExportMetadata:
+        """The user's fields, with the patient and study of the volume's subject-hierarchy study when it has one (unless told not to join it)."""
         if isinstance(metadata, dict):
             try:
                 metadata = ExportMetadata(**metadata)
             except TypeError as error:
                 raise InputError(f"metadata: {error}; use the field names of FAExportLib.ExportMetadata") from None
         metadata = metadata or ExportMetadata()
+        if not joinSubjectHierarchyStudy:
+            return metadata
         return replace(metadata, **FAExportLogic.subjectHierarchyMetadata(volumeNode))
 
     @staticmethod

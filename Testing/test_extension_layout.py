@@ -38,7 +38,7 @@ def test_top_level_cmake_is_an_extension_that_adds_the_module():
 
 def test_every_script_on_disk_is_listed_and_every_listed_script_exists():
     listed = set(cmake_list("MODULE_PYTHON_SCRIPTS"))
-    on_disk = {"FAExport.py"} | {str(path.relative_to(MODULE)) for path in (MODULE / "FAExportLib").glob("*.py")}
+    on_disk = {path.name for path in MODULE.glob("*.py")} | {str(path.relative_to(MODULE)) for path in (MODULE / "FAExportLib").glob("*.py")}
     assert listed == on_disk
 
 

@@ -1,0 +1,290 @@
+"""Stand-ins for Slicer's DICOM export machinery, for tests on PyPI slicer-core (real MRML and subject hierarchy, no Qt).
+
+Each mirrors the names and the behaviour callers depend on, read from Slicer v5.12.3 (paths below are in
+Slicer/Slicer at that tag); none of Slicer's code is copied:
+
+- ``qSlicerDICOMExportable`` (Modules/Scripted/DICOMLib/Widgets/qSlicerDICOMExportable.{h,cxx}): properties and
+  their defaults; ``tag(name)`` reads through QMap::operator[], so an absent tag is inserted with a null QString,
+  which PythonQt hands to Python as "" (PythonQt's PythonQtConv::QStringToPyObject).
+- ``DICOMPlugin`` (Modules/Scripted/DICOMLib/DICOMPlugin.py): the base class's attributes and virtual methods.
+- ``ScalarVolumeExporterModel``: what Slicer's own scalar volume exporter offers in the dialog
+  (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py, examineForExport): every scalar volume, including
+  labelmaps, at confidence 0.5, with its default series tags. Only the examination is modelled.
+- ``ExportDialog``: qSlicerDICOMExportDialog.cxx (examineSelectedItem, onExport, exportSeries) and
+  qSlicerDICOMTagEditorWidget.cxx (setExportables, tagsTableCellChanged, commitChangesToItems), with
+  ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp: recursive, hidden files included).
+"""
+
+import logging
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import slicer
+from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode, vtkSlicerSubjectHierarchyModuleLogic
+
+DICOM_PREFIX = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix()  # "DICOM."
+
+
+class qSlicerDICOMExportable:  # noqa: N801 -- Slicer's class name
+    """Container for what a plugin offers to export; its tags are what the dialog's tag editor shows and edits."""
+
+    def __init__(self) -> None:
+        # Defaults of qSlicerDICOMExportablePrivate's constructor.
+        self.name = "Unknown exporter"
+        self.tooltip = "Creates a DICOM file from the selected data"
+        self.subjectHierarchyItemID = 0
+        self.pluginClass = ""
+        self.directory = ""
+        self.confidence = 0.0
+        self.tags: dict[str, str] = {}
+
+    def tag(self, tagName: str) -> str:
+        return self.tags.setdefault(tagName, "")
+
+    def setTag(self, tagName: str, tagValue: str) -> None:
+        self.tags[tagName] = tagValue
+
+
+class DICOMPlugin:
+    """DICOMLib.DICOMPlugin: load type, loadable cache, tags to pre-cache; examine/export are virtual."""
+
+    def __init__(self) -> None:
+        self.loadType = "Generic DICOM"
+        self.loadableCache = {}
+        self.tags = {
+            "seriesDescription": "0008,103E",
+            "seriesNumber": "0020,0011",
+            "frameOfReferenceUID": "0020,0052",
+            "seriesInstanceUID": "0020,000E",
+            "modality": "0008,0060",
+            "instanceUID": "0008,0018",
+            "sopClassUID": "0008,0016",
+        }
+        self.tempDir = None
+
+    def examineForImport(self, fileList) -> list:
+        return [loadable for files in fileList for loadable in self.examineFiles(files)]
+
+    def examineFiles(self, files) -> list:
+        return []
+
+    def examineForExport(self, subjectHierarchyItemID) -> list:
+        return []
+
+    def export(self, exportables) -> str:
+        return ""
+
+
+class ScalarVolumeExporterModel(DICOMPlugin):
+    """The examination of Slicer's DICOMScalarVolumePluginClass: any scalar volume node, confidence 0.5."""
+
+    pluginKey = "DICOMScalarVolumePlugin"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loadType = "Scalar Volume"
+
+    def examineForExport(self, subjectHierarchyItemID) -> list:
+        shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
+        dataNode = shNode.GetItemDataNode(subjectHierarchyItemID)
+        if dataNode is None or not dataNode.IsA("vtkMRMLScalarVolumeNode"):
+            return []
+        exportable = slicer.qSlicerDICOMExportable()
+        exportable.name = self.loadType
+        exportable.tooltip = "Creates a series of DICOM files from scalar volumes"
+        exportable.subjectHierarchyItemID = subjectHierarchyItemID
+        exportable.pluginClass = self.pluginKey
+        exportable.confidence = 0.5
+        for name, value in (("SeriesDescription", "No series description"), ("Modality", "CT"), ("SeriesNumber", "301"), ("SeriesInstanceUID", "")):
+            exportable.setTag(name, value)
+        return [exportable]
+
+    def export(self, exportables) -> str:
+        raise NotImplementedError("only the examination of Slicer's scalar volume exporter is modelled")
+
+
+def install(monkeypatch, scene) -> None:
+    """What the application provides: ``slicer.mrmlScene``, ``slicer.modules.dicomPlugins``, the exportable class, DICOMLib."""
+    monkeypatch.setattr(slicer, "mrmlScene", scene, raising=False)
+    monkeypatch.setattr(slicer, "modules", types.SimpleNamespace(), raising=False)
+    monkeypatch.setattr(slicer, "qSlicerDICOMExportable", qSlicerDICOMExportable, raising=False)
+    dicomLib = types.ModuleType("DICOMLib")
+    dicomLib.DICOMPlugin = DICOMPlugin
+    monkeypatch.setitem(sys.modules, "DICOMLib", dicomLib)
+
+
+@dataclass
+class Row:
+    """One line of the dialog's exporter list: every exportable of one plugin class."""
+
+    pluginClass: str
+    exportables: list
+    confidence: float  # the plugin's mean confidence
+
+    @property
+    def text(self) -> str:
+        """The list item's text: name of the first exportable, confidence in percent, series count, plugin class."""
+        return f"{self.exportables[0].name} ({self.confidence * 100.0:.0f}%, {len(self.exportables)} series) ({self.pluginClass})"
+
+
+class ExportDialog:
+    """The flow of Slicer's "Export to DICOM..." dialog, on a real subject hierarchy."""
+
+    def __init__(self, scene, database=None) -> None:
+        self.scene = scene
+        self.shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+        self.database = database  # slicer.dicomDatabase (a ctkDICOMDatabase stand-in), for "export to database"
+        self.exportables: list = []  # those of the selected row, after the tag editor took them
+        self.studyItemID = 0
+        self.patientItemID = 0
+        self.saveTags = False
+        self.errorLabel = ""
+
+    # examineSelectedItem
+
+    def examine(self, itemID: int) -> list[Row]:
+        """Rows for the selected item (a study: each of its children), highest mean confidence first."""
+        if self.shNode.IsItemLevel(itemID, vtkMRMLSubjectHierarchyConstants.GetDICOMLevelStudy()):
+            seriesItemIDs = self._children(itemID)
+        elif self.shNode.GetItemDataNode(itemID) is not None:
+            seriesItemIDs = [itemID]
+        else:
+            return []
+        byPlugin: dict[str, list] = {}
+        for seriesItemID in seriesItemIDs:
+            for pluginClass in slicer.modules.dicomPlugins:
+                plugin = slicer.modules.dicomPlugins[pluginClass]()
+                try:
+                    found = plugin.examineForExport(seriesItemID)
+                except Exception:
+                    logging.exception("Failed to get exportables from plugin %s", type(plugin).__name__)
+                    continue
+                for exportable in found:
+                    byPlugin.setdefault(exportable.pluginClass, []).append(exportable)
+        # A QMap iterates its keys in order; the rows sit in a QMultiMap keyed by 1 - mean confidence, whose
+        # values(key) come most recently inserted first: equal confidences list in reverse plugin-class order.
+        rows = [Row(pluginClass, byPlugin[pluginClass], sum(e.confidence for e in byPlugin[pluginClass]) / len(byPlugin[pluginClass])) for pluginClass in sorted(byPlugin)]
+        ordered: dict[float, list[Row]] = {}
+        for row in rows:
+            ordered.setdefault(1.0 - row.confidence, []).insert(0, row)
+        return [row for key in sorted(ordered) for row in ordered[key]]
+
+    def _children(self, itemID: int) -> list[int]:
+        children = []
+        self.shNode.GetItemChildren(itemID, children)
+        return children
+
+    # qSlicerDICOMTagEditorWidget::setExportables (the row's selection)
+
+    def select(self, row: Row) -> str:
+        """Give the row's exportables to the tag editor; returns its error ("" on success)."""
+        self.exportables = []
+        seriesParents = {self.shNode.GetItemParent(exportable.subjectHierarchyItemID) for exportable in row.exportables}
+        if 0 in seriesParents:
+            self.errorLabel = "No study found"
+            return self.errorLabel
+        if len(seriesParents) > 1:
+            self.errorLabel = "Exportables are not in the same study"
+            return self.errorLabel
+        (self.studyItemID,) = seriesParents
+        self.patientItemID = self.shNode.GetItemParent(self.studyItemID)
+        if not self.patientItemID:
+            self.errorLabel = "No patient found"
+            return self.errorLabel
+        self.exportables = list(row.exportables)
+        # Patient, then study: missing tags are added to the item as empty attributes (so the table shows them),
+        # then every DICOM.* attribute of the item is copied into every exportable.
+        for itemID, tagNames in ((self.patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), (self.studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
+            for tagName in tagNames:
+                if not self.shNode.HasItemAttribute(itemID, DICOM_PREFIX + tagName):
+                    self.shNode.SetItemAttribute(itemID, DICOM_PREFIX + tagName, "")
+            for attributeName in self.shNode.GetItemAttributeNames(itemID):
+                if attributeName.startswith(DICOM_PREFIX):
+                    for exportable in self.exportables:
+                        exportable.setTag(attributeName[len(DICOM_PREFIX) :], self.shNode.GetItemAttribute(itemID, attributeName))
+        # Series tags (the plugin's own): a value saved on the series item replaces the plugin's default.
+        for exportable in self.exportables:
+            for tagName in list(exportable.tags):
+                if self._isPatientOrStudyTag(tagName):
+                    continue
+                if self.shNode.HasItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName):
+                    exportable.setTag(tagName, self.shNode.GetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName))
+        return ""
+
+    @staticmethod
+    def _isPatientOrStudyTag(tagName: str) -> bool:
+        return vtkSlicerSubjectHierarchyModuleLogic.IsPatientTag(tagName) or vtkSlicerSubjectHierarchyModuleLogic.IsStudyTag(tagName)
+
+    def seriesTags(self, exportable) -> dict[str, str]:
+        """The series section of the table for one exportable."""
+        return {name: value for name, value in exportable.tags.items() if not self._isPatientOrStudyTag(name)}
+
+    # tagsTableCellChanged
+
+    def editTag(self, tagName: str, value: str, exportable=None) -> None:
+        """The user types a value: a patient or study tag goes to every exportable, a series tag to its own."""
+        if exportable is None:
+            assert self._isPatientOrStudyTag(tagName), f"{tagName} is a series tag: say which exportable"
+            for each in self.exportables:
+                each.setTag(tagName, value)
+        else:
+            exportable.setTag(tagName, value)
+        if self.saveTags:
+            self.commitChangesToItems()
+
+    def commitChangesToItems(self) -> None:
+        """"Save tags": the table goes back into the series, study and patient items."""
+        for exportable in self.exportables:
+            for tagName, value in self.seriesTags(exportable).items():
+                self.shNode.SetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName, value)
+        first = self.exportables[0]
+        for tagName, value in first.tags.items():
+            if vtkSlicerSubjectHierarchyModuleLogic.IsStudyTag(tagName):
+                self.shNode.SetItemAttribute(self.studyItemID, DICOM_PREFIX + tagName, value)
+            elif vtkSlicerSubjectHierarchyModuleLogic.IsPatientTag(tagName):
+                self.shNode.SetItemAttribute(self.patientItemID, DICOM_PREFIX + tagName, value)
+
+    # onExport / exportSeries
+
+    def export(self, outputFolder: Path | None = None, temporaryPath: Path | None = None) -> bool:
+        """Export to ``outputFolder``, or (None) to the database through DICOMExportTemp_<time> under ``temporaryPath``."""
+        self.errorLabel = ""
+        toDatabase = outputFolder is None
+        folder = Path(temporaryPath) / "DICOMExportTemp_20260102_030405" if toDatabase else Path(outputFolder)
+        if toDatabase:
+            folder.mkdir(parents=True, exist_ok=True)
+        success = self._exportSeries(folder)
+        if toDatabase:
+            if success:
+                for path in sorted(folder.rglob("*")):  # ctkDICOMIndexer::addDirectory(folder, copyFile=true): recursive
+                    if path.is_file():
+                        self.database.insert(str(path), True, True, True)
+            for path in folder.iterdir():  # QDir::remove deletes files only, then rmdir fails if anything is left
+                if path.is_file():
+                    path.unlink()
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        return success
+
+    def _exportSeries(self, folder: Path) -> bool:
+        if self.saveTags:
+            self.commitChangesToItems()
+        if not self.exportables:
+            return False
+        for exportable in self.exportables:
+            exportable.directory = str(folder.absolute())
+        plugin = slicer.modules.dicomPlugins[self.exportables[0].pluginClass]()
+        try:
+            errorMessage = plugin.export(self.exportables)
+        except Exception:
+            logging.exception("Failed to export using plugin %s", type(plugin).__name__)
+            errorMessage = "DICOM export failed. See application log for details"
+        if errorMessage is None:
+            self.errorLabel = "Error occurred in exporter"
+            return False
+        if errorMessage:
+            self.errorLabel = errorMessage
+            return False
+        return True
