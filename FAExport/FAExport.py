@@ -26,7 +26,7 @@ import pydicom
 import slicer
 import vtk
 from FAExportLib import Code, ExportMetadata, FAExportError, InputError, OutputError, Quantity, SeriesResult, export_volume, preview
-from FAExportLib.codes import KNOWN_QUANTITIES
+from FAExportLib.quantities import parse_unit, quantity_by_code
 from FAExportLib.sources import SourceSeries
 from FAExportLib.volume_files import nifti_nonfinite_count
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
@@ -362,7 +362,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         if coded is None or coded.IsEmpty():
             return None
         code = Code(coded.GetCodeValue(), coded.GetCodingSchemeDesignator(), coded.GetCodeMeaning())
-        quantity = next((q for q in KNOWN_QUANTITIES.values() if q.code and (q.code.value, q.code.scheme) == (code.value, code.scheme)), None)
+        quantity = quantity_by_code(code)  # FAExport's names and DICOM's vocabulary
         if quantity is None:
             quantity = Quantity(code.meaning or code.value, code=code, unit=None)
         units = volumeNode.GetVoxelValueUnits()
@@ -441,12 +441,14 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         addToDatabase: bool = True,
         replaceNonFinite: float | None = None,
         progressCallback: Callable[[str, int], bool] | None = None,
+        plainIntegers: bool = False,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
         ``mode``: mr, sc, pm or mr+pm. ``scale``: auto, 1000, 32000 or a number. ``quantity`` (FA, MD, ...) and the
-        codes (objects or "VALUE,SCHEME,MEANING") override the node's VoxelValueQuantity/Units. ``metadata`` holds
-        patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
+        codes (objects or "VALUE,SCHEME,MEANING"; ``unit`` also a UCUM code such as "ms") override the node's
+        VoxelValueQuantity/Units. ``plainIntegers`` (mr, sc): stored = round(value x scale), RescaleSlope 1, the factor in
+        the series description. ``metadata`` holds patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
         hierarchy study of the volume takes precedence for patient and study (see README). Raises FAExportError
         with nothing written or added on bad input, failure or cancel.
         """
@@ -462,7 +464,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
         array = self.voxelArray(volumeNode)
         ijkToRAS = self.worldIJKToRAS(volumeNode)
-        codes = {name: Code.parse(value) if isinstance(value, str) else value for name, value in (("quantity_code", quantityCode), ("unit", unit), ("method", methodCode))}
+        codes = {name: (parse_unit if name == "unit" else Code.parse)(value) if isinstance(value, str) else value for name, value in (("quantity_code", quantityCode), ("unit", unit), ("method", methodCode))}
         if quantity is None and codes["quantity_code"] is None:
             nodeQuantity = self.quantityOf(volumeNode)
             quantity = nodeQuantity if nodeQuantity is not None else "FA"
@@ -482,6 +484,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 source=source,
                 replace_nonfinite=replaceNonFinite,
                 progress=progressCallback,
+                plain_integers=plainIntegers,
             )
             exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None)
             if database is not None:
