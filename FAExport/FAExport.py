@@ -283,7 +283,9 @@ class FAExportResult:
         for item in self.series:
             where = "Slicer's DICOM database" if self.addedToDatabase and self.outputFolder is None else item.directory
             lines.append(f'{item.mode.upper()} "{item.series_description}": {len(item.files)} files in {where}')
-            if item.rescale_slope is not None:
+            if item.plain_integers:
+                lines.append(f"  plain integers: readers get {item.quantity} x {item.value_scale:.12g} (RescaleSlope 1)")
+            elif item.rescale_slope is not None:
                 lines.append(f"  RescaleSlope {item.rescale_slope:.12g}, RescaleIntercept {item.rescale_intercept:.12g}")
             lines.append(f"  worst-case error {item.max_quantization_error:.3g}, measured {item.measured_max_error:.3g}")
         return "\n".join(lines)

@@ -13,11 +13,14 @@ import json
 import re
 from pathlib import Path
 
+import hypothesis
+import hypothesis.extra.numpy
 import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, REPO, Geometry, fa_like, make_affine, map_values, rotation, run_cli, series_files, write_volume
-from readers import compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_simpleitk, read_simpleitk_file
+from hypothesis import strategies as st
+from readers import compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_simpleitk, read_simpleitk_file, read_vtkitk
 from test_pm_sc import dcmqi_code, highdicom_version, read_dcmqi, read_highdicom
 
 SMALL = Geometry("small", (6, 5, 4), make_affine(rotation(5.0, -8.0, 12.0), (1.1, 1.2, 2.5), (-3.3, 4.4, -5.5)))
@@ -206,6 +209,7 @@ def test_pm_table_quantity_read_back_by_dcmqi_and_highdicom(table_exports, tmp_p
     if highdicom_version() >= (0, 28):
         comparison = compare(truth, SMALL.affine, read_highdicom(path))
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM and comparison.max_value_error == 0.0
+    assert dciodvfy_errors(path) == []
 
 
 UNIT_OPTIONS = ("ms", "1/s", "%", "um2/ms")
@@ -224,6 +228,19 @@ def test_cli_unit_gives_ucum_code(tmp_path, unit):
     assert dcmqi_code(meta["QuantityValueCode"]) == ("113063", "DCM", "T1")
 
 
+def test_cli_vocabulary_meaning_with_unit(tmp_path):
+    """A quantity FAExport has no name for, by its DICOM meaning, with a unit: its code and the unit reach dcmqi."""
+    source = write_volume(tmp_path / "in.nii.gz", fa_like(SMALL.shape) * np.float32(0.9), SMALL.affine)
+    options = ("--mode", "pm", "--quantity", "Slow Diffusion Coefficient", "--unit", "um2/ms", "--json")
+    result = run_cli("export", str(source), str(tmp_path / "out"), *options)
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)["series"]
+    assert report["series_description"] == "Slow Diffusion Coefficient map (um2/ms)"
+    meta = read_dcmqi(series_files(report)[0], tmp_path / "dcmqi")[1]
+    assert dcmqi_code(meta["QuantityValueCode"]) == ("113291", "DCM", "Slow Diffusion Coefficient")
+    assert dcmqi_code(meta["MeasurementUnitsCode"]) == ("um2/ms", "UCUM", "um2/ms")
+
+
 REFUSALS = {
     "T1": (
         ("--mode", "pm", "--quantity", "T1"),
@@ -237,6 +254,11 @@ REFUSALS = {
         ("--mode", "pm", "--quantity", "NDI"),
         ("faexport: error: a Parametric Map needs coded values: 'NDI' has no code in DICOM's vocabulary (see `python -m FAExportLib "
         "quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, or VALUE,SCHEME,MEANING)\n"),
+    ),
+    "vocabulary-concept": (
+        ("--mode", "pm", "--quantity", "slow diffusion coefficient"),
+        ("faexport: error: a Parametric Map needs the unit of the Slow Diffusion Coefficient values, which Slow Diffusion "
+        "Coefficient does not fix: give --unit and its UCUM code (e.g. --unit ms, --unit s, --unit mm2/s)\n"),
     ),
     "plain-pm": (
         ("--mode", "pm", "--plain-integers"),
@@ -309,16 +331,22 @@ def plain_exports(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("reader", ["dcm2niix", "simpleitk", "pydicom"])
-@pytest.mark.parametrize("case", list(PLAIN_CASES))
+PLAIN_READS = [(case, reader) for case in PLAIN_CASES for reader in ("dcm2niix", "simpleitk", "pydicom", "vtkitk") if reader != "vtkitk" or case.startswith("mr")]
+
+
+@pytest.mark.parametrize(("case", "reader"), PLAIN_READS)
 def test_plain_integers_read_back_exactly(plain_exports, tmp_path, case, reader):
-    """dcm2niix, SimpleITK and pydicom read exactly round(value x factor) at every voxel, within 1e-4 mm."""
+    """dcm2niix, SimpleITK and pydicom (and, for mr, Slicer's vtkITK GDCM reader as its DICOM plugin calls it) read
+    exactly round(value x factor) at every voxel, within 1e-4 mm.
+    """
     truth, affine, report, files = plain_exports(case)
     factor = PLAIN_CASES[case][4]
     if reader == "dcm2niix":
         read = read_dcm2niix(Path(report["directory"]), tmp_path / "dcm2niix")
     elif reader == "simpleitk":
         read = read_simpleitk(Path(report["directory"])) if report["mode"] == "mr" else read_simpleitk_file(files[0])
+    elif reader == "vtkitk":
+        read = read_vtkitk(files)
     else:
         read = read_pydicom(files) if report["mode"] == "mr" else _read_sc_pydicom(files[0])
     expected = np.rint(truth.astype(np.float64) * factor)
@@ -384,6 +412,15 @@ def test_plain_integers_refusals(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_preview_of_plain_integers():
+    """What the panel shows before exporting: the auto factor and its error, from ``preview(plain_integers=True)``."""
+    from FAExportLib import preview
+
+    checked = preview(fa_like(SMALL.shape), "auto", plain_integers=True)
+    assert (checked.rescale.scale_label, checked.rescale.slope_text, checked.max_quantization_error) == ("32000", "1", 0.5 / 32000)
+    assert preview(fa_like(SMALL.shape) * np.float32(2000), "10", plain_integers=True).rescale.read_back_scale == 10.0
+
+
 def test_rescaled_fa_window_is_exact(tmp_path):
     """Without --plain-integers an FA window cannot be an integer without losing the map: it stays exactly 0.5/1.0
     (README: use --plain-integers for viewers that round it).
@@ -396,3 +433,56 @@ def test_rescaled_fa_window_is_exact(tmp_path):
     assert (float(ds.WindowCenter), float(ds.WindowWidth)) == (0.5, 1.0)
     assert report["plain_integers"] is False and report["value_scale"] == 1.0
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# --plain-integers over random maps and scales (Hypothesis, library calls)
+
+SCALES = ("auto", "1", "10", "1000", "32000", "2.5", "10000000")
+
+
+@st.composite
+def plain_cases(draw):
+    """A small float32 map of random magnitude and sign, a mode and a scale."""
+    shape = tuple(draw(st.integers(1, 4)) for _ in range(3))
+    magnitude = 10.0 ** draw(st.integers(-6, 6))
+    low = draw(st.sampled_from([0.0, -1.0, -0.25]))
+    values = draw(hypothesis.extra.numpy.arrays(np.float64, shape, elements=st.floats(low, 1.0, allow_nan=False)))
+    return (values * magnitude).astype(np.float32), draw(st.sampled_from(["mr", "sc"])), draw(st.sampled_from(SCALES))
+
+
+@hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.given(case=plain_cases())
+def test_plain_integers_property(tmp_path_factory, case):
+    """Exported with pydicom reading exactly round(value x factor) in every voxel, or refused (ScaleError, nothing
+    written) exactly when sc meets a negative value or a custom factor would overflow the storage.
+    """
+    from FAExportLib import ScaleError, export_volume
+
+    values, mode, scale = case
+    output = tmp_path_factory.mktemp("plain_property") / "out"
+    wide = values.astype(np.float64)
+    unsigned = mode == "sc"
+    if unsigned and wide.min() < 0:
+        expected_refusal = True
+    elif scale == "auto":
+        expected_refusal = False
+    else:
+        stored = np.rint(wide * float(scale))
+        expected_refusal = bool(stored.max() > (65535 if unsigned else 32767) or stored.min() < (0 if unsigned else -32768))
+    try:
+        result = export_volume(values.transpose(2, 1, 0), np.eye(4), output, mode=mode, scale=scale, plain_integers=True)
+    except ScaleError:
+        assert expected_refusal, f"refused {mode} scale {scale} for values {wide.min()}..{wide.max()}"
+        assert not output.exists()
+        return
+    assert not expected_refusal, f"exported {mode} scale {scale} for values {wide.min()}..{wide.max()}"
+    (series,) = result.series
+    factor = series.value_scale
+    if scale == "auto":
+        assert np.abs(wide).max() * factor <= 32767 and (np.abs(wide).max() == 0 or 0.5 / factor <= 1.25 * np.abs(wide).max() / 32767 / 2)
+    else:
+        assert factor == float(scale)
+    read = read_pydicom([Path(f) for f in series.files]) if mode == "mr" else _read_sc_pydicom(Path(series.files[0]))
+    comparison = compare(np.rint(wide * factor), np.eye(4), read)
+    assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM and comparison.max_value_error == 0.0

@@ -187,6 +187,7 @@ def test_voxel_value_quantity_found_in_dicoms_vocabulary(tmp_path, scene):
     stored = {float(pydicom.dcmread(path).pixel_array.max()) for path in mr.files}
     assert max(stored) == np.rint(float(values.max()) * 32000)
     assert {str(pydicom.dcmread(path, stop_before_pixels=True).RescaleSlope) for path in mr.files} == {"1"}
+    assert "plain integers: readers get R1 x 32000 (RescaleSlope 1)" in result.summary()
 
 
 def test_database_receives_every_series_complete(tmp_path, scene, database):

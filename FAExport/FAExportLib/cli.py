@@ -106,7 +106,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     identity.add_argument("--series-description", help="default: '<quantity> map', e.g. 'FA map'")
     identity.add_argument("--series-number", type=int)
     identity.add_argument("--content-creator-name", default="", help="who made the map (pm ContentCreatorName)")
-    identity.add_argument("--body-part", help="BodyPartExamined (default: BRAIN for FA, MD, AD, RD and ADC; '' for none)")
+    identity.add_argument("--body-part", help="BodyPartExamined (default: the quantity's, e.g. BRAIN for FA and MD, none for T1; '' for none)")
     identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
     parser.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
 

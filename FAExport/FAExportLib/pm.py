@@ -106,6 +106,8 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     # The stored extremes: float32 rounding is monotonic, so these are the frames' own minimum and maximum.
     value_range = (float(np.float32(plan.value_range.minimum)), float(np.float32(plan.value_range.maximum)))
     ds = base
+    if "Laterality" in ds:  # Type 2C: in a Parametric Map, Frame Anatomy's FrameLaterality carries it (dciodvfy errs otherwise)
+        del ds.Laterality
     sop_instance_uid = generate_uid()
     ds.SOPInstanceUID = sop_instance_uid
     # Enhanced General Equipment (all Type 1)

@@ -134,40 +134,40 @@ def _key(text: str) -> str:
 
 
 @cache
-def _vocabulary() -> dict[tuple[str, str], tuple[str, str, frozenset[int]]]:
-    """(scheme, value) -> (keyword, meaning, context groups) for every concept pydicom ships."""
+def _scheme(scheme: str) -> dict[str, tuple[str, frozenset[int]]]:
+    """value -> (meaning, context groups) of every concept of ``scheme`` that pydicom ships (built once per scheme)."""
     from pydicom.sr._concepts_dict import concepts
 
-    found = {}
-    for scheme, keywords in concepts.items():
-        for keyword, values in sorted(keywords.items()):
-            for value, (meaning, cids) in values.items():
-                # Some codes have two keywords (e.g. Hz: "Hertz" and "Hz"); keep the more descriptive meaning.
-                known = found.get((scheme, value))
-                if known is None or (known[1] == value and meaning != value):
-                    found[(scheme, value)] = (keyword, meaning, frozenset(cids) | (known[2] if known else frozenset()))
+    found: dict[str, tuple[str, frozenset[int]]] = {}
+    for _keyword, values in sorted(concepts.get(scheme, {}).items()):
+        for value, (meaning, cids) in values.items():
+            # Some codes have two keywords (e.g. Hz: "Hertz" and "Hz"); keep the more descriptive meaning.
+            known_meaning, known_cids = found.get(value, (None, frozenset()))
+            if known_meaning is None or (known_meaning == value and meaning != value):
+                known_meaning = meaning
+            found[value] = (known_meaning, known_cids | frozenset(cids))
     return found
 
 
 def vocabulary_code(scheme: str, value: str) -> Code | None:
     """The concept (scheme, value) with the vocabulary's meaning, or None if pydicom does not ship it."""
-    concept = _vocabulary().get((scheme, value))
-    return Code(value, scheme, concept[1]) if concept else None
+    concept = _scheme(scheme).get(value)
+    return Code(value, scheme, concept[0]) if concept else None
 
 
 @cache
 def _quantity_concepts() -> dict[str, tuple[str, str]]:
     """Name key (of keyword and of meaning) -> (scheme, value), for the concepts of the quantity context groups."""
     from pydicom.sr._cid_dict import cid_concepts
+    from pydicom.sr._concepts_dict import concepts
 
     names = {}
     for cid in QUANTITY_CIDS:
         for scheme, keywords in cid_concepts.get(cid, {}).items():
             for keyword in keywords:
-                for (s, value), (kw, meaning, _) in _vocabulary().items():
-                    if s == scheme and kw == keyword:
-                        names.setdefault(_key(keyword), (scheme, value))
-                        names.setdefault(_key(meaning), (scheme, value))
+                for value, (meaning, _) in concepts.get(scheme, {}).get(keyword, {}).items():
+                    names.setdefault(_key(keyword), (scheme, value))
+                    names.setdefault(_key(meaning), (scheme, value))
     return names
 
 
@@ -206,14 +206,13 @@ def quantity_by_code(code: Code) -> Quantity | None:
     for quantity in known_quantities().values():
         if quantity.code is not None and (quantity.code.value, quantity.code.scheme) == (code.value, code.scheme):
             return quantity
-    concept = _vocabulary().get((code.scheme, code.value))
-    if concept is None:
+    if code.value not in _scheme(code.scheme):
         return None
     return _from_concept(code.scheme, code.value)
 
 
 def _from_concept(scheme: str, value: str) -> Quantity:
-    _, meaning, cids = _vocabulary()[(scheme, value)]
+    meaning, cids = _scheme(scheme)[value]
     kind = DIFFUSION if cids & set(DIFFUSION_CIDS) else PERFUSION if cids & set(PERFUSION_CIDS) else OTHER
     return Quantity(meaning, code=Code(value, scheme, meaning), unit=None, kind=kind)
 
@@ -255,7 +254,9 @@ def parse_unit(text: str) -> Code:
 
 def unit_suggestion(quantity: Quantity) -> str:
     """``--unit ms`` (or ``s``): how to give the unit of ``quantity``, for messages."""
-    units = quantity.units or ("ms",)
+    units = quantity.units
+    if not units:
+        return f"--unit and its UCUM code (e.g. {', '.join(f'--unit {unit}' for unit in UNIT_EXAMPLES.split(', ')[:3])})"
     return f"--unit {units[0]}" + (f" (or {', '.join(units[1:])})" if len(units) > 1 else "")
 
 
