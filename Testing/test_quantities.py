@@ -483,6 +483,9 @@ def test_plain_integers_property(tmp_path_factory, case):
         assert np.abs(wide).max() * factor <= 32767 and (np.abs(wide).max() == 0 or 0.5 / factor <= 1.25 * np.abs(wide).max() / 32767 / 2)
     else:
         assert factor == float(scale)
+    assert series.plain_integers and (series.rescale_slope, series.rescale_intercept) == (1.0, 0.0)
+    ds = pydicom.dcmread(series.files[0], stop_before_pixels=True)
+    assert float(ds.WindowCenter).is_integer() and float(ds.WindowWidth).is_integer() and float(ds.WindowWidth) >= 1
     read = read_pydicom([Path(f) for f in series.files]) if mode == "mr" else _read_sc_pydicom(Path(series.files[0]))
     comparison = compare(np.rint(wide * factor), np.eye(4), read)
     assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM and comparison.max_value_error == 0.0

@@ -14,6 +14,7 @@ from pydicom.uid import MRImageStorage, generate_uid
 
 from . import verify
 from .instance_template import InstanceTemplate
+from .plain_integers import is_plain
 from .quantities import mr_image_flavor
 from .scaling import INT16
 from .series import SeriesPlan
@@ -79,7 +80,7 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
 
 def derivation_description(plan: SeriesPlan) -> str:
     """How to get the map's values from the stored ones (shared by mr and sc)."""
-    if plan.rescale.read_back_scale != 1.0:
+    if is_plain(plan.rescale):
         factor = plan.rescale.scale_label
         return f"{plan.quantity.name} x {factor} exported by FAExport as plain integers (RescaleSlope 1); {plan.quantity.name} = stored value / {factor}"
     return f"{plan.quantity.name} map exported by FAExport; value = stored value x RescaleSlope + RescaleIntercept"

@@ -18,7 +18,7 @@ from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity
 from .errors import InputError
 from .geometry import SliceGeometry
 from .metadata import ExportMetadata, series_dataset
-from .plain_integers import choose_plain_integers
+from .plain_integers import choose_plain_integers, is_plain
 from .quantities import parse_unit, quantity_by_name
 from .scaling import Rescale, ValueRange, choose_rescale
 from .series import SeriesPlan, default_window
@@ -247,7 +247,7 @@ def export_volume(
 def series_description(given: str | None, quantity: Quantity, rescale) -> str:
     """The user's description, else "<quantity> map (<unit>)"; plain integers state the factor: "FA x1000", "T1 (ms) x10"."""
     unit = f" ({quantity.unit.value})" if quantity.unit is not None and quantity.unit.value != "1" else ""
-    if rescale is None or rescale.read_back_scale == 1.0:
+    if not is_plain(rescale):
         return given or quantity.description + unit
     factor = f"x{rescale.scale_label}"
     if given:
@@ -310,6 +310,6 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float) -> SeriesResul
         measured_max_error=staged.measured_max_error,
         quantity=plan.quantity.name,
         unit=plan.quantity.unit.value if plan.quantity.unit is not None else None,
-        plain_integers=plan.rescale is not None and plan.rescale.read_back_scale != 1.0,
+        plain_integers=is_plain(plan.rescale),
         value_scale=plan.rescale.read_back_scale if plan.rescale is not None else 1.0,
     )

@@ -67,6 +67,11 @@ class PlainIntegers:
         return out
 
 
+def is_plain(rescale) -> bool:
+    """True for plain integers (also at factor 1), False for a rescale or None."""
+    return isinstance(rescale, PlainIntegers)
+
+
 def factor_label(factor: float) -> str:
     """The factor as people write it: ``1000``, not ``1000.0``; at most 16 characters (it is parsed back)."""
     if factor == math.floor(factor) and factor < 1e15:

@@ -9,6 +9,7 @@ rounding. With a rescale the window is in real-world units: where the map's wind
 """
 
 from .decimal_strings import format_ds
+from .plain_integers import is_plain
 
 LARGEST_INTEGER_TEXT = 1e15  # an integer DS has at most 16 characters
 ROUNDABLE_WIDTH = 100.0  # rounding such a window to integers moves its edges by at most 0.5% of its width
@@ -19,10 +20,10 @@ def integer_window(window: tuple[float, float], rescale) -> tuple[str, str, str 
     (center, width in the map's units).
     """
     center, width = window
-    factor = rescale.read_back_scale
-    if factor != 1.0:  # plain integers: the file's units are value x factor
-        center, width = center * factor, width * factor
-    if (factor != 1.0 or width >= ROUNDABLE_WIDTH) and max(abs(center), width) < LARGEST_INTEGER_TEXT:
+    plain = is_plain(rescale)
+    if plain:  # the file's units are value x factor
+        center, width = center * rescale.factor, width * rescale.factor
+    if (plain or width >= ROUNDABLE_WIDTH) and max(abs(center), width) < LARGEST_INTEGER_TEXT:
         return str(round(center)), str(max(1, round(width))), None
     return format_ds(center), format_ds(width), "LINEAR_EXACT" if width < 1 else None
 
