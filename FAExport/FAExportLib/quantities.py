@@ -62,7 +62,7 @@ class Entry:
 
 BRAIN = "BRAIN"
 ENTRIES = (
-    # Diffusion tensor and kurtosis (CID 7263). Diffusivities default to mm2/s, what FSL, DIPY and MRtrix write.
+    # Diffusion tensor and kurtosis (CID 7263). Diffusivities default to mm2/s (FSL, DIPY, MRtrix with b in s/mm2).
     Entry("FA", ("DCM", "110808"), DIFFUSION, "1", FRACTION, window=(0.5, 1.0), body_part=BRAIN),
     Entry("RA", ("DCM", "110809"), DIFFUSION, "1", FRACTION, body_part=BRAIN),
     Entry("MD", ("DCM", "113202"), DIFFUSION, "mm2/s", DIFFUSIVITY, body_part=BRAIN),
