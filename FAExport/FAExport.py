@@ -26,7 +26,7 @@ import pydicom
 import slicer
 import vtk
 from FAExportLib import Code, ExportMetadata, FAExportError, InputError, OutputError, Quantity, SeriesResult, export_volume, preview
-from FAExportLib.codes import KNOWN_QUANTITIES
+from FAExportLib.quantities import parse_unit, quantity_by_code
 from FAExportLib.sources import SourceSeries
 from FAExportLib.volume_files import nifti_nonfinite_count
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
@@ -283,7 +283,9 @@ class FAExportResult:
         for item in self.series:
             where = "Slicer's DICOM database" if self.addedToDatabase and self.outputFolder is None else item.directory
             lines.append(f'{item.mode.upper()} "{item.series_description}": {len(item.files)} files in {where}')
-            if item.rescale_slope is not None:
+            if item.plain_integers:
+                lines.append(f"  plain integers: readers get {item.quantity} x {item.value_scale:.12g} (RescaleSlope 1)")
+            elif item.rescale_slope is not None:
                 lines.append(f"  RescaleSlope {item.rescale_slope:.12g}, RescaleIntercept {item.rescale_intercept:.12g}")
             lines.append(f"  worst-case error {item.max_quantization_error:.3g}, measured {item.measured_max_error:.3g}")
         return "\n".join(lines)
@@ -362,7 +364,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         if coded is None or coded.IsEmpty():
             return None
         code = Code(coded.GetCodeValue(), coded.GetCodingSchemeDesignator(), coded.GetCodeMeaning())
-        quantity = next((q for q in KNOWN_QUANTITIES.values() if q.code and (q.code.value, q.code.scheme) == (code.value, code.scheme)), None)
+        quantity = quantity_by_code(code)  # FAExport's names and DICOM's vocabulary
         if quantity is None:
             quantity = Quantity(code.meaning or code.value, code=code, unit=None)
         units = volumeNode.GetVoxelValueUnits()
@@ -442,12 +444,14 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         replaceNonFinite: float | None = None,
         progressCallback: Callable[[str, int], bool] | None = None,
         joinSubjectHierarchyStudy: bool = True,
+        plainIntegers: bool = False,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
         ``mode``: mr, sc, pm or mr+pm. ``scale``: auto, 1000, 32000 or a number. ``quantity`` (FA, MD, ...) and the
-        codes (objects or "VALUE,SCHEME,MEANING") override the node's VoxelValueQuantity/Units. ``metadata`` holds
-        patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
+        codes (objects or "VALUE,SCHEME,MEANING"; ``unit`` also a UCUM code such as "ms") override the node's
+        VoxelValueQuantity/Units. ``plainIntegers`` (mr, sc): stored = round(value x scale), RescaleSlope 1, the factor in
+        the series description. ``metadata`` holds patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
         hierarchy study of the volume takes precedence for patient and study (see README); with
         ``joinSubjectHierarchyStudy=False`` only a source series does (Slicer's export dialog passes the tags the
         user edited, which must win). Raises FAExportError with nothing written or added on bad input, failure or cancel.
@@ -464,7 +468,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
         array = self.voxelArray(volumeNode)
         ijkToRAS = self.worldIJKToRAS(volumeNode)
-        codes = {name: Code.parse(value) if isinstance(value, str) else value for name, value in (("quantity_code", quantityCode), ("unit", unit), ("method", methodCode))}
+        codes = {name: (parse_unit if name == "unit" else Code.parse)(value) if isinstance(value, str) else value for name, value in (("quantity_code", quantityCode), ("unit", unit), ("method", methodCode))}
         if quantity is None and codes["quantity_code"] is None:
             nodeQuantity = self.quantityOf(volumeNode)
             quantity = nodeQuantity if nodeQuantity is not None else "FA"
@@ -484,6 +488,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 source=source,
                 replace_nonfinite=replaceNonFinite,
                 progress=progressCallback,
+                plain_integers=plainIntegers,
             )
             exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None)
             if database is not None:

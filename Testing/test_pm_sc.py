@@ -362,7 +362,7 @@ def test_pm_quantity_codes(exports, quantity):
     values_kind, code, unit = QUANTITIES[quantity]
     exported = exports("pm", SMALL, values_kind, "--quantity", quantity)
     report, files = exported.only("pm")
-    assert report["series_description"] == f"{quantity} map"
+    assert report["series_description"] == f"{quantity} map" + ("" if unit[0] == "1" else f" ({unit[0]})")  # the unit, unless none
     ds = pm_dataset(exported)
     (mapping,) = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence
     assert quantity_code(mapping) == code
@@ -478,8 +478,9 @@ def test_pm_refuses_uncoded_quantity(pm_sc_workspace, outdir_state):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "faexport: error: a Parametric Map needs coded values: 'FOO' is not a known quantity (FA, MD, AD, RD, ADC); "
-        "give --quantity-code VALUE,SCHEME,MEANING and --unit VALUE,SCHEME,MEANING\n"
+        "faexport: error: a Parametric Map needs coded values: 'FOO' has no code in DICOM's vocabulary (see "
+        "`python -m FAExportLib quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, "
+        "or VALUE,SCHEME,MEANING)\n"
     )
     if outdir_state == "absent":
         assert not outdir.exists()

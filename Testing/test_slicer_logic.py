@@ -164,7 +164,30 @@ def test_voxel_value_quantity_and_units_of_the_node_reach_the_parametric_map(tmp
     mapping = dataset.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
     assert mapping.QuantityDefinitionSequence[0].ConceptCodeSequence[0].CodeValue == "113202"
     assert mapping.MeasurementUnitsCodeSequence[0].CodeValue == "um2/s"
-    assert dataset.SeriesDescription == "MD map"
+    assert dataset.SeriesDescription == "MD map (um2/s)"
+
+
+def test_voxel_value_quantity_found_in_dicoms_vocabulary(tmp_path, scene):
+    """A node whose VoxelValueQuantity is R1 (126393, DCM), a code of DICOM's vocabulary FAExport names R1: exported
+    under that name with the node's units; with plainIntegers the MR stores round(value x factor) with slope 1.
+    """
+    volumeNode, values, _ = load_case(tmp_path, scene, "axial")
+    quantity, units = slicer.vtkCodedEntry(), slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning("126393", "DCM", "R1")
+    units.SetValueSchemeMeaning("1/s", "UCUM", "per second")
+    volumeNode.SetVoxelValueQuantity(quantity)
+    volumeNode.SetVoxelValueUnits(units)
+    result = FAExportLogic().exportVolume(volumeNode, mode="mr+pm", outputFolder=tmp_path / "out", addToDatabase=False, plainIntegers=True)
+    mr, pm = result.series
+    assert (mr.series_description, pm.series_description) == ("R1 (1/s) x32000", "R1 map (1/s) (Parametric Map)")
+    assert (mr.plain_integers, mr.value_scale, pm.plain_integers) == (True, 32000.0, False)
+    mapping = pydicom.dcmread(pm.files[0], stop_before_pixels=True).SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
+    assert mapping.QuantityDefinitionSequence[0].ConceptCodeSequence[0].CodeValue == "126393"
+    assert mapping.MeasurementUnitsCodeSequence[0].CodeValue == "1/s"
+    stored = {float(pydicom.dcmread(path).pixel_array.max()) for path in mr.files}
+    assert max(stored) == np.rint(float(values.max()) * 32000)
+    assert {str(pydicom.dcmread(path, stop_before_pixels=True).RescaleSlope) for path in mr.files} == {"1"}
+    assert "plain integers: readers get R1 x 32000 (RescaleSlope 1)" in result.summary()
 
 
 def test_database_receives_every_series_complete(tmp_path, scene, database):

@@ -4,8 +4,9 @@ Pure Python on numpy and pydicom; nothing here imports Slicer, Qt or VTK. The en
 ``export_volume(array_kji, ijk_to_ras, output_dir, mode=..., scale=...)``.
 """
 
-from .codes import KNOWN_QUANTITIES, Code, Quantity, quantity_by_name
+from .codes import Code, Quantity
 from .errors import ExportCancelled, FAExportError, InputError, OutputError, ScaleError, VerificationError
 from .metadata import ExportMetadata
 from .pipeline import MODES, ExportResult, Preview, SeriesResult, export_volume, preview
+from .quantities import known_quantities, parse_unit, quantity_by_name
 from .version import __version__

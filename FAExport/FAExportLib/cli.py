@@ -37,6 +37,15 @@ def _code(text: str) -> Code:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _unit(text: str) -> Code:
+    from .quantities import parse_unit
+
+    try:
+        return parse_unit(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog=PROG, description="Export float quantitative maps (e.g. diffusion FA) to DICOM without losing values.")
     parser.add_argument("--version", action="version", version=f"FAExport {__version__}")
@@ -45,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("input", metavar="INPUT", help="NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) scalar volume")
     export.add_argument("output", metavar="OUTDIR", help="folder that receives one new sub-folder per series (created if missing)")
     add_export_options(export)
+    commands.add_parser("quantities", help="list the quantities known by name, with their DICOM codes and default units (Markdown)")
     return parser
 
 
@@ -58,9 +68,26 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         "pm: Parametric Map, exact float32 with codes; mr+pm: both series in one study",
     )
     parser.add_argument("--scale", default="auto", help="1000, 32000, auto (default: finest that fits int16) or any positive number; stored = value x scale")
-    parser.add_argument("--quantity", default="FA", help="FA, MD, AD, RD, ADC or another short name (default FA)")
+    parser.add_argument(
+        "--quantity",
+        default="FA",
+        help="FA, MD, T1, T2*, R2*, PD, MTR, CBF, Ktrans, ve, QSM, ... (see the quantities command), a DICOM quantity's "
+        "keyword or meaning, or another short name (default FA)",
+    )
     parser.add_argument("--quantity-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="quantity code (default: the known quantity's, e.g. 110808,DCM,Fractional Anisotropy)")
-    parser.add_argument("--unit", type=_code, metavar="VALUE,SCHEME,MEANING", help="unit code (default: 1,UCUM,no units for FA; mm2/s,UCUM,mm2/s for diffusivities)")
+    parser.add_argument(
+        "--unit",
+        type=_unit,
+        metavar="UCUM|VALUE,SCHEME,MEANING",
+        help="unit as a UCUM code (ms, s, mm2/s, um2/ms, 1/s, ppm, Hz, %%, 1, ...) or in full (default: the quantity's, e.g. 1 for FA, "
+        "mm2/s for diffusivities; T1 and others have none: pm needs it, mr and sc put it in the series description)",
+    )
+    parser.add_argument(
+        "--plain-integers",
+        action="store_true",
+        help="mr, sc: store round(value x scale) with RescaleSlope 1 and an integer window, the factor in the series description "
+        "(e.g. 'FA x1000'); for viewers that mishandle fractional slopes or windows. Readers then get value x scale",
+    )
     parser.add_argument("--method-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="measurement method, e.g. 113231,DCM,Single Tensor (pm)")
     parser.add_argument("--anatomic-region", type=_code, metavar="VALUE,SCHEME,MEANING", help="Frame Anatomy region (pm; default from --body-part: BRAIN -> 12738006,SCT,Brain)")
     parser.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
@@ -79,7 +106,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     identity.add_argument("--series-description", help="default: '<quantity> map', e.g. 'FA map'")
     identity.add_argument("--series-number", type=int)
     identity.add_argument("--content-creator-name", default="", help="who made the map (pm ContentCreatorName)")
-    identity.add_argument("--body-part", help="BodyPartExamined (default: BRAIN for FA, MD, AD, RD and ADC; '' for none)")
+    identity.add_argument("--body-part", help="BodyPartExamined (default: the quantity's, e.g. BRAIN for FA and MD, none for T1; '' for none)")
     identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
     parser.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
 
@@ -108,7 +135,9 @@ def summary(result: ExportResult) -> str:
     lines = []
     for series in result.series:
         lines.append(f'Wrote {series.mode.upper()} series "{series.series_description}": {len(series.files)} file{"s" if len(series.files) > 1 else ""} in {series.directory}')
-        if series.rescale_slope is not None:
+        if series.plain_integers:
+            lines.append(f"  Plain integers, RescaleSlope 1: readers get {series.quantity} x {series.value_scale:.12g}; divide by {series.value_scale:.12g}")
+        elif series.rescale_slope is not None:
             lines.append(f"  RescaleSlope {series.rescale_slope:.12g}, RescaleIntercept {series.rescale_intercept:.12g} (one for the whole series)")
         lines.append(f"  worst-case quantization error {series.max_quantization_error:.3g}; measured after reading back: {series.measured_max_error:.3g}")
     return "\n".join(lines)
@@ -132,11 +161,17 @@ def run_export(args: argparse.Namespace) -> ExportResult:
         metadata=metadata_from_arguments(args),
         source=source,
         replace_nonfinite=args.replace_nonfinite,
+        plain_integers=args.plain_integers,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "quantities":
+        from .quantities import markdown_table
+
+        print(markdown_table())
+        return 0
     try:
         result = run_export(args)
     except FAExportError as error:

@@ -1,6 +1,5 @@
-"""Coded concepts (quantities, units) and the quantities FAExport knows by name."""
+"""Coded concepts (quantities, units); the quantities known by name are in ``quantities``."""
 
-import re
 from dataclasses import dataclass
 
 
@@ -21,10 +20,6 @@ class Code:
         return cls(*parts)
 
 
-UNITLESS = Code("1", "UCUM", "no units")
-SQUARE_MM_PER_S = Code("mm2/s", "UCUM", "mm2/s")
-
-
 @dataclass(frozen=True)
 class Quantity:
     """What the voxel values mean, and how to present them.
@@ -39,23 +34,14 @@ class Quantity:
     window: tuple[float, float] | None = None
     body_part: str = ""
     method: Code | None = None  # MeasurementMethodCode, when known
+    units: tuple[str, ...] = ()  # usual UCUM codes, suggested when the unit must be given (quantities.py)
+    kind: str = "other"  # kind of map (diffusion, t1, ...): MR image flavor and derivation code (quantities.py)
 
     @property
     def description(self) -> str:
         """Default series description, e.g. ``FA map``."""
         return f"{self.name} map"
 
-
-KNOWN_QUANTITIES: dict[str, Quantity] = {
-    q.name: q
-    for q in (
-        Quantity("FA", Code("110808", "DCM", "Fractional Anisotropy"), UNITLESS, window=(0.5, 1.0), body_part="BRAIN"),
-        Quantity("MD", Code("113202", "DCM", "Mean Diffusivity"), SQUARE_MM_PER_S, body_part="BRAIN"),
-        Quantity("AD", Code("113204", "DCM", "Axial Diffusivity"), SQUARE_MM_PER_S, body_part="BRAIN"),
-        Quantity("RD", Code("113203", "DCM", "Radial Diffusivity"), SQUARE_MM_PER_S, body_part="BRAIN"),
-        Quantity("ADC", Code("113041", "DCM", "Apparent Diffusion Coefficient"), SQUARE_MM_PER_S, body_part="BRAIN"),
-    )
-}
 
 # BodyPartExamined -> AnatomicRegionSequence code (SNOMED CT), for the Frame Anatomy functional group.
 ANATOMIC_REGIONS = {
@@ -65,18 +51,3 @@ ANATOMIC_REGIONS = {
     "PROSTATE": Code("41216001", "SCT", "Prostate"),
 }
 UNKNOWN_REGION = Code("85756007", "SCT", "Tissue")  # dcmqi's default when nothing more is known
-
-_QUANTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _+-]{0,31}$")
-
-
-def quantity_by_name(name: str) -> Quantity:
-    """Return the known quantity ``name`` (case-insensitive) or an uncoded one with that name."""
-    known = KNOWN_QUANTITIES.get(name.strip().upper())
-    if known is not None:
-        return known
-    if not _QUANTITY_NAME.match(name.strip()):
-        raise ValueError(
-            f"quantity {name!r} is not a known name ({', '.join(KNOWN_QUANTITIES)}) nor a short label "
-            "of letters, digits, spaces, '_', '+' or '-' (at most 32 characters)",
-        )
-    return Quantity(name.strip(), code=None, unit=None)

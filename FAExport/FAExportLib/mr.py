@@ -13,11 +13,12 @@ from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage, generate_uid
 
 from . import verify
-from .codes import KNOWN_QUANTITIES
-from .decimal_strings import format_ds
 from .instance_template import InstanceTemplate
+from .plain_integers import is_plain
+from .quantities import mr_image_flavor
 from .scaling import INT16
 from .series import SeriesPlan
+from .windows import integer_window
 from .writer import file_meta
 
 SOP_CLASS_UID = MRImageStorage
@@ -29,8 +30,7 @@ MULTIFRAME_BYTES_PER_VOXEL = None  # one file per slice: no single-element limit
 
 def image_type(plan: SeriesPlan) -> list[str]:
     """DERIVED, SECONDARY (computed after the examination), flavor, and the quantity name as vendors write it."""
-    flavor = "DIFFUSION MAP" if plan.quantity.name in KNOWN_QUANTITIES else "OTHER"  # the known ones are all diffusion maps
-    return ["DERIVED", "SECONDARY", flavor, re.sub(r"[^A-Z0-9_ ]", "_", plan.quantity.name.upper())[:16]]
+    return ["DERIVED", "SECONDARY", mr_image_flavor(plan.quantity), re.sub(r"[^A-Z0-9_ ]", "_", plan.quantity.name.upper())[:16]]
 
 
 def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
@@ -40,7 +40,7 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.ImageType = image_type(plan)
     ds.ContentDate = plan.now.strftime("%Y%m%d")
     ds.ContentTime = plan.now.strftime("%H%M%S")
-    ds.DerivationDescription = f"{plan.quantity.name} map exported by FAExport; value = stored value x RescaleSlope + RescaleIntercept"
+    ds.DerivationDescription = derivation_description(plan)
     ds.BurnedInAnnotation = "NO"
     ds.LossyImageCompression = "00"
     # MR Image module: this is a computed map, not an acquisition; RM = research mode.
@@ -70,14 +70,20 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.RescaleIntercept = rescale.intercept_text
     ds.RescaleSlope = rescale.slope_text
     ds.RescaleType = "US"
-    # VOI LUT, in real-world units
-    center, width = plan.window
-    ds.WindowCenter = format_ds(center)
-    ds.WindowWidth = format_ds(width)
-    ds.WindowCenterWidthExplanation = f"{plan.quantity.name} map"
-    if width < 1:
-        ds.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
+    # VOI LUT, in the file's units (integers where they can be: see windows.py)
+    ds.WindowCenter, ds.WindowWidth, function = integer_window(plan.window, rescale)
+    ds.WindowCenterWidthExplanation = plan.series_description
+    if function:
+        ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
     return ds
+
+
+def derivation_description(plan: SeriesPlan) -> str:
+    """How to get the map's values from the stored ones (shared by mr and sc)."""
+    if is_plain(plan.rescale):
+        factor = plan.rescale.scale_label
+        return f"{plan.quantity.name} x {factor} exported by FAExport as plain integers (RescaleSlope 1); {plan.quantity.name} = stored value / {factor}"
+    return f"{plan.quantity.name} map exported by FAExport; value = stored value x RescaleSlope + RescaleIntercept"
 
 
 def check(plan: SeriesPlan) -> None:

@@ -14,10 +14,12 @@ import numpy as np
 from pydicom.uid import generate_uid
 
 from . import mr, multiframe, pm, sc, verify
-from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity, quantity_by_name
+from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity
 from .errors import InputError
 from .geometry import SliceGeometry
 from .metadata import ExportMetadata, series_dataset
+from .plain_integers import choose_plain_integers, is_plain
+from .quantities import parse_unit, quantity_by_name
 from .scaling import Rescale, ValueRange, choose_rescale
 from .series import SeriesPlan, default_window
 from .sources import SourceSeries
@@ -51,6 +53,10 @@ class SeriesResult:
     rescale_intercept: float | None
     max_quantization_error: float
     measured_max_error: float
+    quantity: str = ""
+    unit: str | None = None  # UCUM code (or the given unit code's value)
+    plain_integers: bool = False
+    value_scale: float = 1.0  # what a DICOM reader decodes is the map's value x value_scale (plain integers)
 
     def to_json(self) -> dict:
         """The JSON summary item of the command line contract."""
@@ -68,6 +74,10 @@ class SeriesResult:
             "rescale_intercept": self.rescale_intercept,
             "max_quantization_error": self.max_quantization_error,
             "measured_max_error": self.measured_max_error,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "plain_integers": self.plain_integers,
+            "value_scale": self.value_scale,
         }
 
 
@@ -130,20 +140,25 @@ def checked_array(array, replace_nonfinite: float | None = None) -> np.ndarray:
     return array
 
 
-def preview(array, scale: str | float = "auto", replace_nonfinite: float | None = None) -> Preview:
-    """Check the values and choose the rescale, without writing anything."""
+def preview(array, scale: str | float = "auto", replace_nonfinite: float | None = None, *, plain_integers: bool = False) -> Preview:
+    """Check the values and choose the rescale (or the plain-integer factor), without writing anything."""
     array = checked_array(array, replace_nonfinite)
     value_range = ValueRange.of(array)
-    return Preview(value_range, choose_rescale(scale, value_range))
+    return Preview(value_range, (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range))
 
 
-def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | None, unit: Code | None, method: Code | None) -> Quantity:
-    """The quantity by name, with any code, unit or method the user gave instead of the defaults."""
-    if not isinstance(quantity, Quantity):
-        try:
+def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | str | None, unit: Code | str | None, method: Code | str | None) -> Quantity:
+    """The quantity by name, with any code, unit (a UCUM code or VALUE,SCHEME,MEANING) or method the user gave instead
+    of the defaults.
+    """
+    try:
+        if not isinstance(quantity, Quantity):
             quantity = quantity_by_name(quantity or "FA")
-        except ValueError as error:
-            raise InputError(str(error)) from None
+        quantity_code = Code.parse(quantity_code) if isinstance(quantity_code, str) else quantity_code
+        unit = parse_unit(unit) if isinstance(unit, str) else unit
+        method = Code.parse(method) if isinstance(method, str) else method
+    except ValueError as error:
+        raise InputError(str(error)) from None
     changes = {name: value for name, value in (("code", quantity_code), ("unit", unit), ("method", method)) if value is not None}
     return replace(quantity, **changes)
 
@@ -163,6 +178,7 @@ def export_volume(
     source: SourceSeries | None = None,
     replace_nonfinite: float | None = None,
     progress: Callable[[str, int], bool] | None = None,
+    plain_integers: bool = False,
 ) -> ExportResult:
     """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
 
@@ -170,18 +186,22 @@ def export_volume(
     ``output_dir``, is verified by reading it back, and all are published together. ``source`` (the DICOM
     series the map was computed from) makes the series join its patient, study and frame of reference.
     ``progress(message, files_done)`` is called before each file and before verifying; returning True
-    cancels (ExportCancelled, nothing written). Raises FAExportError, with nothing written, on bad input.
+    cancels (ExportCancelled, nothing written). ``plain_integers`` (mr, sc): stored = round(value x factor) with
+    RescaleSlope 1, the factor stated in the series description. Raises FAExportError, with nothing written, on bad input.
     """
     if mode not in MODES:
         raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
     encodings = MODES[mode]
+    if plain_integers and not set(encodings) & set(INTEGER_ENCODINGS):
+        raise InputError(f"--plain-integers applies to the integer encodings (mr, sc, mr+pm); mode {mode} stores exact float32: leave it out")
     for encoding in encodings:  # from the shape alone, before scanning gigabytes of values
         if ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL is not None:
             multiframe.check_pixel_data_size(encoding, math.prod(np.shape(array)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
     array = checked_array(array, replace_nonfinite)
     geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape)
     value_range = ValueRange.of(array)
-    rescales = {encoding: choose_rescale(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
+    choose = choose_plain_integers if plain_integers else choose_rescale
+    rescales = {encoding: choose(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
     quantity = resolve_quantity(quantity, quantity_code=quantity_code, unit=unit, method=method)
     metadata = (metadata or ExportMetadata()).validated()
     if len(encodings) > 1 and metadata.series_instance_uid is not None:
@@ -197,7 +217,7 @@ def export_volume(
     window = default_window(quantity, array)
     plans = []
     for offset, encoding in enumerate(encodings):
-        description = metadata.series_description or quantity.description
+        description = series_description(metadata.series_description, quantity, rescales.get(encoding))
         plan = SeriesPlan(
             mode=encoding,
             array=array,
@@ -208,7 +228,7 @@ def export_volume(
             metadata=metadata,
             series_instance_uid=metadata.series_instance_uid or generate_uid(),
             series_number=metadata.series_number + offset if metadata.series_number is not None else ENCODERS[encoding].SERIES_NUMBER,
-            series_description=description + (DESCRIPTION_SUFFIXES[encoding] if len(encodings) > 1 else ""),
+            series_description=checked_description(description + (DESCRIPTION_SUFFIXES[encoding] if len(encodings) > 1 else "")),
             window=window,
             now=now,
             source=source,
@@ -222,6 +242,25 @@ def export_volume(
         staged = [_stage(staging, plan, bound) for plan, bound in zip(plans, bounds, strict=True)]
         staging.publish()
     return ExportResult([_result(*item) for item in zip(plans, staged, bounds, strict=True)])
+
+
+def series_description(given: str | None, quantity: Quantity, rescale) -> str:
+    """The user's description, else "<quantity> map (<unit>)"; plain integers state the factor: "FA x1000", "T1 (ms) x10"."""
+    unit = f" ({quantity.unit.value})" if quantity.unit is not None and quantity.unit.value != "1" else ""
+    if not is_plain(rescale):
+        return given or quantity.description + unit
+    factor = f"x{rescale.scale_label}"
+    if given:
+        return given if factor in given.split() else f"{given} {factor}"
+    return f"{quantity.name}{unit} {factor}"
+
+
+def checked_description(description: str) -> str:
+    """Refuse a series description longer than DICOM's LO allows (a long quantity name plus unit and factor)."""
+    length = len(description.encode("utf-8"))
+    if length > 64:
+        raise InputError(f"the series description {description!r} is {length} bytes long; DICOM (LO) allows 64: give a shorter --series-description")
+    return description
 
 
 def _error_bound(plan: SeriesPlan) -> float:
@@ -269,4 +308,8 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float) -> SeriesResul
         rescale_intercept=plan.rescale.intercept if plan.rescale is not None else None,
         max_quantization_error=bound,
         measured_max_error=staged.measured_max_error,
+        quantity=plan.quantity.name,
+        unit=plan.quantity.unit.value if plan.quantity.unit is not None else None,
+        plain_integers=is_plain(plan.rescale),
+        value_scale=plan.rescale.read_back_scale if plan.rescale is not None else 1.0,
     )

@@ -6,6 +6,7 @@ ParametricMap, which needs a source image, sorts frames against dcmqi (Slicer's 
 Frame Anatomy; see the README for every such trap and how it is closed here.
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ParametricMapStorage, generate_uid
 
 from . import multiframe, verify
-from .codes import KNOWN_QUANTITIES, Code
+from .codes import Code
 from .decimal_strings import format_ds
 from .errors import InputError
+from .quantities import derivation_code, unit_suggestion
 from .series import SeriesPlan
 from .sources import referenced_series_item
 from .writer import file_meta
@@ -29,8 +31,6 @@ MULTIFRAME_BYTES_PER_VOXEL = 4  # all frames in one Float Pixel Data element (th
 IMAGE_TYPE = ["DERIVED", "PRIMARY", "VOLUME", "QUANTITY"]
 QUANTITY_CONCEPT = Code("246205007", "SCT", "Quantity")
 MEASUREMENT_METHOD_CONCEPT = Code("370129005", "SCT", "Measurement Method")
-DIFFUSION_ANALYSIS = Code("129105", "DCM", "Diffusion image analysis")  # CID 7203
-UNSPECIFIED_CALCULATION = Code("112187", "DCM", "Unspecified method of calculation")  # highdicom's default
 SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing operation")  # CID 7202
 
 
@@ -43,10 +43,16 @@ def check(plan: SeriesPlan) -> None:
             f"values as large as {plan.value_range.max_abs:.6g} are beyond float32 (about 3.4e38), which a Parametric Map stores; "
             "change the map's units first",
         )
-    if plan.quantity.code is None or plan.quantity.unit is None:
+    if plan.quantity.code is None:
         raise InputError(
-            f"a Parametric Map needs coded values: {plan.quantity.name!r} is not a known quantity "
-            "(FA, MD, AD, RD, ADC); give --quantity-code VALUE,SCHEME,MEANING and --unit VALUE,SCHEME,MEANING",
+            f"a Parametric Map needs coded values: {plan.quantity.name!r} has no code in DICOM's vocabulary (see "
+            "`python -m FAExportLib quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, "
+            "or VALUE,SCHEME,MEANING)",
+        )
+    if plan.quantity.unit is None:
+        raise InputError(
+            f"a Parametric Map needs the unit of the {plan.quantity.name} values, which {plan.quantity.name} does not fix: "
+            f"give {unit_suggestion(plan.quantity)}",
         )
 
 
@@ -100,6 +106,8 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     # The stored extremes: float32 rounding is monotonic, so these are the frames' own minimum and maximum.
     value_range = (float(np.float32(plan.value_range.minimum)), float(np.float32(plan.value_range.maximum)))
     ds = base
+    if "Laterality" in ds:  # Type 2C: in a Parametric Map, Frame Anatomy's FrameLaterality carries it (dciodvfy errs otherwise)
+        del ds.Laterality
     sop_instance_uid = generate_uid()
     ds.SOPInstanceUID = sop_instance_uid
     # Enhanced General Equipment (all Type 1)
@@ -109,7 +117,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     ds.ContentDate = plan.now.strftime("%Y%m%d")
     ds.ContentTime = plan.now.strftime("%H%M%S")
     ds.ImageType = IMAGE_TYPE
-    ds.ContentLabel = (plan.quantity.name.upper().replace(" ", "_")[:12] + "_MAP").replace("-", "_").replace("+", "_")
+    ds.ContentLabel = re.sub(r"[^A-Z0-9_]", "_", plan.quantity.name.upper()[:12]) + "_MAP"  # CS: A-Z, 0-9, space, _
     ds.ContentDescription = plan.series_description
     ds.ContentCreatorName = plan.metadata.content_creator_name  # Type 2: dcmqi warns when absent
     ds.ContentQualification = "RESEARCH"
@@ -156,8 +164,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
 def derivation_item(plan: SeriesPlan) -> Dataset:
     """Derivation Image functional group item: how the map was computed, from every source image."""
     item = Dataset()
-    known = plan.quantity.name in KNOWN_QUANTITIES  # the known quantities are all diffusion maps
-    item.DerivationCodeSequence = [_code_item(DIFFUSION_ANALYSIS if known else UNSPECIFIED_CALCULATION)]
+    item.DerivationCodeSequence = [_code_item(derivation_code(plan.quantity))]
     images = []
     for sop_class_uid, sop_instance_uid in plan.source.instances:
         image = Dataset()

@@ -14,10 +14,11 @@ from pydicom.pixels import apply_modality_lut
 from pydicom.uid import MultiFrameGrayscaleWordSecondaryCaptureImageStorage, generate_uid
 
 from . import multiframe, verify
-from .decimal_strings import format_ds
 from .geometry import patient_orientation
+from .mr import derivation_description
 from .scaling import UINT16
 from .series import SeriesPlan
+from .windows import integer_window
 from .writer import file_meta
 
 SOP_CLASS_UID = MultiFrameGrayscaleWordSecondaryCaptureImageStorage
@@ -46,7 +47,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     ds.ContentTime = plan.now.strftime("%H%M%S")
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.PatientOrientation = patient_orientation(geometry.row_direction, geometry.column_direction)
-    ds.DerivationDescription = f"{plan.quantity.name} map exported by FAExport; value = stored value x RescaleSlope + RescaleIntercept"
+    ds.DerivationDescription = derivation_description(plan)
     ds.LossyImageCompression = "00"
     # Image Pixel: unsigned 16-bit words
     ds.SamplesPerPixel = 1
@@ -67,11 +68,9 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
         ds.FrameIncrementPointer = SLICE_LOCATION_VECTOR
         ds.SliceLocationVector = [geometry.slice_location(n) for n in range(geometry.slice_count)]
     ds.PixelSpacing = geometry.pixel_spacing
-    center, width = plan.window
-    ds.WindowCenter = format_ds(center)
-    ds.WindowWidth = format_ds(width)
-    if width < 1:
-        ds.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1
+    ds.WindowCenter, ds.WindowWidth, function = integer_window(plan.window, rescale)
+    if function:
+        ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1
     multiframe.add_geometry(ds, plan, Dataset(), dimensions=False)  # the SC IOD has no Frame Content macro
     stored = np.empty((geometry.slice_count, geometry.rows, geometry.columns), dtype=STORAGE.dtype)
     for stored_index in range(geometry.slice_count):

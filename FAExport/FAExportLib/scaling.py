@@ -87,6 +87,11 @@ class Rescale:
         return self.slope / 2.0
 
     @property
+    def read_back_scale(self) -> float:
+        """What a reader's decoded values are, in units of the map's values: 1 (the rescale restores them)."""
+        return 1.0
+
+    @property
     def storable_range(self) -> tuple[float, float]:
         """Smallest and largest value this rescale can store."""
         return self.storage.minimum * self.slope + self.intercept, self.storage.maximum * self.slope + self.intercept

@@ -61,7 +61,8 @@ def single_frame_error(plan: SeriesPlan, files: list[Path]) -> float:
         seen.add(stored_index)
         if str(ds.RescaleSlope) != plan.rescale.slope_text or str(ds.RescaleIntercept) != plan.rescale.intercept_text:
             raise VerificationError(f"{path.name} has another rescale than the series; nothing was written")
-        worst = max(worst, _slice_error(plan, stored_index, apply_modality_lut(stored_frames(ds)[0], ds)))
+        decoded = apply_modality_lut(stored_frames(ds)[0], ds) / plan.rescale.read_back_scale  # plain integers: value x factor
+        worst = max(worst, _slice_error(plan, stored_index, decoded))
     return worst
 
 
@@ -80,7 +81,8 @@ def multi_frame_error(plan: SeriesPlan, files: list[Path], real_world_values: Ca
     indices = [stored_index_at(plan, [float(v) for v in position], files[0].name) for position in positions]
     if len(set(indices)) != len(indices):
         raise VerificationError(f"{files[0].name} has two frames at one position; nothing was written")
-    return max(_slice_error(plan, stored_index, real_world_values(ds, frame)) for stored_index, frame in zip(indices, frames, strict=True))
+    scale = plan.rescale.read_back_scale if plan.rescale is not None else 1.0  # plain integers: value x factor
+    return max(_slice_error(plan, stored_index, real_world_values(ds, frame) / scale) for stored_index, frame in zip(indices, frames, strict=True))
 
 
 def stored_frames(ds: Dataset) -> np.ndarray:

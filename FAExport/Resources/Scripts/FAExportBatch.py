@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
         outputFolder=args.output,
         addToDatabase=not args.no_database,
         replaceNonFinite=args.replace_nonfinite,
+        plainIntegers=args.plain_integers,
     )
     failed = [(path, outcome) for path, outcome in outcomes if isinstance(outcome, Exception)]
     for path, error in failed:
