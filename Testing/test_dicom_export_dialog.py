@@ -250,16 +250,16 @@ def test_quantity_and_scale_tags_choose_what_is_written(tmp_path, scene, registr
     volumeNode.SetVoxelValueUnits(units)
     dialog = ExportDialog(scene)
     rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
-    assert {name: rows["MR + Parametric Map (FAExport)"].exportables[0].tags[name] for name in ("Quantity", "SeriesDescription")} == {"Quantity": "MD", "SeriesDescription": "MD map"}
+    assert {name: rows["MR + Parametric Map (FAExport)"].exportables[0].tags[name] for name in ("Quantity", "SeriesDescription")} == {"Quantity": "MD", "SeriesDescription": "MD map (mm2/s)"}
     dialog.select(rows["MR + Parametric Map (FAExport)"])
     dialog.editTag("Quantity", "ADC", dialog.exportables[0])
     dialog.editTag("Scale", "100000", dialog.exportables[0])
     assert dialog.export(tmp_path / "out"), dialog.errorLabel
     written = {datasets[0][1].SOPClassUID: datasets for datasets in datasets_by_series(tmp_path / "out").values()}
     mr = written[MR_STORAGE][0][1]
-    assert (mr.SeriesDescription, float(mr.RescaleSlope)) == ("ADC map", 1e-05)
+    assert (mr.SeriesDescription, float(mr.RescaleSlope)) == ("ADC map (mm2/s)", 1e-05)
     pm = pydicom.dcmread(written[PM_STORAGE][0][0], stop_before_pixels=True)
-    assert pm.SeriesDescription == "ADC map (Parametric Map)"
+    assert pm.SeriesDescription == "ADC map (mm2/s) (Parametric Map)"
     mapping = pm.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
     assert mapping.QuantityDefinitionSequence[0].ConceptCodeSequence[0].CodeValue == "113041"  # ADC
 

@@ -38,9 +38,14 @@ class Quantity:
     kind: str = "other"  # kind of map (diffusion, t1, ...): MR image flavor and derivation code (quantities.py)
 
     @property
+    def unit_label(self) -> str:
+        """`` (ms)`` for a unit that says something; empty for none or the unitless ``1``."""
+        return f" ({self.unit.value})" if self.unit is not None and self.unit.value != "1" else ""
+
+    @property
     def description(self) -> str:
-        """Default series description, e.g. ``FA map``."""
-        return f"{self.name} map"
+        """Default series description, e.g. ``FA map``, ``T1 map (ms)``."""
+        return f"{self.name} map{self.unit_label}"
 
 
 # BodyPartExamined -> AnatomicRegionSequence code (SNOMED CT), for the Frame Anatomy functional group.

@@ -246,13 +246,12 @@ def export_volume(
 
 def series_description(given: str | None, quantity: Quantity, rescale) -> str:
     """The user's description, else "<quantity> map (<unit>)"; plain integers state the factor: "FA x1000", "T1 (ms) x10"."""
-    unit = f" ({quantity.unit.value})" if quantity.unit is not None and quantity.unit.value != "1" else ""
     if not is_plain(rescale):
-        return given or quantity.description + unit
+        return given or quantity.description
     factor = f"x{rescale.scale_label}"
     if given:
         return given if factor in given.split() else f"{given} {factor}"
-    return f"{quantity.name}{unit} {factor}"
+    return f"{quantity.name}{quantity.unit_label} {factor}"
 
 
 def checked_description(description: str) -> str:
