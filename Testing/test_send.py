@@ -363,3 +363,89 @@ def test_fallback_outside_an_export_is_refused(tmp_path, fa_map):
     series = export(fa_map, tmp_path, "pm")
     with pytest.raises(SendError, match="must be one of sc, mr"):
         send_series(series, DimseDestination.parse("127.0.0.1:104"), fallback="pm")
+
+
+# --- the Slicer logic (on slicer-core) and the batch script
+
+
+@pytest.fixture
+def slicer_database(tmp_path, monkeypatch):
+    """Slicer's DICOM database stand-in, as the DICOM module makes it available (see slicer_standins.py)."""
+    import slicer
+    from slicer_standins import ctkDICOMDatabase
+
+    database = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
+    monkeypatch.setattr(slicer, "dicomDatabase", database, raising=False)
+    return database
+
+
+@pytest.fixture
+def fa_node(fa_map):
+    import slicer
+    from FAExport import FAExportLogic
+
+    scene = slicer.vtkMRMLScene()
+    yield FAExportLogic.readVolumeFile(fa_map[2], scene)
+    scene.Clear(True)
+
+
+def test_logic_sends_from_the_database_and_falls_back_into_it(classic_only, fa_node, slicer_database):
+    from FAExport import FAExportLogic
+
+    result = FAExportLogic().exportVolume(fa_node, mode="pm", sendTo=dimse(classic_only), fallback="sc")
+    (pm,) = result.series
+    assert result.sent.refused_classes == [PARAMETRIC_MAP_STORAGE] and result.sent.fallback.sent.complete
+    (sc,) = result.sent.fallback.series
+    assert (sc.study_instance_uid, sc.frame_of_reference_uid) == (pm.study_instance_uid, pm.frame_of_reference_uid)
+    assert len(slicer_database.filesForSeries(sc.series_instance_uid)) == 1 and len(slicer_database.filesForSeries(pm.series_instance_uid)) == 1
+    assert all(item.file.startswith(slicer_database.databaseDirectory) for item in result.sent.instances)  # the database's verified copies
+    assert "the archive refused Parametric Map Storage" in result.summary()
+
+
+def test_logic_send_series_by_stow_after_export(tmp_path, orthanc, fa_node):
+    from FAExport import FAExportLogic
+
+    logic = FAExportLogic()
+    result = logic.exportVolume(fa_node, mode="sc", outputFolder=tmp_path, addToDatabase=False)
+    sent = logic.sendSeries(result, StowDestination.parse(orthanc.dicomweb, timeout=TIMEOUT))
+    assert sent.complete
+    assert_same_instances(result.series[0].files, from_wado_rs(orthanc, result.series[0]), fa_map_values(fa_node), result.series[0].max_quantization_error)
+
+
+def fa_map_values(node):
+    import slicer
+
+    return slicer.util.arrayFromVolume(node).astype(np.float64)
+
+
+def test_logic_without_pynetdicom_explains_and_writes_nothing(tmp_path, monkeypatch, fa_node):
+    import importlib
+
+    from FAExport import FAExportLogic
+
+    real_import = importlib.import_module
+
+    def without_pynetdicom(name, *args):
+        if name == "pynetdicom":
+            raise ImportError("No module named 'pynetdicom'", name="pynetdicom")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_pynetdicom)
+    with pytest.raises(SendError, match=r"needs the Python package pynetdicom>=2.1; install it once from Slicer's Python console: slicer.packaging.pip_install"):
+        FAExportLogic().exportVolume(fa_node, mode="mr", outputFolder=tmp_path / "out", addToDatabase=False, sendTo=DimseDestination.parse("127.0.0.1:104"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_sends_each_file_and_exits_4_when_the_archive_refuses(tmp_path, orthanc, classic_only, fa_map):
+    from test_slicer_logic import run_batch
+
+    inputs = [str(fa_map[2])]
+    completed = run_batch("--input", *inputs, "--output", str(tmp_path / "a"), "--no-database", "--mode", "pm", "--send-dimse", f"127.0.0.1:{orthanc.dicom_port}", "--called-ae", orthanc.aet, "--json")
+    assert completed.returncode == 0, completed.stderr
+    (item,) = json.loads(completed.stdout)["files"]
+    assert item["send"]["state"] == "complete" and set(item["send"]["arrived"]) <= orthanc.stored_sop_instance_uids()
+    refused = run_batch("--input", *inputs, "--output", str(tmp_path / "b"), "--no-database", "--mode", "pm", "--send-dimse", f"127.0.0.1:{classic_only.port}", "--called-ae", classic_only.aet)
+    assert refused.returncode == 4, refused.stderr
+    assert "the archive refused Parametric Map Storage" in refused.stdout
+    bad = run_batch("--input", *inputs, "--output", str(tmp_path / "c"), "--no-database", "--send-dimse", "nowhere")
+    assert bad.returncode == 2 and "is not HOST:PORT" in bad.stderr and not (tmp_path / "c").exists()
