@@ -371,8 +371,9 @@ def test_fallback_outside_an_export_is_refused(tmp_path, fa_map):
 @pytest.fixture
 def slicer_database(tmp_path, monkeypatch):
     """Slicer's DICOM database stand-in, as the DICOM module makes it available (see slicer_standins.py)."""
-    import slicer
     from slicer_standins import ctkDICOMDatabase
+
+    import slicer
 
     database = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
     monkeypatch.setattr(slicer, "dicomDatabase", database, raising=False)
@@ -381,8 +382,9 @@ def slicer_database(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fa_node(fa_map):
-    import slicer
     from FAExport import FAExportLogic
+
+    import slicer
 
     scene = slicer.vtkMRMLScene()
     yield FAExportLogic.readVolumeFile(fa_map[2], scene)
