@@ -228,6 +228,15 @@ def test_archive_stopped_mid_send_lists_exactly_what_arrived(tmp_path, fa_map, p
         archive.stop()
 
 
+def test_cancel_stops_sending_and_lists_what_arrived(tmp_path, orthanc, fa_map):
+    (series,) = export(fa_map, tmp_path, "mr")
+    sent = send_files(series.files, dimse(orthanc), progress=lambda message, done: done == 2)
+    assert [item.outcome for item in sent.instances[:2]] == [STORED] * 2
+    assert {item.meaning for item in sent.instances[2:]} == {"not sent: sending was cancelled"}
+    assert sent.state == "partial" and set(sent.to_json()["arrived"]) <= orthanc.stored_sop_instance_uids()
+    assert not {item.sop_instance_uid for item in sent.instances[2:]} & orthanc.stored_sop_instance_uids()
+
+
 # --- unreachable, silent, wrong AE: one line, bounded time
 
 

@@ -335,8 +335,11 @@ def send_files(files, destination: DimseDestination | StowDestination, progress:
     return _send_stow(headers, destination, progress)
 
 
-def _cancelled(progress: Progress | None, message: str, done: int) -> bool:
-    return progress is not None and bool(progress(message, done))
+def _reason_not_to_send(error: str | None, progress: Progress | None, header: "_Header", done: int, destination) -> str | None:
+    """Why ``header`` is not sent: sending already stopped (``error``), or the user cancels now."""
+    if error is None and progress is not None and progress(f"Sending {Path(header.path).name} to {destination}", done):
+        return "sending was cancelled"
+    return error
 
 
 # --- DIMSE C-STORE
@@ -418,11 +421,8 @@ def _send_dimse(headers: list[_Header], destination: DimseDestination, progress:
                 result = int(rejected[header.sop_class_uid].result)
                 results.append(header.result(REFUSED, meaning=f"presentation context rejected: {CONTEXT_RESULTS.get(result, 'unknown result')}", context_result=result))
                 continue
+            error = _reason_not_to_send(error, progress, header, index, destination)
             if error is not None:
-                results.append(header.result(FAILED, meaning=f"not sent: {error}"))
-                continue
-            if _cancelled(progress, f"Sending {Path(header.path).name} to {destination}", index):
-                error = "sending was cancelled"
                 results.append(header.result(FAILED, meaning=f"not sent: {error}"))
                 continue
             if not assoc.is_established:
@@ -507,11 +507,8 @@ def _send_stow(headers: list[_Header], destination: StowDestination, progress: P
     error = None
     try:
         for index, header in enumerate(headers):
+            error = _reason_not_to_send(error, progress, header, index, destination)
             if error is not None:
-                results.append(header.result(FAILED, meaning=f"not sent: {error}"))
-                continue
-            if _cancelled(progress, f"Sending {Path(header.path).name} to {destination}", index):
-                error = "sending was cancelled"
                 results.append(header.result(FAILED, meaning=f"not sent: {error}"))
                 continue
             try:
