@@ -191,6 +191,18 @@ def test_cli_fallback_sends_the_fallback_in_the_same_study_and_frame_of_referenc
     assert Path(pm["files"][0]).is_file()  # the PM stays local
 
 
+def test_fallback_that_cannot_be_exported_keeps_the_first_result(tmp_path, classic_only, fa_map):
+    completed = run_cli(
+        "export", str(fa_map[2]), str(tmp_path / "out"), "--mode", "pm", "--fallback", "mr", "--scale", "1000000",
+        "--send-dimse", f"127.0.0.1:{classic_only.port}", "--called-ae", classic_only.aet, "--json",
+    )  # fmt: skip
+    assert completed.returncode == 4, completed.stderr
+    send = json.loads(completed.stdout)["send"]
+    assert send["refused_sop_classes"] == [PARAMETRIC_MAP_STORAGE] and send["fallback"] is None
+    (note,) = [line for line in send["messages"] if "fallback could not be exported" in line]
+    assert "the MR fallback could not be exported" in note and "int16" in note
+
+
 def test_mr_plus_pm_with_fallback_mr_sends_no_second_mr(tmp_path, classic_only, fa_map):
     series = export(fa_map, tmp_path, "mr+pm")
     sent = send_series(series, dimse(classic_only), fallback="mr", reencode=lambda mode, pm: pytest.fail("no re-encoding expected"))
@@ -460,3 +472,81 @@ def test_batch_sends_each_file_and_exits_4_when_the_archive_refuses(tmp_path, or
     assert "the archive refused Parametric Map Storage" in refused.stdout
     bad = run_batch("--input", *inputs, "--output", str(tmp_path / "c"), "--no-database", "--send-dimse", "nowhere")
     assert bad.returncode == 2 and "is not HOST:PORT" in bad.stderr and not (tmp_path / "c").exists()
+
+
+# --- a STOW-RS service that refuses the Parametric Map class (stand-in: Orthanc 1.10 cannot be told to)
+
+
+class RefusingStowService:
+    """A STOW-RS endpoint on loopback answering as PS3.18 10.5.3 describes a refusal.
+
+    HTTP 409 with a FailedSOPSequence item whose FailureReason is 0x0122 for Parametric Maps, 200 with a
+    ReferencedSOPSequence item for anything else. It records each request's Authorization header.
+    """
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        service = self
+        self.authorizations: list[str | None] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 -- http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"])) if "Content-Length" in self.headers else self._chunked()
+                service.authorizations.append(self.headers.get("Authorization"))
+                start = body.index(b"DICM") - 128
+                ds = pydicom.dcmread(io.BytesIO(body[start:]), stop_before_pixels=True)
+                item = pydicom.Dataset()
+                item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+                answer = pydicom.Dataset()
+                if ds.SOPClassUID == PARAMETRIC_MAP_STORAGE:
+                    item.FailureReason = 0x0122
+                    answer.FailedSOPSequence, code = [item], 409
+                else:
+                    answer.ReferencedSOPSequence, code = [item], 200
+                payload = json.dumps(answer.to_json_dict()).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _chunked(self) -> bytes:
+                data = b""
+                while (size := int(self.rfile.readline().strip(), 16)) > 0:
+                    data += self.rfile.read(size)
+                    self.rfile.readline()
+                self.rfile.readline()
+                return data
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dicom-web"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def refusing_stow():
+    service = RefusingStowService()
+    yield service
+    service.close()
+
+
+def test_stow_refusal_of_the_parametric_map_class_and_the_bearer_token(tmp_path, fa_map, refusing_stow):
+    series = export(fa_map, tmp_path, "mr+pm")
+    sent = send_series(series, StowDestination.parse(refusing_stow.url, token=TOKEN, timeout=TIMEOUT))
+    assert refusing_stow.authorizations and set(refusing_stow.authorizations) == {f"Bearer {TOKEN}"}
+    (pm,) = [item for item in sent.instances if item.sop_class_uid == PARAMETRIC_MAP_STORAGE]
+    assert (pm.outcome, pm.status) == (REFUSED, 0x0122) and pm.meaning == "HTTP 409; Failure: Refused: SOP Class Not Supported"
+    assert sent.state == "partial" and sent.refused_classes == [PARAMETRIC_MAP_STORAGE]
+    (message,) = [line for line in sent.messages() if "Parametric Map Storage" in line]
+    assert "status 0x0122" in message and "mode mr or sc" in message
+    assert TOKEN not in json.dumps(sent.to_json()) + sent.summary()

@@ -586,7 +586,10 @@ def send_series(
             return replace(sent, notes=(f"no fallback sent: the {fallback.upper()} series of this export, which arrived, already carries the values",))
     if reencode is None:
         raise SendError("a fallback needs the volume to re-encode; send from an export (CLI --fallback, or exportVolume(..., fallback=...))")
-    fallback_series = reencode(fallback, parametric_map)
+    try:
+        fallback_series = reencode(fallback, parametric_map)
+    except FAExportError as error:  # e.g. the values do not fit the scale in that mode: the first send's result stands
+        return replace(sent, notes=(f"the Parametric Map was refused, and the {fallback.upper()} fallback could not be exported: {error}",))
     fallback_sent = send_files([path for item in fallback_series for path in item.files], destination, progress)
     note = f"the Parametric Map was refused, so the {fallback.upper()} series was sent instead ({len(fallback_sent.stored)} of {len(fallback_sent.instances)} instances stored)"
     return replace(sent, fallback=FallbackResult(fallback, fallback_series, fallback_sent), notes=(note,))
