@@ -396,6 +396,7 @@ def _association_error(assoc, destination: DimseDestination, log: list[str]) -> 
 
 def _send_dimse(headers: list[_Header], destination: DimseDestination, progress: Progress | None) -> SendResult:
     from pynetdicom import AE
+    from pynetdicom.status import code_to_category
 
     ae = AE(ae_title=destination.calling_ae)
     ae.connection_timeout = ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = destination.timeout
@@ -442,8 +443,6 @@ def _send_dimse(headers: list[_Header], destination: DimseDestination, progress:
                 results.append(header.result(FAILED, meaning="no answer from the archive: it may or may not have stored this instance"))
                 continue
             code = int(status.Status)
-            from pynetdicom.status import code_to_category
-
             outcome = STORED if code_to_category(code) in ("Success", "Warning") else REFUSED
             results.append(header.result(outcome, code, _dimse_meaning(code)))
     finally:
