@@ -11,6 +11,7 @@ Console use::
 """
 
 import enum
+import importlib
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ import slicer
 import vtk
 from FAExportLib import Code, ExportMetadata, FAExportError, InputError, OutputError, Quantity, SeriesResult, export_volume, preview
 from FAExportLib.quantities import parse_unit, quantity_by_code
+from FAExportLib.send import DimseDestination, SendError, SendResult, StowDestination, fallback_metadata, send_series
 from FAExportLib.sources import SourceSeries
 from FAExportLib.volume_files import nifti_nonfinite_count
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
@@ -62,6 +64,9 @@ except ImportError:
 
 
 REQUIREMENTS_FILE = Path(__file__).resolve().parent / "Resources" / "requirements.txt"
+SEND_REQUIREMENTS_FILE = Path(__file__).resolve().parent / "Resources" / "requirements-send.txt"
+# Sending: protocol -> (module, pip requirement). Slicer bundles dicomweb-client; pynetdicom is installed on demand.
+SEND_LIBRARIES = {"dimse": ("pynetdicom", "pynetdicom>=2.1"), "stow": ("dicomweb_client", "dicomweb-client>=0.59")}
 HIGHDICOM_MISSING = (
     "mode {mode} writes a Parametric Map, which needs the Python package highdicom (bundled with Slicer 5.12 and later). "
     "Install it once from Slicer's Python console with: slicer.util.pip_install('highdicom>=0.27') and restart Slicer; "
@@ -276,6 +281,7 @@ class FAExportResult:
     series: list[SeriesResult]
     addedToDatabase: bool = False
     outputFolder: str | None = None
+    sent: SendResult | None = None  # when sent to an archive (exportVolume's sendTo, or sendSeries)
 
     def summary(self) -> str:
         """A few lines for the panel or the console."""
@@ -288,6 +294,8 @@ class FAExportResult:
             elif item.rescale_slope is not None:
                 lines.append(f"  RescaleSlope {item.rescale_slope:.12g}, RescaleIntercept {item.rescale_intercept:.12g}")
             lines.append(f"  worst-case error {item.max_quantization_error:.3g}, measured {item.measured_max_error:.3g}")
+        if self.sent is not None:
+            lines.append(self.sent.summary())
         return "\n".join(lines)
 
 
@@ -445,6 +453,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         progressCallback: Callable[[str, int], bool] | None = None,
         joinSubjectHierarchyStudy: bool = True,
         plainIntegers: bool = False,
+        sendTo: DimseDestination | StowDestination | None = None,
+        fallback: str | None = None,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
@@ -455,9 +465,18 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         hierarchy study of the volume takes precedence for patient and study (see README); with
         ``joinSubjectHierarchyStudy=False`` only a source series does (Slicer's export dialog passes the tags the
         user edited, which must win). Raises FAExportError with nothing written or added on bad input, failure or cancel.
+
+        ``sendTo`` (a DimseDestination or StowDestination) sends the written and verified series to an archive; the
+        result's ``sent`` says what arrived (a failed send raises nothing: the export stands). ``fallback`` (sc or
+        mr) re-exports and sends that mode, in the same study and frame of reference, if the archive refuses the
+        Parametric Map.
         """
         if not (addToDatabase or outputFolder):
             raise OutputError("nothing to export to: give an output folder, or addToDatabase=True")
+        if fallback is not None and (sendTo is None or "pm" not in mode):
+            raise SendError("fallback replaces a refused Parametric Map when sending: give sendTo and mode pm or mr+pm")
+        if sendTo is not None:
+            self.ensureSendLibrary(sendTo)  # before exporting: asks to install pynetdicom, or explains
         if "pm" in mode:
             try:
                 import highdicom  # noqa: F401
@@ -499,8 +518,68 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         finally:
             if workFolder is not None:
                 shutil.rmtree(workFolder, ignore_errors=True)
+        if sendTo is not None:
+            userMetadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
+
+            def reencode(fallbackMode: str, parametricMap: SeriesResult) -> list[SeriesResult]:
+                options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers)
+                again = self.exportVolume(
+                    volumeNode,
+                    mode=fallbackMode,
+                    metadata=fallback_metadata(userMetadata, parametricMap),
+                    sourceVolumeNode=sourceVolumeNode,
+                    sourceSeriesInstanceUID=sourceSeriesInstanceUID,
+                    outputFolder=outputFolder,
+                    addToDatabase=addToDatabase,
+                    progressCallback=progressCallback,
+                    joinSubjectHierarchyStudy=joinSubjectHierarchyStudy,
+                    **options,
+                )
+                return again.series
+
+            exported.sent = self.sendSeries(exported, sendTo, fallback=fallback, reencode=reencode, progressCallback=progressCallback)
         logging.info("FAExport: %s", exported.summary())
         return exported
+
+    # --- sending
+
+    @staticmethod
+    def ensureSendLibrary(destination: DimseDestination | StowDestination) -> None:
+        """Make the library for ``destination`` importable: pynetdicom is installed on demand, after asking the user."""
+        module, requirement = SEND_LIBRARIES[destination.protocol]
+        try:
+            importlib.import_module(module)
+            return
+        except ImportError:
+            pass
+        how = f"install it once from Slicer's Python console: slicer.packaging.pip_install('{requirement}')"
+        mainWindow = slicer.util.mainWindow() if HAVE_APPLICATION else None
+        if mainWindow is None:  # batch mode or plain Python: nobody to ask
+            raise SendError(f"sending with {'C-STORE' if destination.protocol == 'dimse' else 'STOW-RS'} needs the Python package {requirement}; {how}")
+        try:
+            slicer.packaging.pip_ensure(slicer.packaging.load_requirements(str(SEND_REQUIREMENTS_FILE)), requester="FAExport")  # shows a confirmation first
+        except RuntimeError:
+            raise SendError(f"installing {requirement} was declined, so nothing was sent; the series are kept (or {how})") from None
+        importlib.import_module(module)
+
+    def sendSeries(
+        self,
+        exported: FAExportResult | list[SeriesResult],
+        destination: DimseDestination | StowDestination,
+        fallback: str | None = None,
+        reencode: Callable[[str, SeriesResult], list[SeriesResult]] | None = None,
+        progressCallback: Callable[[str, int], bool] | None = None,
+    ) -> SendResult:
+        """Send the series of an export (as written and verified) to an archive; one result per instance.
+
+        Never retries and never changes the local files. ``fallback`` needs ``reencode`` (exportVolume passes one).
+        """
+        self.ensureSendLibrary(destination)
+        series = exported.series if isinstance(exported, FAExportResult) else list(exported)
+        sent = send_series(series, destination, fallback=fallback, reencode=reencode, progress=progressCallback)
+        for line in sent.messages():
+            (logging.info if sent.complete else logging.error)("FAExport: %s", line)
+        return sent
 
     @staticmethod
     def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: ExportMetadata | dict | None, joinSubjectHierarchyStudy: bool = True) -> ExportMetadata:

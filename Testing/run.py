@@ -8,7 +8,8 @@
 The first run creates ``.venv`` at the repository root from the pinned ``Testing/requirements.txt``
 (the versions Slicer bundles) and, for ``test``, ``.venv-latest`` from ``Testing/requirements-latest.txt``
 (the newest highdicom); each is recreated when its file changes. ``test`` also installs the real DICOM
-archives the tests send to (Debian packages orthanc and dcmtk) when they are missing and it runs as root.
+archives the tests send to (Debian packages orthanc, orthanc-dicomweb and dcmtk) when they are missing and it
+runs as root. Under ``CI=true`` an archive that cannot be installed fails the run (elsewhere its tests skip).
 Standard library only: this script is the bootstrap.
 """
 
@@ -44,16 +45,22 @@ def ensure_venv(name: str = "slicer") -> Path:
     return python
 
 
-# Real DICOM archives for Testing/test_pacs.py: Debian package -> a program it installs.
-DEBIAN_SERVERS = {"orthanc": "Orthanc", "dcmtk": "storescu"}
+# Real DICOM archives for Testing/test_pacs.py and test_send.py: Debian package -> a file it installs.
+DEBIAN_SERVERS = {"orthanc": "Orthanc", "orthanc-dicomweb": "/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "dcmtk": "storescu"}
+
+
+def _installed(program_or_path: str) -> bool:
+    return Path(program_or_path).exists() if os.sep in program_or_path else shutil.which(program_or_path) is not None
 
 
 def ensure_debian_servers() -> None:
-    """Install Orthanc and dcmtk from Debian's packages when missing (as root with apt-get; else say how)."""
-    missing = [package for package, program in DEBIAN_SERVERS.items() if shutil.which(program) is None]
+    """Install Orthanc, its DICOMweb plugin and dcmtk from Debian's packages when missing (as root with apt-get; else say how)."""
+    missing = [package for package, program in DEBIAN_SERVERS.items() if not _installed(program)]
     if not missing:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
+        if os.environ.get("CI", "").lower() == "true":
+            raise SystemExit(f"CI: the archives the tests need are not installed and cannot be installed here (not root with apt-get): {' '.join(missing)}")
         print(f"Not installed: {' '.join(missing)} (Debian packages); the archive tests will be skipped. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
         return
     print(f"Installing {' '.join(missing)} from Debian's packages (first run only)...", flush=True)

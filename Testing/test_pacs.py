@@ -1,90 +1,43 @@
 """Real archives on loopback: Orthanc and dcmtk's storescp receive every mode over DICOM C-STORE (dcmtk storescu).
 
-The servers come from Debian's packages (``orthanc``, ``dcmtk``); ``Testing/run.py test`` installs them when
-missing. Each archive must accept every file, and what it gives back must decode to the exported values.
+The servers come from Debian's packages (``orthanc``, ``dcmtk``) and are started as Testing/archives.py
+describes; ``Testing/run.py test`` installs them when missing. Each archive must accept every file, and what it
+gives back must decode to the exported values.
 """
 
 import io
 import json
-import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
+from archives import StoreSCP, orthanc_fixture, require_servers
 from conftest import GEOMETRIES, map_values
 from readers import decoded_values
 
 from FAExportLib import export_volume
 
-SERVERS = ("Orthanc", "storescu", "storescp")
-pytestmark = pytest.mark.skipif(
-    any(shutil.which(name) is None for name in SERVERS),
-    reason="Debian packages orthanc and dcmtk are not installed (python3 Testing/run.py test installs them)",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"server exited with {process.returncode}: {process.stdout.read() if process.stdout else ''}"
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+pytestmark = require_servers()
 
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
     """Orthanc on loopback with a private storage folder; yields (DICOM port, REST base URL)."""
-    folder = tmp_path_factory.mktemp("orthanc")
-    dicom_port, http_port = free_port(), free_port()
-    config = {
-        "Name": "FAExportTest",
-        "StorageDirectory": str(folder / "storage"),
-        "IndexDirectory": str(folder / "index"),
-        "DicomAet": "ORTHANC",
-        "DicomPort": dicom_port,
-        "HttpPort": http_port,
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomCheckCalledAet": True,
-        "Plugins": [],
-    }
-    (folder / "orthanc.json").write_text(json.dumps(config))
-    process = subprocess.Popen(["Orthanc", str(folder / "orthanc.json")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_for_port(http_port, process)
-        wait_for_port(dicom_port, process)
-        yield dicom_port, f"http://127.0.0.1:{http_port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    for archive in orthanc_fixture(tmp_path_factory):
+        yield archive.dicom_port, archive.base
 
 
 @pytest.fixture(scope="module")
 def storescp(tmp_path_factory):
     """dcmtk's storescp with its default (non-promiscuous) configuration: it refuses SOP classes it does not know."""
-    folder = tmp_path_factory.mktemp("storescp")
-    port = free_port()
-    process = subprocess.Popen(["storescp", "--aetitle", "STORESCP", "--output-directory", str(folder), str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    archive = StoreSCP(tmp_path_factory.mktemp("storescp")).start()
     try:
-        wait_for_port(port, process)
-        yield port, folder
+        yield archive.port, archive.received
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        archive.stop()
 
 
 @pytest.fixture(scope="module")

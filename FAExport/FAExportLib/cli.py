@@ -1,7 +1,12 @@
 """Command line: ``python -m FAExportLib export INPUT OUTDIR [options]``.
 
 On bad input it prints one line on stderr that says what is wrong and what to do, exits non-zero,
-and leaves nothing behind.
+and leaves nothing behind. With --send-dimse or --send-stow the written series are then sent to an archive.
+
+Exit status: 0 written (and, when sending, every instance stored); 1 nothing written (bad input, failure);
+2 usage error; 3 internal error; 4 written, but not everything reached the archive (refused, failed, partial
+or unreachable: the result says which instances arrived); 5 written, the archive refused the Parametric Map
+and the --fallback series arrived in its place.
 """
 
 import argparse
@@ -21,6 +26,8 @@ PROG = "faexport"
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_SEND_INCOMPLETE = 4
+EXIT_SENT_FALLBACK = 5
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -55,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("output", metavar="OUTDIR", help="folder that receives one new sub-folder per series (created if missing)")
     add_export_options(export)
     commands.add_parser("quantities", help="list the quantities known by name, with their DICOM codes and default units (Markdown)")
+    add_send_options(export)
     return parser
 
 
@@ -111,6 +119,42 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
 
 
+def add_send_options(parser: argparse.ArgumentParser) -> None:
+    """Sending after export; Slicer's batch script takes the same ones. Secrets also come from the environment."""
+    send = parser.add_argument_group("sending after export (to one archive)")
+    target = send.add_mutually_exclusive_group()
+    target.add_argument("--send-dimse", metavar="HOST:PORT", help="send the written series with DICOM C-STORE to this archive")
+    target.add_argument("--send-stow", metavar="URL", help="send the written series with DICOMweb STOW-RS to this base URL (e.g. https://pacs/dicom-web)")
+    send.add_argument("--called-ae", default="ANY-SCP", metavar="AE", help="the archive's AE title (C-STORE; default ANY-SCP)")
+    send.add_argument("--calling-ae", default="FAEXPORT", metavar="AE", help="this sender's AE title (C-STORE; default FAEXPORT)")
+    send.add_argument("--stow-user", metavar="USER", help="HTTP basic auth user (STOW-RS); the password comes from FAEXPORT_STOW_PASSWORD")
+    send.add_argument("--stow-password", metavar="PASSWORD", help="prefer the environment variable FAEXPORT_STOW_PASSWORD: options stay in shell history")
+    send.add_argument("--stow-token", metavar="TOKEN", help="bearer token (STOW-RS); prefer the environment variable FAEXPORT_STOW_TOKEN")
+    send.add_argument("--send-timeout", type=float, default=30.0, metavar="SECONDS", help="limit for connecting and for each answer of the archive (default 30)")
+    send.add_argument("--fallback", choices=["sc", "mr"], help="if the archive refuses the Parametric Map class, re-encode in this mode (same study and frame of reference) and send that")
+
+
+def destination_from_arguments(args: argparse.Namespace):
+    """The archive to send to (checked, before anything is exported), or None."""
+    if not (args.send_dimse or args.send_stow or args.fallback):
+        return None
+    from .send import DimseDestination, SendError, StowDestination
+
+    if args.fallback and "pm" not in args.mode:
+        raise SendError(f"--fallback replaces a refused Parametric Map; mode {args.mode} writes none (use --mode pm or mr+pm)")
+    if args.send_dimse:
+        if args.stow_user or args.stow_password or args.stow_token:
+            raise SendError("--stow-user, --stow-password and --stow-token are for --send-stow; C-STORE identifies the sender by --calling-ae")
+        return DimseDestination.parse(args.send_dimse, args.called_ae, args.calling_ae, args.send_timeout)
+    if args.send_stow:
+        password = args.stow_password or os.environ.get("FAEXPORT_STOW_PASSWORD")
+        token = args.stow_token or os.environ.get("FAEXPORT_STOW_TOKEN")
+        return StowDestination.parse(args.send_stow, args.stow_user, password if args.stow_user else None, token, args.send_timeout)
+    if args.fallback:
+        raise SendError("--fallback applies when sending; add --send-dimse or --send-stow")
+    return None
+
+
 def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
     return ExportMetadata(
         patient_name=args.patient_name,
@@ -143,7 +187,8 @@ def summary(result: ExportResult) -> str:
     return "\n".join(lines)
 
 
-def run_export(args: argparse.Namespace) -> ExportResult:
+def run_export(args: argparse.Namespace, mode: str | None = None, metadata: ExportMetadata | None = None) -> ExportResult:
+    """Export as the arguments say (``mode`` and ``metadata`` override them: a fallback re-encoding)."""
     from .volume_files import read_volume
 
     array, ijk_to_ras = read_volume(args.input)
@@ -152,17 +197,33 @@ def run_export(args: argparse.Namespace) -> ExportResult:
         array,
         ijk_to_ras,
         args.output,
-        mode=args.mode,
+        mode=mode or args.mode,
         scale=args.scale,
         quantity=args.quantity,
         quantity_code=args.quantity_code,
         unit=args.unit,
         method=args.method_code,
-        metadata=metadata_from_arguments(args),
+        metadata=metadata or metadata_from_arguments(args),
         source=source,
         replace_nonfinite=args.replace_nonfinite,
         plain_integers=args.plain_integers,
     )
+
+
+def send_exported(args: argparse.Namespace, result: ExportResult, destination):
+    """Send what was written; a fallback re-reads the input and exports it again in the fallback mode."""
+    from .send import fallback_metadata, send_series
+
+    def reencode(mode: str, parametric_map):
+        return run_export(args, mode, fallback_metadata(metadata_from_arguments(args), parametric_map)).series
+
+    return send_series(result.series, destination, fallback=args.fallback, reencode=reencode)
+
+
+def send_exit_status(sent) -> int:
+    if sent.complete:
+        return 0
+    return EXIT_SENT_FALLBACK if sent.fallback_complete else EXIT_SEND_INCOMPLETE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(markdown_table())
         return 0
+    try:
+        destination = destination_from_arguments(args)
+    except FAExportError as error:
+        print(f"{PROG}: error: {error} (nothing was written)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         result = run_export(args)
     except FAExportError as error:
@@ -185,8 +251,30 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_INTERNAL
+    if destination is None:
+        print(json.dumps(result.to_json()) if args.json else summary(result))
+        return 0
+    return report_send(args, result, destination)
+
+
+def report_send(args: argparse.Namespace, result: ExportResult, destination) -> int:
+    """Send, print the export and the send (one JSON object with --json), and return the exit status."""
+    try:
+        sent = send_exported(args, result, destination)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted while sending; the exported series are kept", file=sys.stderr)
+        print(json.dumps(result.to_json()) if args.json else summary(result))
+        return 130
+    except (FAExportError, ImportError) as error:  # the fallback export failed, a file vanished, a library is missing
+        reason = f"the Python package {error.name} is missing: pip install pynetdicom dicomweb-client" if isinstance(error, ImportError) else str(error)
+        print(f"{PROG}: error: sending failed: {reason}; the exported series are kept", file=sys.stderr)
+        print(json.dumps(result.to_json()) if args.json else summary(result))
+        return EXIT_SEND_INCOMPLETE
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({**result.to_json(), "send": sent.to_json()}))
     else:
         print(summary(result))
-    return 0
+        print(sent.summary())
+    for line in sent.messages():
+        print(f"{PROG}: {'error' if not sent.complete else 'note'}: {line}", file=sys.stderr)
+    return send_exit_status(sent)

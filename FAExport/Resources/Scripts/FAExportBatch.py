@@ -2,10 +2,12 @@
 
     Slicer --no-splash --no-main-window --python-script FAExportBatch.py -- --input fa.nii.gz [--input FOLDER ...]
         [--output DIR] [--no-database] [--mode mr|sc|pm|mr+pm] [the options of python -m FAExportLib export]
+        [--send-dimse HOST:PORT --called-ae AE | --send-stow URL] [--fallback sc|mr]
 
 Files are read with Slicer's own volume reader; each is exported on its own into Slicer's DICOM database
 (unless --no-database) and/or into --output. Exits with status 0 when every file was exported, 1 when any
-failed (each failure is printed as one line, the others are still exported), 2 on a usage error.
+failed (each failure is printed as one line, the others are still exported), 2 on a usage error, 4 when
+every file was exported but a send did not store everything (each file's send result says what arrived).
 """
 
 import argparse
@@ -20,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from FAExport import FAExportLogic
 
 import slicer
-from FAExportLib.cli import EXIT_FAILURE, EXIT_USAGE, add_export_options, metadata_from_arguments
+from FAExportLib.cli import EXIT_FAILURE, EXIT_SEND_INCOMPLETE, EXIT_USAGE, add_export_options, add_send_options, destination_from_arguments, metadata_from_arguments
+from FAExportLib.errors import FAExportError
 
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr")
 
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", metavar="DIR", help="also write each series into a new sub-folder of DIR")
     parser.add_argument("--no-database", action="store_true", help="do not add the series to Slicer's DICOM database (then --output is required)")
     add_export_options(parser)
+    add_send_options(parser)
     return parser
 
 
@@ -57,6 +61,11 @@ def main(argv: list[str]) -> int:
     if args.no_database and not args.output:
         print("FAExportBatch: error: with --no-database, give --output DIR (otherwise nothing would be written)", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        destination = destination_from_arguments(args)
+    except FAExportError as error:
+        print(f"FAExportBatch: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     files = input_files(args.input)
     if not files:
         print(f"FAExportBatch: error: no .nii, .nii.gz, .nrrd or .nhdr file in {', '.join(args.input)}", file=sys.stderr)
@@ -74,13 +83,17 @@ def main(argv: list[str]) -> int:
         addToDatabase=not args.no_database,
         replaceNonFinite=args.replace_nonfinite,
         plainIntegers=args.plain_integers,
+        sendTo=destination,
+        fallback=args.fallback,
     )
     failed = [(path, outcome) for path, outcome in outcomes if isinstance(outcome, Exception)]
     for path, error in failed:
         print(f"FAExportBatch: error: {path}: {error}", file=sys.stderr)
     if args.json:
         report = [
-            {"input": path, "error": str(outcome)} if isinstance(outcome, Exception) else {"input": path, "series": [item.to_json() for item in outcome.series]}
+            {"input": path, "error": str(outcome)}
+            if isinstance(outcome, Exception)
+            else {"input": path, "series": [item.to_json() for item in outcome.series], "send": outcome.sent.to_json() if outcome.sent else None}
             for path, outcome in outcomes
         ]
         print(json.dumps({"files": report}))
@@ -89,7 +102,10 @@ def main(argv: list[str]) -> int:
             if not isinstance(outcome, Exception):
                 print(f"{path}:\n{outcome.summary()}")
     print(f"FAExportBatch: {len(outcomes) - len(failed)} of {len(outcomes)} files exported", file=sys.stderr)
-    return EXIT_FAILURE if failed else 0
+    unsent = [path for path, outcome in outcomes if not isinstance(outcome, Exception) and outcome.sent is not None and not outcome.sent.complete]
+    for path in unsent:
+        print(f"FAExportBatch: error: {path}: exported, but not everything reached the archive (see its send result)", file=sys.stderr)
+    return EXIT_FAILURE if failed else EXIT_SEND_INCOMPLETE if unsent else 0
 
 
 def exit_application(status: int) -> None:
