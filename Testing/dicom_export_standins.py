@@ -5,14 +5,17 @@ Slicer/Slicer at that tag); none of Slicer's code is copied:
 
 - ``qSlicerDICOMExportable`` (Modules/Scripted/DICOMLib/Widgets/qSlicerDICOMExportable.{h,cxx}): properties and
   their defaults; ``tag(name)`` reads through QMap::operator[], so an absent tag is inserted with a null QString,
-  which PythonQt hands to Python as "" (PythonQt's PythonQtConv::QStringToPyObject).
+  which PythonQt hands to Python as "" (PythonQt's PythonQtConv::QStringToPyObject). ``tags()`` returns the QMap
+  by value (and PythonQt registers no converter for QMap<QString, QString>): plugins read and write tags only
+  through tag()/setTag(); here ``tags`` is a copy, for the dialog model and the tests to read.
 - ``DICOMPlugin`` (Modules/Scripted/DICOMLib/DICOMPlugin.py): the base class's attributes and virtual methods.
 - ``ScalarVolumeExporterModel``: what Slicer's own scalar volume exporter offers in the dialog
   (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py, examineForExport): every scalar volume, including
-  labelmaps, at confidence 0.5, with its default series tags. Only the examination is modelled.
+  labelmaps, at confidence 0.5, with its default tags. Only the examination is modelled.
 - ``ExportDialog``: qSlicerDICOMExportDialog.cxx (examineSelectedItem, onExport, exportSeries) and
   qSlicerDICOMTagEditorWidget.cxx (setExportables, tagsTableCellChanged, commitChangesToItems), with
-  ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp: recursive, hidden files included).
+  ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp at the commit Slicer pins in
+  SuperBuild/External_CTK.cmake: recursive, hidden files included, unreadable files skipped with a warning).
 """
 
 import logging
@@ -20,6 +23,9 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
+
+import pydicom
+import pydicom.errors
 
 import slicer
 from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode, vtkSlicerSubjectHierarchyModuleLogic
@@ -38,13 +44,22 @@ class qSlicerDICOMExportable:  # noqa: N801 -- Slicer's class name
         self.pluginClass = ""
         self.directory = ""
         self.confidence = 0.0
-        self.tags: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """A copy, as the C++ getter returns the map by value: changing it changes nothing."""
+        return dict(self._tags)
+
+    @tags.setter
+    def tags(self, newTags: dict[str, str]) -> None:
+        self._tags = dict(newTags)
 
     def tag(self, tagName: str) -> str:
-        return self.tags.setdefault(tagName, "")
+        return self._tags.setdefault(tagName, "")
 
     def setTag(self, tagName: str, tagValue: str) -> None:
-        self.tags[tagName] = tagValue
+        self._tags[tagName] = tagValue
 
 
 class DICOMPlugin:
@@ -97,7 +112,10 @@ class ScalarVolumeExporterModel(DICOMPlugin):
         exportable.subjectHierarchyItemID = subjectHierarchyItemID
         exportable.pluginClass = self.pluginKey
         exportable.confidence = 0.5
-        for name, value in (("SeriesDescription", "No series description"), ("Modality", "CT"), ("SeriesNumber", "301"), ("SeriesInstanceUID", "")):
+        # All the tags it offers, in its order; the study ones are replaced by the study item's in the tag editor.
+        defaults = {"SeriesDescription": "No series description", "Modality": "CT", "Manufacturer": "Unknown manufacturer", "Model": "Unknown model", "StudyDate": "", "StudyTime": "", "StudyInstanceUID": ""}
+        defaults |= {"SeriesDate": "", "SeriesTime": "", "ContentDate": "", "ContentTime": "", "SeriesNumber": "301", "SeriesInstanceUID": "", "FrameOfReferenceUID": ""}
+        for name, value in defaults.items():
             exportable.setTag(name, value)
         return [exportable]
 
@@ -162,7 +180,9 @@ class ExportDialog:
                     logging.exception("Failed to get exportables from plugin %s", type(plugin).__name__)
                     continue
                 for exportable in found:
-                    byPlugin.setdefault(exportable.pluginClass, []).append(exportable)
+                    # exportablesByPlugin is a QMultiMap: values(plugin) lists the most recently inserted first,
+                    # so a row holds its series in reverse order of examination (the plugin exports them that way).
+                    byPlugin.setdefault(exportable.pluginClass, []).insert(0, exportable)
         # A QMap iterates its keys in order; the rows sit in a QMultiMap keyed by 1 - mean confidence, whose
         # values(key) come most recently inserted first: equal confidences list in reverse plugin-class order.
         rows = [Row(pluginClass, byPlugin[pluginClass], sum(e.confidence for e in byPlugin[pluginClass]) / len(byPlugin[pluginClass])) for pluginClass in sorted(byPlugin)]
@@ -260,9 +280,14 @@ class ExportDialog:
             if success:
                 for path in sorted(folder.rglob("*")):  # ctkDICOMIndexer::addDirectory(folder, copyFile=true): recursive
                     if path.is_file():
-                        self.database.insert(str(path), True, True, True)
-            for path in folder.iterdir():  # QDir::remove deletes files only, then rmdir fails if anything is left
-                if path.is_file():
+                        try:
+                            self.database.insert(str(path), True, True, True)
+                        except pydicom.errors.InvalidDicomError:
+                            logging.warning("Could not read DICOM file:%s", path)
+            # QDir::entryList() with the default filter (AllEntries: no Hidden) lists no dot-files; QDir::remove
+            # deletes files only; then rmdir fails if anything is left: hidden files and sub-folders stay behind.
+            for path in folder.iterdir():
+                if path.is_file() and not path.name.startswith("."):
                     path.unlink()
             if not any(folder.iterdir()):
                 folder.rmdir()

@@ -179,7 +179,28 @@ def test_a_selected_study_offers_each_map_as_one_series_of_the_row(tmp_path, sce
     assert sorted(e.subjectHierarchyItemID for e in rows[0].exportables) == sorted([item_of(scene, first), item_of(scene, second)])
 
 
+def test_a_rows_series_come_in_reverse_order_of_the_studys_children(tmp_path, scene, registration):
+    """qSlicerDICOMExportDialog groups exportables in a QMultiMap, whose values(key) list the newest first."""
+    first, _, _ = map_in_study(tmp_path, scene)
+    (tmp_path / "second").mkdir()
+    second, _, _ = load_case(tmp_path / "second", scene, "las")
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    studyItem = shNode.GetItemParent(item_of(scene, first))
+    shNode.CreateItem(studyItem, second)
+    for row in ExportDialog(scene).examine(studyItem):
+        assert [e.subjectHierarchyItemID for e in row.exportables] == [item_of(scene, second), item_of(scene, first)], row.pluginClass
+
+
 # --- tags
+
+
+def test_an_exportables_tags_are_a_copy_as_through_pythonqt(scene):
+    exportable = slicer.qSlicerDICOMExportable()
+    exportable.setTag("SeriesNumber", "7")
+    exportable.tags["SeriesNumber"] = "8"
+    assert exportable.tag("SeriesNumber") == "7"
+    assert exportable.tag("Absent") == ""  # a null QString; the map now holds it, as QMap::operator[] inserts
+    assert exportable.tags == {"SeriesNumber": "7", "Absent": ""}
 
 
 def test_maps_of_one_study_exported_together_share_a_new_study_when_it_has_none(tmp_path, scene, registration):
@@ -305,6 +326,30 @@ def test_export_to_the_database_indexes_every_file_and_leaves_no_temporary_folde
     assert sorted(len(database.filesForSeries(uid)) for uid in database.seriesUIDs()) == [1, values.shape[2]]
 
 
+def test_the_dialog_deletes_only_visible_top_level_files_of_its_temporary_folder(tmp_path, scene, database):
+    """Why FAExport writes flat, visible files: hidden files and sub-folders stay behind, and so does the folder."""
+
+    class WritesEverywhere(ScalarVolumeExporterModel):
+        pluginKey = "WritesEverywhere"
+
+        def export(self, exportables) -> str:
+            folder = Path(exportables[0].directory)
+            (folder / "sub").mkdir()
+            for path in (folder / "visible", folder / ".hidden", folder / "sub" / "nested"):
+                path.write_text("not DICOM")
+            return ""
+
+    slicer.modules.dicomPlugins = {"WritesEverywhere": WritesEverywhere}
+    volumeNode = volume_from_values(tmp_path, scene, "volume", np.zeros((4, 5, 6), dtype=np.int16))
+    dialog = ExportDialog(scene, database)
+    (row,) = dialog.examine(item_of(scene, volumeNode))
+    assert dialog.select(row) == ""
+    assert dialog.export(None, temporaryPath=tmp_path / "SlicerTemp"), dialog.errorLabel
+    (temporary,) = (tmp_path / "SlicerTemp").iterdir()
+    assert leftovers(temporary) == [".hidden", "sub"]
+    assert database.seriesUIDs() == set()
+
+
 # --- errors come back as the message, with nothing left behind
 
 
@@ -317,6 +362,8 @@ def test_a_failing_series_returns_its_message_and_removes_the_series_already_wri
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     studyItem = shNode.GetItemParent(item_of(scene, good))
     shNode.CreateItem(studyItem, bad)
+    shNode.SetItemParent(item_of(scene, good), shNode.GetSceneItemID())
+    shNode.SetItemParent(item_of(scene, good), studyItem)  # now the last child: the dialog's row lists it first
     dialog = ExportDialog(scene)
     (row,) = [row for row in dialog.examine(studyItem) if row.pluginClass == "MR (FAExport)"]
     assert [e.subjectHierarchyItemID for e in row.exportables] == [item_of(scene, good), item_of(scene, bad)]
