@@ -26,7 +26,7 @@ from pathlib import Path
 
 import slicer
 from DICOMLib import DICOMPlugin
-from slicer import vtkMRMLSubjectHierarchyNode
+from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 
 try:
     from slicer.i18n import tr as _
@@ -104,6 +104,10 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             preview = _("Cannot export: {error}").format(error=error)
         exportable.tooltip = f"{self.exportTooltip}\n{preview}"
         for tagName, value in self.defaultSeriesTags(volumeNode).items():
+            exportable.setTag(tagName, value)
+        # The dialog's tag editor replaces these by the same attributes (then by the user's edits); a script that
+        # exports without the dialog gets what the dialog would have shown.
+        for tagName, value in patientAndStudyTags(shNode, subjectHierarchyItemID).items():
             exportable.setTag(tagName, value)
         return [exportable]
 
@@ -205,18 +209,17 @@ class FAExportDICOMPluginClass(DICOMPlugin):
     # --- tags -> export options
 
     def metadataFromTags(self, exportable, volumeNode, studyDefaults: dict | None = None) -> dict:
-        """Patient, study and series fields: the exportable's (non-empty) tags win over the subject hierarchy.
+        """Patient, study and series fields from the exportable's tags alone: what the dialog's table shows is written.
 
-        The tags are what the user sees and edits in the dialog; with "Save tags" unchecked they exist only there.
-        Exported outside the dialog, an exportable holds only the series defaults, so the study the volume sits
-        under in the subject hierarchy still provides patient and study. ``studyDefaults`` (a new StudyInstanceUID,
-        date and time) fill what neither gives, shared by the maps of one study exported together.
+        The tag editor filled the patient and study tags from the subject hierarchy, then the user edited them
+        ("Save tags" unchecked: only there). An empty tag is written empty or gets FAExportLib's default (a generated
+        UID or patient ID, "Anonymous^"), never the subject hierarchy's value again: emptying identifying tags must
+        take them out of the files. ``studyDefaults`` (a new StudyInstanceUID, date and time) fill an empty study,
+        shared by the maps of one study exported together.
         """
-        from FAExport import FAExportLogic
-
         from FAExportLib import InputError
 
-        fields = FAExportLogic.subjectHierarchyMetadata(volumeNode)
+        fields = {}
         for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items():
             value = exportable.tag(tagName).strip()
             if value:
@@ -322,6 +325,22 @@ def defaultQuantityName(volumeNode) -> str:
 
 def defaultSeriesDescription(volumeNode) -> str:
     return defaultQuantity(volumeNode).description
+
+
+def patientAndStudyTags(shNode, seriesItemID: int) -> dict[str, str]:
+    """The patient and study tags the dialog's tag editor copies into an exportable, "" where absent.
+
+    They are the DICOM.* attributes of the series item's parent (the study) and grandparent (the patient):
+    qSlicerDICOMTagEditorWidget.cxx, setExportables.
+    """
+    prefix = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix()
+    studyItemID = shNode.GetItemParent(seriesItemID)
+    patientItemID = shNode.GetItemParent(studyItemID) if studyItemID else 0
+    tags = {}
+    for itemID, tagNames in ((patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), (studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
+        if itemID:
+            tags |= {tagName: shNode.GetItemAttribute(itemID, prefix + tagName) for tagName in tagNames}
+    return tags
 
 
 def newStudyDefaults() -> dict:

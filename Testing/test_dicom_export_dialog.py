@@ -30,7 +30,7 @@ from slicer import vtkMRMLSubjectHierarchyNode
 
 FAEXPORT_ROWS = ["MR (FAExport)", "MR + Parametric Map (FAExport)", "Parametric Map (FAExport)", "SC (FAExport)"]
 PATIENT = {"DICOM.PatientName": "Doe^Jane", "DICOM.PatientID": "MRN-0042", "DICOM.PatientSex": "F", "DICOM.PatientBirthDate": "19700101"}
-STUDY = {"StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyDescription": "Brain DTI", "DICOM.StudyDate": "20260102", "DICOM.StudyTime": "101500"}
+STUDY = {"StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyDescription": "Brain DTI", "DICOM.StudyDate": "20260102", "DICOM.StudyTime": "101500"}
 MR_STORAGE, PM_STORAGE = "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.30"
 
 
@@ -65,7 +65,10 @@ def item_of(scene, volumeNode) -> int:
 
 
 def map_in_study(tmp_path, scene, geometry="axial", values_kind="fa", series_uid="1.2.826.0.1.3680043.8.498.12"):
-    """A float map loaded from NIfTI and placed under a DICOM patient and study, as after loading its source from DICOM."""
+    """A float map loaded from NIfTI and placed under a DICOM patient and study, as after loading its source from DICOM.
+
+    DICOMPlugin.addSeriesInSubjectHierarchy sets the study item's UID and its DICOM.StudyInstanceUID attribute.
+    """
     volumeNode, values, affine = load_case(tmp_path, scene, geometry, values_kind=values_kind)
     place_in_dicom_study(scene, volumeNode, PATIENT, STUDY, seriesUID=series_uid)
     return volumeNode, values, affine
@@ -119,9 +122,10 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
     mr = rows[0].exportables[0]  # the preselected row
     assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, "mr", "auto")
     assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1; RescaleSlope ")
-    assert mr.tags == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
-    assert rows[1].exportables[0].tags == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "Scale": "auto"}
-    assert rows[2].exportables[0].tags == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1003", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
+    seriesTags = ExportDialog(scene).seriesTags
+    assert seriesTags(mr) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
+    assert seriesTags(rows[1].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "Scale": "auto"}
+    assert seriesTags(rows[2].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1003", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
 
 
 @pytest.mark.parametrize(
@@ -243,6 +247,60 @@ def test_edited_tags_win_over_the_subject_hierarchy_and_stay_in_the_dialog(tmp_p
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     assert shNode.GetItemAttribute(dialog.patientItemID, "DICOM.PatientName") == "Doe^Jane"
     assert shNode.GetItemAttribute(dialog.studyItemID, "DICOM.StudyDescription") == "Brain DTI"
+
+
+def test_a_tag_emptied_in_the_dialog_is_written_empty_not_refilled_from_the_subject_hierarchy(tmp_path, scene, registration):
+    """What the table shows is what is written: emptying identifying tags (to share a map) must not bring them back."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    edits = [("PatientName", "", False), ("PatientID", "", False), ("PatientBirthDate", "", False), ("PatientSex", "", False), ("StudyDescription", "", False), ("StudyDate", "", False)]
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", edits)
+    assert dialog.errorLabel == ""
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    dataset = datasets[0][1]
+    assert (str(dataset.PatientName), dataset.PatientBirthDate, dataset.PatientSex, dataset.get("StudyDescription", "")) == ("Anonymous^", "", "", "")
+    assert dataset.PatientID.startswith("FAX") and dataset.StudyDate != "20260102"
+    assert dataset.StudyInstanceUID == STUDY["StudyInstanceUID"]  # not emptied: still the study the map sits in
+
+
+def test_an_emptied_study_uid_that_the_table_showed_makes_a_new_study(tmp_path, scene, registration):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "kept")
+    export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "new", [("StudyInstanceUID", "", False)])
+    ((_, kept),) = datasets_by_series(tmp_path / "kept").items()
+    ((_, new),) = datasets_by_series(tmp_path / "new").items()
+    assert kept[0][1].StudyInstanceUID == STUDY["StudyInstanceUID"]
+    assert new[0][1].StudyInstanceUID != STUDY["StudyInstanceUID"]
+    assert str(new[0][1].PatientName) == "Doe^Jane"
+
+
+def test_a_study_known_only_by_its_item_uid_shows_an_empty_study_uid_and_gets_a_new_one(tmp_path, scene, registration):
+    """A script's hierarchy (InsertDicomSeriesInHierarchy, no DICOM.* attributes): the table shows no StudyInstanceUID, as for Slicer's exporter."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    shNode.RemoveItemAttribute(shNode.GetItemParent(item_of(scene, volumeNode)), "DICOM.StudyInstanceUID")
+    dialog = export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "out")
+    assert dialog.exportables[0].tag("StudyInstanceUID") == ""
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    assert datasets[0][1].StudyInstanceUID != STUDY["StudyInstanceUID"]
+    assert (str(datasets[0][1].PatientName), datasets[0][1].StudyDescription) == ("Doe^Jane", "Brain DTI")
+
+
+def test_exported_without_the_dialogs_tag_editor_the_volume_joins_its_study(tmp_path, scene, registration):
+    """A script may examine and export directly: the exportable then carries the patient and study of the subject hierarchy."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    plugin = slicer.modules.dicomPlugins["MR (FAExport)"]()
+    (exportable,) = plugin.examineForExport(item_of(scene, volumeNode))
+    assert {name: exportable.tag(name) for name in ("PatientName", "PatientID", "StudyDescription", "StudyDate")} == {
+        "PatientName": "Doe^Jane",
+        "PatientID": "MRN-0042",
+        "StudyDescription": "Brain DTI",
+        "StudyDate": "20260102",
+    }
+    exportable.directory = str(tmp_path / "out")
+    assert plugin.export([exportable]) == ""
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    dataset = datasets[0][1]
+    assert (str(dataset.PatientName), dataset.PatientID, dataset.StudyInstanceUID, dataset.StudyDescription) == ("Doe^Jane", "MRN-0042", STUDY["StudyInstanceUID"], "Brain DTI")
 
 
 def test_saved_series_tags_are_the_next_exports_defaults(tmp_path, scene, registration):
