@@ -138,11 +138,12 @@ class FAExportDICOMPluginClass(DICOMPlugin):
 
         moved: list[Path] = []
         studyDefaults: dict[int, dict] = {}
+        seriesUIDs: set[str] = set()
         name = ""
         try:
             for exportable in exportables:
                 name = self._itemName(exportable)
-                self._exportOne(exportable, moved, studyDefaults)
+                self._exportOne(exportable, moved, studyDefaults, seriesUIDs)
         except FAExportError as error:
             message = _("Series '{name}': {error}").format(name=name, error=tagNamesForOptions(str(error)))
         except Exception as error:  # the dialog shows a returned message; a raised one becomes a generic failure
@@ -160,7 +161,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
         return shNode.GetItemName(exportable.subjectHierarchyItemID) if shNode else ""
 
-    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict]) -> None:
+    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict], seriesUIDs: set[str]) -> None:
         """Export into a private folder inside ``exportable.directory``, then move the verified files up, flat.
 
         Flat, because the dialog indexes the folder into the database and then deletes only its top-level files;
@@ -177,6 +178,8 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         metadata = self.metadataFromTags(exportable, volumeNode, studyDefaults.setdefault(shNode.GetItemParent(exportable.subjectHierarchyItemID), newStudyDefaults()))
         database = FAExportLogic.dicomDatabase()
         seriesUID = metadata.get("series_instance_uid")
+        if seriesUID in seriesUIDs:  # two maps typed the same: one series of mixed images (the database sees them only after the export)
+            raise InputError(f"SeriesInstanceUID {seriesUID} is also the tag of another series of this export; give each series its own, or clear the tag to generate one")
         if seriesUID and database is not None and database.filesForSeries(seriesUID):
             raise InputError(f"a series with SeriesInstanceUID {seriesUID} is already in Slicer's DICOM database; clear the SeriesInstanceUID tag to generate a new one")
         directory = Path(exportable.directory)
@@ -197,6 +200,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
                 joinSubjectHierarchyStudy=False,
             )
             for series in result.series:
+                seriesUIDs.add(series.series_instance_uid)
                 for file in series.files:
                     target = directory / f"{Path(series.directory).name}_{Path(file).name}"
                     if target.exists():

@@ -479,6 +479,27 @@ def test_a_series_uid_already_in_the_database_is_refused(tmp_path, scene, regist
     assert leftovers(tmp_path / "out") == []
 
 
+def test_two_series_of_one_export_may_not_share_a_typed_series_uid(tmp_path, scene, registration):
+    first, _, _ = map_in_study(tmp_path, scene)
+    (tmp_path / "second").mkdir()
+    second, _, _ = load_case(tmp_path / "second", scene, "las")
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    studyItem = shNode.GetItemParent(item_of(scene, first))
+    shNode.CreateItem(studyItem, second)
+    dialog = ExportDialog(scene)
+    (row,) = [row for row in dialog.examine(studyItem) if row.pluginClass == "MR (FAExport)"]
+    assert dialog.select(row) == ""
+    for index, exportable in enumerate(dialog.exportables):
+        dialog.editTag("SeriesInstanceUID", "1.2.826.0.1.3680043.8.498.77", exportable)
+        dialog.editTag("SeriesDescription", f"FA {index}", exportable)  # different files: the copies would all be written
+    assert not dialog.export(tmp_path / "out")
+    assert dialog.errorLabel == (
+        "Series 'axial': SeriesInstanceUID 1.2.826.0.1.3680043.8.498.77 is also the tag of another series of this export; "
+        "give each series its own, or clear the tag to generate one"
+    )
+    assert leftovers(tmp_path / "out") == []
+
+
 def test_an_unexpected_failure_is_a_message_too(tmp_path, scene, registration, monkeypatch):
     volumeNode, _, _ = map_in_study(tmp_path, scene)
 
