@@ -85,6 +85,13 @@ class DICOMPlugin:
     def examineFiles(self, files) -> list:
         return []
 
+    def examine(self, fileList) -> list:
+        """The old name, which DICOMUtils.getLoadablesFromFileLists still calls when examineForImport finds nothing."""
+        return self.examineForImport(fileList)
+
+    def load(self, loadable) -> bool:
+        return True
+
     def examineForExport(self, subjectHierarchyItemID) -> list:
         return []
 

@@ -530,6 +530,17 @@ def test_the_hidden_module_registers_one_plugin_per_encoding(registration):
         assert plugins[key]().export([]) == ""
 
 
+def test_the_plugins_offer_nothing_when_the_dicom_browser_examines_files_to_load(tmp_path, scene, registration):
+    """Every registered plugin is asked while loading (DICOMUtils.getLoadablesFromFileLists: examineForImport, then examine)."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    series = FAExportLogic().exportVolume(volumeNode, mode="mr+pm", outputFolder=tmp_path / "out", addToDatabase=False).series
+    fileLists = [list(item.files) for item in series]
+    for key in FAEXPORT_ROWS:
+        plugin = slicer.modules.dicomPlugins[key]()
+        assert plugin.examineForImport(fileLists) == [] and plugin.examine(fileLists) == []
+        assert plugin.loadType == key  # how the browser names the plugin in its messages
+
+
 def test_constructing_the_plugins_imports_no_encoder(tmp_path):
     """The DICOM module instantiates every plugin at start-up: that must not load FAExport, pydicom or highdicom."""
     code = (
