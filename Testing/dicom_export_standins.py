@@ -162,6 +162,7 @@ class ExportDialog:
         self.shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
         self.database = database  # slicer.dicomDatabase (a ctkDICOMDatabase stand-in), for "export to database"
         self.exportables: list = []  # those of the selected row, after the tag editor took them
+        self.tableFilled = False
         self.studyItemID = 0
         self.patientItemID = 0
         self.saveTags = False
@@ -206,8 +207,14 @@ class ExportDialog:
     # qSlicerDICOMTagEditorWidget::setExportables (the row's selection)
 
     def select(self, row: Row) -> str:
-        """Give the row's exportables to the tag editor; returns its error ("" on success)."""
-        self.exportables = []
+        """Give the row's exportables to the tag editor; returns its error ("" on success).
+
+        setExportables keeps the exportables before it checks their study and patient: after an error the table is
+        not filled, yet Export still hands them to the plugin (with only the plugin's own tags).
+        """
+        self.exportables = list(row.exportables)
+        self.tableFilled = False
+        self.studyItemID = self.patientItemID = 0
         seriesParents = {self.shNode.GetItemParent(exportable.subjectHierarchyItemID) for exportable in row.exportables}
         if 0 in seriesParents:
             self.errorLabel = "No study found"
@@ -220,7 +227,7 @@ class ExportDialog:
         if not self.patientItemID:
             self.errorLabel = "No patient found"
             return self.errorLabel
-        self.exportables = list(row.exportables)
+        self.tableFilled = True
         # Patient, then study: missing tags are added to the item as empty attributes (so the table shows them),
         # then every DICOM.* attribute of the item is copied into every exportable.
         for itemID, tagNames in ((self.patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), (self.studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
@@ -262,7 +269,9 @@ class ExportDialog:
             self.commitChangesToItems()
 
     def commitChangesToItems(self) -> None:
-        """"Save tags": the table goes back into the series, study and patient items."""
+        """"Save tags": the table goes back into the series, study and patient items (nothing when it was not filled)."""
+        if not self.tableFilled:
+            return
         for exportable in self.exportables:
             for tagName, value in self.seriesTags(exportable).items():
                 self.shNode.SetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName, value)

@@ -262,6 +262,19 @@ def test_a_tag_emptied_in_the_dialog_is_written_empty_not_refilled_from_the_subj
     assert dataset.StudyInstanceUID == STUDY["StudyInstanceUID"]  # not emptied: still the study the map sits in
 
 
+def test_after_the_dialogs_no_patient_error_export_still_runs_and_writes_an_anonymous_new_study(tmp_path, scene, registration):
+    """A map at the top of the hierarchy, selected in the dialog's own tree: "No patient found", the Export button still works."""
+    volumeNode = FAExportLogic.readVolumeFile(write_volume(tmp_path / "top.nii.gz", map_values("fa", GEOMETRIES["axial"].shape), GEOMETRIES["axial"].affine), scene)
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    shNode.CreateItem(shNode.GetSceneItemID(), volumeNode)
+    dialog = ExportDialog(scene)
+    rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
+    assert dialog.select(rows["MR (FAExport)"]) == "No patient found"
+    assert dialog.export(tmp_path / "out"), dialog.errorLabel
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    assert (str(datasets[0][1].PatientName), datasets[0][1].PatientID[:3]) == ("Anonymous^", "FAX")
+
+
 def test_an_emptied_study_uid_that_the_table_showed_makes_a_new_study(tmp_path, scene, registration):
     volumeNode, _, _ = map_in_study(tmp_path, scene)
     export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "kept")
