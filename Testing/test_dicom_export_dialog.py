@@ -513,6 +513,18 @@ def test_two_series_of_one_export_may_not_share_a_typed_series_uid(tmp_path, sce
     assert leftovers(tmp_path / "out") == []
 
 
+def test_files_already_in_the_folder_are_never_overwritten(tmp_path, scene, registration):
+    """Exported again into the same folder with the same typed SeriesInstanceUID (no database to refuse it): same file names."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    uid = [("SeriesInstanceUID", "1.2.826.0.1.3680043.8.498.78", True)]
+    assert export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", uid).errorLabel == ""
+    before = {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()}
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", [*uid, ("Scale", "32000", True)])
+    assert dialog.errorLabel.startswith(f"Series 'axial': {tmp_path / 'out'}/")
+    assert dialog.errorLabel.endswith(" already exists; it is never overwritten: export into an empty folder")
+    assert {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()} == before
+
+
 def test_an_unexpected_failure_is_a_message_too(tmp_path, scene, registration, monkeypatch):
     volumeNode, _, _ = map_in_study(tmp_path, scene)
 
