@@ -19,6 +19,7 @@ Slicer/Slicer at that tag); none of Slicer's code is copied:
 """
 
 import logging
+import numbers
 import sys
 import types
 from dataclasses import dataclass
@@ -33,17 +34,45 @@ from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 DICOM_PREFIX = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix()  # "DICOM."
 
 
+class QtProperty:
+    """A Q_PROPERTY written from Python as PythonQt converts (PythonQtConv::PyObjToQVariant, non-strict).
+
+    QString takes the str() of any object (PyObjGetString falls back to PyObject_Str); double and vtkIdType take
+    numbers only, anything else fails the property write, which PythonQt raises as an AttributeError.
+    """
+
+    def __init__(self, qtType: str, default) -> None:
+        self.qtType = qtType
+        self.default = default
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else instance.__dict__.get(self.name, self.default)
+
+    def __set__(self, instance, value) -> None:
+        if self.qtType == "QString":
+            value = str(value)
+        elif isinstance(value, str | bytes) or not isinstance(value, numbers.Real) or (self.qtType == "vtkIdType" and not isinstance(value, numbers.Integral)):
+            raise AttributeError(f"Property '{self.name}' of type '{self.qtType}' does not accept an object of type {type(value).__name__} ({value!r})")
+        else:
+            value = int(value) if self.qtType == "vtkIdType" else float(value)
+        instance.__dict__[self.name] = value
+
+
 class qSlicerDICOMExportable:  # noqa: N801 -- Slicer's class name
     """Container for what a plugin offers to export; its tags are what the dialog's tag editor shows and edits."""
 
+    # Types and defaults of qSlicerDICOMExportable.h's properties and qSlicerDICOMExportablePrivate's constructor.
+    name = QtProperty("QString", "Unknown exporter")
+    tooltip = QtProperty("QString", "Creates a DICOM file from the selected data")
+    subjectHierarchyItemID = QtProperty("vtkIdType", 0)
+    pluginClass = QtProperty("QString", "")
+    directory = QtProperty("QString", "")
+    confidence = QtProperty("double", 0.0)
+
     def __init__(self) -> None:
-        # Defaults of qSlicerDICOMExportablePrivate's constructor.
-        self.name = "Unknown exporter"
-        self.tooltip = "Creates a DICOM file from the selected data"
-        self.subjectHierarchyItemID = 0
-        self.pluginClass = ""
-        self.directory = ""
-        self.confidence = 0.0
         self._tags: dict[str, str] = {}
 
     @property
@@ -56,10 +85,10 @@ class qSlicerDICOMExportable:  # noqa: N801 -- Slicer's class name
         self._tags = dict(newTags)
 
     def tag(self, tagName: str) -> str:
-        return self._tags.setdefault(tagName, "")
+        return self._tags.setdefault(str(tagName), "")
 
     def setTag(self, tagName: str, tagValue: str) -> None:
-        self._tags[tagName] = tagValue
+        self._tags[str(tagName)] = str(tagValue)  # QString arguments: PythonQt passes str() of other objects
 
 
 class DICOMPlugin:

@@ -207,6 +207,19 @@ def test_an_exportables_tags_are_a_copy_as_through_pythonqt(scene):
     assert exportable.tags == {"SeriesNumber": "7", "Absent": ""}
 
 
+def test_an_exportables_properties_convert_as_pythonqt_writes_them(scene):
+    exportable = slicer.qSlicerDICOMExportable()
+    assert (exportable.name, exportable.confidence, exportable.subjectHierarchyItemID, exportable.directory) == ("Unknown exporter", 0.0, 0, "")
+    exportable.name, exportable.confidence, exportable.subjectHierarchyItemID = 5, 1, np.int64(12)
+    assert (exportable.name, exportable.confidence, exportable.subjectHierarchyItemID) == ("5", 1.0, 12)
+    exportable.setTag("SeriesNumber", 1001)
+    assert exportable.tag("SeriesNumber") == "1001"
+    with pytest.raises(AttributeError, match="Property 'confidence' of type 'double' does not accept an object of type str"):
+        exportable.confidence = "0.8"
+    with pytest.raises(AttributeError, match="Property 'subjectHierarchyItemID' of type 'vtkIdType'"):
+        exportable.subjectHierarchyItemID = None
+
+
 def test_maps_of_one_study_exported_together_share_a_new_study_when_it_has_none(tmp_path, scene, registration):
     """A study made by hand (no UID, as the dialog's "create study" makes it): one new study, not one per series."""
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
