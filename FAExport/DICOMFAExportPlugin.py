@@ -26,7 +26,7 @@ from pathlib import Path
 
 import slicer
 from DICOMLib import DICOMPlugin
-from slicer import vtkMRMLSubjectHierarchyNode
+from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 
 try:
     from slicer.i18n import tr as _
@@ -105,6 +105,10 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         exportable.tooltip = f"{self.exportTooltip}\n{preview}"
         for tagName, value in self.defaultSeriesTags(volumeNode).items():
             exportable.setTag(tagName, value)
+        # The dialog's tag editor replaces these by the same attributes (then by the user's edits); a script that
+        # exports without the dialog gets what the dialog would have shown.
+        for tagName, value in patientAndStudyTags(shNode, subjectHierarchyItemID).items():
+            exportable.setTag(tagName, value)
         return [exportable]
 
     def defaultSeriesTags(self, volumeNode) -> dict[str, str]:
@@ -134,11 +138,12 @@ class FAExportDICOMPluginClass(DICOMPlugin):
 
         moved: list[Path] = []
         studyDefaults: dict[int, dict] = {}
+        seriesUIDs: set[str] = set()
         name = ""
         try:
             for exportable in exportables:
                 name = self._itemName(exportable)
-                self._exportOne(exportable, moved, studyDefaults)
+                self._exportOne(exportable, moved, studyDefaults, seriesUIDs)
         except FAExportError as error:
             message = _("Series '{name}': {error}").format(name=name, error=tagNamesForOptions(str(error)))
         except Exception as error:  # the dialog shows a returned message; a raised one becomes a generic failure
@@ -156,7 +161,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
         return shNode.GetItemName(exportable.subjectHierarchyItemID) if shNode else ""
 
-    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict]) -> None:
+    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict], seriesUIDs: set[str]) -> None:
         """Export into a private folder inside ``exportable.directory``, then move the verified files up, flat.
 
         Flat, because the dialog indexes the folder into the database and then deletes only its top-level files;
@@ -173,6 +178,8 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         metadata = self.metadataFromTags(exportable, volumeNode, studyDefaults.setdefault(shNode.GetItemParent(exportable.subjectHierarchyItemID), newStudyDefaults()))
         database = FAExportLogic.dicomDatabase()
         seriesUID = metadata.get("series_instance_uid")
+        if seriesUID in seriesUIDs:  # two maps typed the same: one series of mixed images (the database sees them only after the export)
+            raise InputError(f"SeriesInstanceUID {seriesUID} is also the tag of another series of this export; give each series its own, or clear the tag to generate one")
         if seriesUID and database is not None and database.filesForSeries(seriesUID):
             raise InputError(f"a series with SeriesInstanceUID {seriesUID} is already in Slicer's DICOM database; clear the SeriesInstanceUID tag to generate a new one")
         directory = Path(exportable.directory)
@@ -193,6 +200,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
                 joinSubjectHierarchyStudy=False,
             )
             for series in result.series:
+                seriesUIDs.add(series.series_instance_uid)
                 for file in series.files:
                     target = directory / f"{Path(series.directory).name}_{Path(file).name}"
                     if target.exists():
@@ -205,18 +213,17 @@ class FAExportDICOMPluginClass(DICOMPlugin):
     # --- tags -> export options
 
     def metadataFromTags(self, exportable, volumeNode, studyDefaults: dict | None = None) -> dict:
-        """Patient, study and series fields: the exportable's (non-empty) tags win over the subject hierarchy.
+        """Patient, study and series fields from the exportable's tags alone: what the dialog's table shows is written.
 
-        The tags are what the user sees and edits in the dialog; with "Save tags" unchecked they exist only there.
-        Exported outside the dialog, an exportable holds only the series defaults, so the study the volume sits
-        under in the subject hierarchy still provides patient and study. ``studyDefaults`` (a new StudyInstanceUID,
-        date and time) fill what neither gives, shared by the maps of one study exported together.
+        The tag editor filled the patient and study tags from the subject hierarchy, then the user edited them
+        ("Save tags" unchecked: only there). An empty tag is written empty or gets FAExportLib's default (a generated
+        UID or patient ID, "Anonymous^"), never the subject hierarchy's value again: emptying identifying tags must
+        take them out of the files. ``studyDefaults`` (a new StudyInstanceUID, date and time) fill an empty study,
+        shared by the maps of one study exported together.
         """
-        from FAExport import FAExportLogic
-
         from FAExportLib import InputError
 
-        fields = FAExportLogic.subjectHierarchyMetadata(volumeNode)
+        fields = {}
         for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items():
             value = exportable.tag(tagName).strip()
             if value:
@@ -322,6 +329,22 @@ def defaultQuantityName(volumeNode) -> str:
 
 def defaultSeriesDescription(volumeNode) -> str:
     return defaultQuantity(volumeNode).description
+
+
+def patientAndStudyTags(shNode, seriesItemID: int) -> dict[str, str]:
+    """The patient and study tags the dialog's tag editor copies into an exportable, "" where absent.
+
+    They are the DICOM.* attributes of the series item's parent (the study) and grandparent (the patient):
+    qSlicerDICOMTagEditorWidget.cxx, setExportables.
+    """
+    prefix = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix()
+    studyItemID = shNode.GetItemParent(seriesItemID)
+    patientItemID = shNode.GetItemParent(studyItemID) if studyItemID else 0
+    tags = {}
+    for itemID, tagNames in ((patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), (studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
+        if itemID:
+            tags |= {tagName: shNode.GetItemAttribute(itemID, prefix + tagName) for tagName in tagNames}
+    return tags
 
 
 def newStudyDefaults() -> dict:

@@ -5,21 +5,28 @@ Slicer/Slicer at that tag); none of Slicer's code is copied:
 
 - ``qSlicerDICOMExportable`` (Modules/Scripted/DICOMLib/Widgets/qSlicerDICOMExportable.{h,cxx}): properties and
   their defaults; ``tag(name)`` reads through QMap::operator[], so an absent tag is inserted with a null QString,
-  which PythonQt hands to Python as "" (PythonQt's PythonQtConv::QStringToPyObject).
+  which PythonQt hands to Python as "" (PythonQt's PythonQtConv::QStringToPyObject). ``tags()`` returns the QMap
+  by value (and PythonQt registers no converter for QMap<QString, QString>): plugins read and write tags only
+  through tag()/setTag(); here ``tags`` is a copy, for the dialog model and the tests to read.
 - ``DICOMPlugin`` (Modules/Scripted/DICOMLib/DICOMPlugin.py): the base class's attributes and virtual methods.
 - ``ScalarVolumeExporterModel``: what Slicer's own scalar volume exporter offers in the dialog
   (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py, examineForExport): every scalar volume, including
-  labelmaps, at confidence 0.5, with its default series tags. Only the examination is modelled.
+  labelmaps, at confidence 0.5, with its default tags. Only the examination is modelled.
 - ``ExportDialog``: qSlicerDICOMExportDialog.cxx (examineSelectedItem, onExport, exportSeries) and
   qSlicerDICOMTagEditorWidget.cxx (setExportables, tagsTableCellChanged, commitChangesToItems), with
-  ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp: recursive, hidden files included).
+  ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp at the commit Slicer pins in
+  SuperBuild/External_CTK.cmake: recursive, hidden files included, unreadable files skipped with a warning).
 """
 
 import logging
+import numbers
 import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
+
+import pydicom
+import pydicom.errors
 
 import slicer
 from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode, vtkSlicerSubjectHierarchyModuleLogic
@@ -27,24 +34,61 @@ from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 DICOM_PREFIX = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix()  # "DICOM."
 
 
+class QtProperty:
+    """A Q_PROPERTY written from Python as PythonQt converts (PythonQtConv::PyObjToQVariant, non-strict).
+
+    QString takes the str() of any object (PyObjGetString falls back to PyObject_Str); double and vtkIdType take
+    numbers only, anything else fails the property write, which PythonQt raises as an AttributeError.
+    """
+
+    def __init__(self, qtType: str, default) -> None:
+        self.qtType = qtType
+        self.default = default
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else instance.__dict__.get(self.name, self.default)
+
+    def __set__(self, instance, value) -> None:
+        if self.qtType == "QString":
+            value = str(value)
+        elif isinstance(value, str | bytes) or not isinstance(value, numbers.Real) or (self.qtType == "vtkIdType" and not isinstance(value, numbers.Integral)):
+            raise AttributeError(f"Property '{self.name}' of type '{self.qtType}' does not accept an object of type {type(value).__name__} ({value!r})")
+        else:
+            value = int(value) if self.qtType == "vtkIdType" else float(value)
+        instance.__dict__[self.name] = value
+
+
 class qSlicerDICOMExportable:  # noqa: N801 -- Slicer's class name
     """Container for what a plugin offers to export; its tags are what the dialog's tag editor shows and edits."""
 
+    # Types and defaults of qSlicerDICOMExportable.h's properties and qSlicerDICOMExportablePrivate's constructor.
+    name = QtProperty("QString", "Unknown exporter")
+    tooltip = QtProperty("QString", "Creates a DICOM file from the selected data")
+    subjectHierarchyItemID = QtProperty("vtkIdType", 0)
+    pluginClass = QtProperty("QString", "")
+    directory = QtProperty("QString", "")
+    confidence = QtProperty("double", 0.0)
+
     def __init__(self) -> None:
-        # Defaults of qSlicerDICOMExportablePrivate's constructor.
-        self.name = "Unknown exporter"
-        self.tooltip = "Creates a DICOM file from the selected data"
-        self.subjectHierarchyItemID = 0
-        self.pluginClass = ""
-        self.directory = ""
-        self.confidence = 0.0
-        self.tags: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """A copy, as the C++ getter returns the map by value: changing it changes nothing."""
+        return dict(self._tags)
+
+    @tags.setter
+    def tags(self, newTags: dict[str, str]) -> None:
+        self._tags = dict(newTags)
 
     def tag(self, tagName: str) -> str:
-        return self.tags.setdefault(tagName, "")
+        return self._tags.setdefault(str(tagName), "")
 
     def setTag(self, tagName: str, tagValue: str) -> None:
-        self.tags[tagName] = tagValue
+        self._tags[str(tagName)] = str(tagValue)  # QString arguments: PythonQt passes str() of other objects
 
 
 class DICOMPlugin:
@@ -69,6 +113,13 @@ class DICOMPlugin:
 
     def examineFiles(self, files) -> list:
         return []
+
+    def examine(self, fileList) -> list:
+        """The old name, which DICOMUtils.getLoadablesFromFileLists still calls when examineForImport finds nothing."""
+        return self.examineForImport(fileList)
+
+    def load(self, loadable) -> bool:
+        return True
 
     def examineForExport(self, subjectHierarchyItemID) -> list:
         return []
@@ -97,7 +148,10 @@ class ScalarVolumeExporterModel(DICOMPlugin):
         exportable.subjectHierarchyItemID = subjectHierarchyItemID
         exportable.pluginClass = self.pluginKey
         exportable.confidence = 0.5
-        for name, value in (("SeriesDescription", "No series description"), ("Modality", "CT"), ("SeriesNumber", "301"), ("SeriesInstanceUID", "")):
+        # All the tags it offers, in its order; the study ones are replaced by the study item's in the tag editor.
+        defaults = {"SeriesDescription": "No series description", "Modality": "CT", "Manufacturer": "Unknown manufacturer", "Model": "Unknown model", "StudyDate": "", "StudyTime": "", "StudyInstanceUID": ""}
+        defaults |= {"SeriesDate": "", "SeriesTime": "", "ContentDate": "", "ContentTime": "", "SeriesNumber": "301", "SeriesInstanceUID": "", "FrameOfReferenceUID": ""}
+        for name, value in defaults.items():
             exportable.setTag(name, value)
         return [exportable]
 
@@ -137,6 +191,7 @@ class ExportDialog:
         self.shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
         self.database = database  # slicer.dicomDatabase (a ctkDICOMDatabase stand-in), for "export to database"
         self.exportables: list = []  # those of the selected row, after the tag editor took them
+        self.tableFilled = False
         self.studyItemID = 0
         self.patientItemID = 0
         self.saveTags = False
@@ -162,7 +217,9 @@ class ExportDialog:
                     logging.exception("Failed to get exportables from plugin %s", type(plugin).__name__)
                     continue
                 for exportable in found:
-                    byPlugin.setdefault(exportable.pluginClass, []).append(exportable)
+                    # exportablesByPlugin is a QMultiMap: values(plugin) lists the most recently inserted first,
+                    # so a row holds its series in reverse order of examination (the plugin exports them that way).
+                    byPlugin.setdefault(exportable.pluginClass, []).insert(0, exportable)
         # A QMap iterates its keys in order; the rows sit in a QMultiMap keyed by 1 - mean confidence, whose
         # values(key) come most recently inserted first: equal confidences list in reverse plugin-class order.
         rows = [Row(pluginClass, byPlugin[pluginClass], sum(e.confidence for e in byPlugin[pluginClass]) / len(byPlugin[pluginClass])) for pluginClass in sorted(byPlugin)]
@@ -179,8 +236,14 @@ class ExportDialog:
     # qSlicerDICOMTagEditorWidget::setExportables (the row's selection)
 
     def select(self, row: Row) -> str:
-        """Give the row's exportables to the tag editor; returns its error ("" on success)."""
-        self.exportables = []
+        """Give the row's exportables to the tag editor; returns its error ("" on success).
+
+        setExportables keeps the exportables before it checks their study and patient: after an error the table is
+        not filled, yet Export still hands them to the plugin (with only the plugin's own tags).
+        """
+        self.exportables = list(row.exportables)
+        self.tableFilled = False
+        self.studyItemID = self.patientItemID = 0
         seriesParents = {self.shNode.GetItemParent(exportable.subjectHierarchyItemID) for exportable in row.exportables}
         if 0 in seriesParents:
             self.errorLabel = "No study found"
@@ -193,7 +256,7 @@ class ExportDialog:
         if not self.patientItemID:
             self.errorLabel = "No patient found"
             return self.errorLabel
-        self.exportables = list(row.exportables)
+        self.tableFilled = True
         # Patient, then study: missing tags are added to the item as empty attributes (so the table shows them),
         # then every DICOM.* attribute of the item is copied into every exportable.
         for itemID, tagNames in ((self.patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), (self.studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
@@ -235,7 +298,9 @@ class ExportDialog:
             self.commitChangesToItems()
 
     def commitChangesToItems(self) -> None:
-        """"Save tags": the table goes back into the series, study and patient items."""
+        """"Save tags": the table goes back into the series, study and patient items (nothing when it was not filled)."""
+        if not self.tableFilled:
+            return
         for exportable in self.exportables:
             for tagName, value in self.seriesTags(exportable).items():
                 self.shNode.SetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName, value)
@@ -260,9 +325,14 @@ class ExportDialog:
             if success:
                 for path in sorted(folder.rglob("*")):  # ctkDICOMIndexer::addDirectory(folder, copyFile=true): recursive
                     if path.is_file():
-                        self.database.insert(str(path), True, True, True)
-            for path in folder.iterdir():  # QDir::remove deletes files only, then rmdir fails if anything is left
-                if path.is_file():
+                        try:
+                            self.database.insert(str(path), True, True, True)
+                        except pydicom.errors.InvalidDicomError:
+                            logging.warning("Could not read DICOM file:%s", path)
+            # QDir::entryList() with the default filter (AllEntries: no Hidden) lists no dot-files; QDir::remove
+            # deletes files only; then rmdir fails if anything is left: hidden files and sub-folders stay behind.
+            for path in folder.iterdir():
+                if path.is_file() and not path.name.startswith("."):
                     path.unlink()
             if not any(folder.iterdir()):
                 folder.rmdir()

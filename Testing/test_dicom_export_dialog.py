@@ -30,7 +30,7 @@ from slicer import vtkMRMLSubjectHierarchyNode
 
 FAEXPORT_ROWS = ["MR (FAExport)", "MR + Parametric Map (FAExport)", "Parametric Map (FAExport)", "SC (FAExport)"]
 PATIENT = {"DICOM.PatientName": "Doe^Jane", "DICOM.PatientID": "MRN-0042", "DICOM.PatientSex": "F", "DICOM.PatientBirthDate": "19700101"}
-STUDY = {"StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyDescription": "Brain DTI", "DICOM.StudyDate": "20260102", "DICOM.StudyTime": "101500"}
+STUDY = {"StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyDescription": "Brain DTI", "DICOM.StudyDate": "20260102", "DICOM.StudyTime": "101500"}
 MR_STORAGE, PM_STORAGE = "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.30"
 
 
@@ -65,7 +65,10 @@ def item_of(scene, volumeNode) -> int:
 
 
 def map_in_study(tmp_path, scene, geometry="axial", values_kind="fa", series_uid="1.2.826.0.1.3680043.8.498.12"):
-    """A float map loaded from NIfTI and placed under a DICOM patient and study, as after loading its source from DICOM."""
+    """A float map loaded from NIfTI and placed under a DICOM patient and study, as after loading its source from DICOM.
+
+    DICOMPlugin.addSeriesInSubjectHierarchy sets the study item's UID and its DICOM.StudyInstanceUID attribute.
+    """
     volumeNode, values, affine = load_case(tmp_path, scene, geometry, values_kind=values_kind)
     place_in_dicom_study(scene, volumeNode, PATIENT, STUDY, seriesUID=series_uid)
     return volumeNode, values, affine
@@ -119,9 +122,10 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
     mr = rows[0].exportables[0]  # the preselected row
     assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, "mr", "auto")
     assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1; RescaleSlope ")
-    assert mr.tags == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
-    assert rows[1].exportables[0].tags == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "Scale": "auto"}
-    assert rows[2].exportables[0].tags == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1003", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
+    seriesTags = ExportDialog(scene).seriesTags
+    assert seriesTags(mr) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
+    assert seriesTags(rows[1].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "Scale": "auto"}
+    assert seriesTags(rows[2].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1003", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
 
 
 @pytest.mark.parametrize(
@@ -179,7 +183,41 @@ def test_a_selected_study_offers_each_map_as_one_series_of_the_row(tmp_path, sce
     assert sorted(e.subjectHierarchyItemID for e in rows[0].exportables) == sorted([item_of(scene, first), item_of(scene, second)])
 
 
+def test_a_rows_series_come_in_reverse_order_of_the_studys_children(tmp_path, scene, registration):
+    """qSlicerDICOMExportDialog groups exportables in a QMultiMap, whose values(key) list the newest first."""
+    first, _, _ = map_in_study(tmp_path, scene)
+    (tmp_path / "second").mkdir()
+    second, _, _ = load_case(tmp_path / "second", scene, "las")
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    studyItem = shNode.GetItemParent(item_of(scene, first))
+    shNode.CreateItem(studyItem, second)
+    for row in ExportDialog(scene).examine(studyItem):
+        assert [e.subjectHierarchyItemID for e in row.exportables] == [item_of(scene, second), item_of(scene, first)], row.pluginClass
+
+
 # --- tags
+
+
+def test_an_exportables_tags_are_a_copy_as_through_pythonqt(scene):
+    exportable = slicer.qSlicerDICOMExportable()
+    exportable.setTag("SeriesNumber", "7")
+    exportable.tags["SeriesNumber"] = "8"
+    assert exportable.tag("SeriesNumber") == "7"
+    assert exportable.tag("Absent") == ""  # a null QString; the map now holds it, as QMap::operator[] inserts
+    assert exportable.tags == {"SeriesNumber": "7", "Absent": ""}
+
+
+def test_an_exportables_properties_convert_as_pythonqt_writes_them(scene):
+    exportable = slicer.qSlicerDICOMExportable()
+    assert (exportable.name, exportable.confidence, exportable.subjectHierarchyItemID, exportable.directory) == ("Unknown exporter", 0.0, 0, "")
+    exportable.name, exportable.confidence, exportable.subjectHierarchyItemID = 5, 1, np.int64(12)
+    assert (exportable.name, exportable.confidence, exportable.subjectHierarchyItemID) == ("5", 1.0, 12)
+    exportable.setTag("SeriesNumber", 1001)
+    assert exportable.tag("SeriesNumber") == "1001"
+    with pytest.raises(AttributeError, match="Property 'confidence' of type 'double' does not accept an object of type str"):
+        exportable.confidence = "0.8"
+    with pytest.raises(AttributeError, match="Property 'subjectHierarchyItemID' of type 'vtkIdType'"):
+        exportable.subjectHierarchyItemID = None
 
 
 def test_maps_of_one_study_exported_together_share_a_new_study_when_it_has_none(tmp_path, scene, registration):
@@ -222,6 +260,73 @@ def test_edited_tags_win_over_the_subject_hierarchy_and_stay_in_the_dialog(tmp_p
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     assert shNode.GetItemAttribute(dialog.patientItemID, "DICOM.PatientName") == "Doe^Jane"
     assert shNode.GetItemAttribute(dialog.studyItemID, "DICOM.StudyDescription") == "Brain DTI"
+
+
+def test_a_tag_emptied_in_the_dialog_is_written_empty_not_refilled_from_the_subject_hierarchy(tmp_path, scene, registration):
+    """What the table shows is what is written: emptying identifying tags (to share a map) must not bring them back."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    edits = [("PatientName", "", False), ("PatientID", "", False), ("PatientBirthDate", "", False), ("PatientSex", "", False), ("StudyDescription", "", False), ("StudyDate", "", False)]
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", edits)
+    assert dialog.errorLabel == ""
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    dataset = datasets[0][1]
+    assert (str(dataset.PatientName), dataset.PatientBirthDate, dataset.PatientSex, dataset.get("StudyDescription", "")) == ("Anonymous^", "", "", "")
+    assert dataset.PatientID.startswith("FAX") and dataset.StudyDate != "20260102"
+    assert dataset.StudyInstanceUID == STUDY["StudyInstanceUID"]  # not emptied: still the study the map sits in
+
+
+def test_after_the_dialogs_no_patient_error_export_still_runs_and_writes_an_anonymous_new_study(tmp_path, scene, registration):
+    """A map at the top of the hierarchy, selected in the dialog's own tree: "No patient found", the Export button still works."""
+    volumeNode = FAExportLogic.readVolumeFile(write_volume(tmp_path / "top.nii.gz", map_values("fa", GEOMETRIES["axial"].shape), GEOMETRIES["axial"].affine), scene)
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    shNode.CreateItem(shNode.GetSceneItemID(), volumeNode)
+    dialog = ExportDialog(scene)
+    rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
+    assert dialog.select(rows["MR (FAExport)"]) == "No patient found"
+    assert dialog.export(tmp_path / "out"), dialog.errorLabel
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    assert (str(datasets[0][1].PatientName), datasets[0][1].PatientID[:3]) == ("Anonymous^", "FAX")
+
+
+def test_an_emptied_study_uid_that_the_table_showed_makes_a_new_study(tmp_path, scene, registration):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "kept")
+    export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "new", [("StudyInstanceUID", "", False)])
+    ((_, kept),) = datasets_by_series(tmp_path / "kept").items()
+    ((_, new),) = datasets_by_series(tmp_path / "new").items()
+    assert kept[0][1].StudyInstanceUID == STUDY["StudyInstanceUID"]
+    assert new[0][1].StudyInstanceUID != STUDY["StudyInstanceUID"]
+    assert str(new[0][1].PatientName) == "Doe^Jane"
+
+
+def test_a_study_known_only_by_its_item_uid_shows_an_empty_study_uid_and_gets_a_new_one(tmp_path, scene, registration):
+    """A script's hierarchy (InsertDicomSeriesInHierarchy, no DICOM.* attributes): the table shows no StudyInstanceUID, as for Slicer's exporter."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    shNode.RemoveItemAttribute(shNode.GetItemParent(item_of(scene, volumeNode)), "DICOM.StudyInstanceUID")
+    dialog = export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "out")
+    assert dialog.exportables[0].tag("StudyInstanceUID") == ""
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    assert datasets[0][1].StudyInstanceUID != STUDY["StudyInstanceUID"]
+    assert (str(datasets[0][1].PatientName), datasets[0][1].StudyDescription) == ("Doe^Jane", "Brain DTI")
+
+
+def test_exported_without_the_dialogs_tag_editor_the_volume_joins_its_study(tmp_path, scene, registration):
+    """A script may examine and export directly: the exportable then carries the patient and study of the subject hierarchy."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    plugin = slicer.modules.dicomPlugins["MR (FAExport)"]()
+    (exportable,) = plugin.examineForExport(item_of(scene, volumeNode))
+    assert {name: exportable.tag(name) for name in ("PatientName", "PatientID", "StudyDescription", "StudyDate")} == {
+        "PatientName": "Doe^Jane",
+        "PatientID": "MRN-0042",
+        "StudyDescription": "Brain DTI",
+        "StudyDate": "20260102",
+    }
+    exportable.directory = str(tmp_path / "out")
+    assert plugin.export([exportable]) == ""
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    dataset = datasets[0][1]
+    assert (str(dataset.PatientName), dataset.PatientID, dataset.StudyInstanceUID, dataset.StudyDescription) == ("Doe^Jane", "MRN-0042", STUDY["StudyInstanceUID"], "Brain DTI")
 
 
 def test_saved_series_tags_are_the_next_exports_defaults(tmp_path, scene, registration):
@@ -305,6 +410,30 @@ def test_export_to_the_database_indexes_every_file_and_leaves_no_temporary_folde
     assert sorted(len(database.filesForSeries(uid)) for uid in database.seriesUIDs()) == [1, values.shape[2]]
 
 
+def test_the_dialog_deletes_only_visible_top_level_files_of_its_temporary_folder(tmp_path, scene, database):
+    """Why FAExport writes flat, visible files: hidden files and sub-folders stay behind, and so does the folder."""
+
+    class WritesEverywhere(ScalarVolumeExporterModel):
+        pluginKey = "WritesEverywhere"
+
+        def export(self, exportables) -> str:
+            folder = Path(exportables[0].directory)
+            (folder / "sub").mkdir()
+            for path in (folder / "visible", folder / ".hidden", folder / "sub" / "nested"):
+                path.write_text("not DICOM")
+            return ""
+
+    slicer.modules.dicomPlugins = {"WritesEverywhere": WritesEverywhere}
+    volumeNode = volume_from_values(tmp_path, scene, "volume", np.zeros((4, 5, 6), dtype=np.int16))
+    dialog = ExportDialog(scene, database)
+    (row,) = dialog.examine(item_of(scene, volumeNode))
+    assert dialog.select(row) == ""
+    assert dialog.export(None, temporaryPath=tmp_path / "SlicerTemp"), dialog.errorLabel
+    (temporary,) = (tmp_path / "SlicerTemp").iterdir()
+    assert leftovers(temporary) == [".hidden", "sub"]
+    assert database.seriesUIDs() == set()
+
+
 # --- errors come back as the message, with nothing left behind
 
 
@@ -317,6 +446,8 @@ def test_a_failing_series_returns_its_message_and_removes_the_series_already_wri
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     studyItem = shNode.GetItemParent(item_of(scene, good))
     shNode.CreateItem(studyItem, bad)
+    shNode.SetItemParent(item_of(scene, good), shNode.GetSceneItemID())
+    shNode.SetItemParent(item_of(scene, good), studyItem)  # now the last child: the dialog's row lists it first
     dialog = ExportDialog(scene)
     (row,) = [row for row in dialog.examine(studyItem) if row.pluginClass == "MR (FAExport)"]
     assert [e.subjectHierarchyItemID for e in row.exportables] == [item_of(scene, good), item_of(scene, bad)]
@@ -374,6 +505,39 @@ def test_a_series_uid_already_in_the_database_is_refused(tmp_path, scene, regist
     assert leftovers(tmp_path / "out") == []
 
 
+def test_two_series_of_one_export_may_not_share_a_typed_series_uid(tmp_path, scene, registration):
+    first, _, _ = map_in_study(tmp_path, scene)
+    (tmp_path / "second").mkdir()
+    second, _, _ = load_case(tmp_path / "second", scene, "las")
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    studyItem = shNode.GetItemParent(item_of(scene, first))
+    shNode.CreateItem(studyItem, second)
+    dialog = ExportDialog(scene)
+    (row,) = [row for row in dialog.examine(studyItem) if row.pluginClass == "MR (FAExport)"]
+    assert dialog.select(row) == ""
+    for index, exportable in enumerate(dialog.exportables):
+        dialog.editTag("SeriesInstanceUID", "1.2.826.0.1.3680043.8.498.77", exportable)
+        dialog.editTag("SeriesDescription", f"FA {index}", exportable)  # different files: the copies would all be written
+    assert not dialog.export(tmp_path / "out")
+    assert dialog.errorLabel == (
+        "Series 'axial': SeriesInstanceUID 1.2.826.0.1.3680043.8.498.77 is also the tag of another series of this export; "
+        "give each series its own, or clear the tag to generate one"
+    )
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_files_already_in_the_folder_are_never_overwritten(tmp_path, scene, registration):
+    """Exported again into the same folder with the same typed SeriesInstanceUID (no database to refuse it): same file names."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    uid = [("SeriesInstanceUID", "1.2.826.0.1.3680043.8.498.78", True)]
+    assert export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", uid).errorLabel == ""
+    before = {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()}
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", [*uid, ("Scale", "32000", True)])
+    assert dialog.errorLabel.startswith(f"Series 'axial': {tmp_path / 'out'}/")
+    assert dialog.errorLabel.endswith(" already exists; it is never overwritten: export into an empty folder")
+    assert {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir()} == before
+
+
 def test_an_unexpected_failure_is_a_message_too(tmp_path, scene, registration, monkeypatch):
     volumeNode, _, _ = map_in_study(tmp_path, scene)
 
@@ -402,6 +566,17 @@ def test_the_hidden_module_registers_one_plugin_per_encoding(registration):
         assert issubclass(plugins[key], DICOMFAExportPlugin.FAExportDICOMPluginClass)
         assert plugins[key].pluginKey == key  # the dialog calls slicer.modules.dicomPlugins[exportable.pluginClass]
         assert plugins[key]().export([]) == ""
+
+
+def test_the_plugins_offer_nothing_when_the_dicom_browser_examines_files_to_load(tmp_path, scene, registration):
+    """Every registered plugin is asked while loading (DICOMUtils.getLoadablesFromFileLists: examineForImport, then examine)."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    series = FAExportLogic().exportVolume(volumeNode, mode="mr+pm", outputFolder=tmp_path / "out", addToDatabase=False).series
+    fileLists = [list(item.files) for item in series]
+    for key in FAEXPORT_ROWS:
+        plugin = slicer.modules.dicomPlugins[key]()
+        assert plugin.examineForImport(fileLists) == [] and plugin.examine(fileLists) == []
+        assert plugin.loadType == key  # how the browser names the plugin in its messages
 
 
 def test_constructing_the_plugins_imports_no_encoder(tmp_path):
