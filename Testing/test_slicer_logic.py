@@ -265,12 +265,12 @@ def test_missing_highdicom_is_explained_for_parametric_maps(tmp_path):
     """highdicom absent (Slicer before 5.12): pm is refused with the install instructions; mr still works."""
     code = (
         "import sys; sys.modules['highdicom'] = None\n"  # makes `import highdicom` raise ImportError, as when not installed
-        "import slicer, FAExport\n"
+        "import slicer, FAExport, FAExportLib\n"
         "scene = slicer.vtkMRMLScene()\n"
         f"node = FAExport.FAExportLogic.readVolumeFile({str(PACKAGE_ROOT.parent / 'Testing/Data/dipy_small_FA.nii.gz')!r}, scene)\n"
         "try:\n"
         f"    FAExport.FAExportLogic().exportVolume(node, mode='mr+pm', outputFolder={str(tmp_path / 'pm')!r}, addToDatabase=False)\n"
-        "except FAExport.InputError as error:\n"
+        "except FAExportLib.InputError as error:\n"
         "    print(error)\n"
         f"print(len(FAExport.FAExportLogic().exportVolume(node, mode='mr', outputFolder={str(tmp_path / 'mr')!r}, addToDatabase=False).series[0].files))\n"
     )
@@ -359,7 +359,7 @@ def test_slicer_reads_nifti_nan_as_zero_so_files_are_checked_before_loading(tmp_
 def test_preview_shows_the_error_before_exporting_and_refuses_what_would_clip(tmp_path, scene):
     volumeNode, _, _ = load_case(tmp_path, scene, "axial", values_kind="signed")  # -3..5
     logic = FAExportLogic()
-    assert logic.previewText(volumeNode, "mr", "1000") == "Values -3 to 5; RescaleSlope 0.001; worst-case quantization error 0.0005."
+    assert logic.previewText(volumeNode, "mr", "1000") == "Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005."
     assert logic.previewText(volumeNode, "pm", "1000") == "Values -3 to 5; the Parametric Map stores them as float32 (exact for a float32 map)."
     with pytest.raises(InputError, match=r"^the largest value 5 .*does not fit"):
         logic.previewText(volumeNode, "mr", "32000")

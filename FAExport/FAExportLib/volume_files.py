@@ -7,6 +7,7 @@ are imported when a file is read, so the encoder itself does not need them.
 
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,15 @@ def nifti_nonfinite_count(path: str | Path, chunk_voxels: int = 1 << 22) -> int:
     side refuse them as the command line does.
     """
     path = Path(path)
+    try:
+        return _nifti_nonfinite_count(path, chunk_voxels)
+    except InputError:
+        raise
+    except (OSError, EOFError, ValueError, struct.error, zlib.error) as error:  # truncated or corrupt: gzip, numpy and struct fail their own ways
+        raise InputError(f"cannot read {path}: {error}; the file is truncated or corrupt, export it again from the program that made it") from None
+
+
+def _nifti_nonfinite_count(path: Path, chunk_voxels: int) -> int:
     with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as stream:
         header = stream.read(540)
         if len(header) < 348:

@@ -11,6 +11,7 @@ failed (each failure is printed as one line, the others are still exported), 2 o
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
 # The module folder (two levels up) holds FAExport.py and FAExportLib/; put it first so this script also works
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from FAExport import FAExportLogic
 
 import slicer
+from FAExportLib import FAExportError
 from FAExportLib.cli import EXIT_FAILURE, EXIT_USAGE, add_export_options, metadata_from_arguments
 
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr")
@@ -44,6 +46,11 @@ def input_files(paths: list[str]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def describe(error: Exception) -> str:
+    """A refused input says what to do; anything else is named as the unexpected error it is."""
+    return str(error) if isinstance(error, FAExportError) else f"unexpected {type(error).__name__}: {error}"
 
 
 def main(argv: list[str]) -> int:
@@ -76,10 +83,10 @@ def main(argv: list[str]) -> int:
     )
     failed = [(path, outcome) for path, outcome in outcomes if isinstance(outcome, Exception)]
     for path, error in failed:
-        print(f"FAExportBatch: error: {path}: {error}", file=sys.stderr)
+        print(f"FAExportBatch: error: {path}: {describe(error)}", file=sys.stderr)
     if args.json:
         report = [
-            {"input": path, "error": str(outcome)} if isinstance(outcome, Exception) else {"input": path, "series": [item.to_json() for item in outcome.series]}
+            {"input": path, "error": describe(outcome)} if isinstance(outcome, Exception) else {"input": path, "series": [item.to_json() for item in outcome.series]}
             for path, outcome in outcomes
         ]
         print(json.dumps({"files": report}))
@@ -91,6 +98,20 @@ def main(argv: list[str]) -> int:
     return EXIT_FAILURE if failed else 0
 
 
+def run(argv: list[str]) -> int:
+    """main(), and any error it did not expect printed with its traceback: the exit status is then 1, never a hang.
+
+    With --python-script Slicer does not end by itself (Docs/developer_guide/script_repository/gui.md), so an
+    exception escaping here would leave it running without a window.
+    """
+    try:
+        return main(argv)
+    except Exception:
+        traceback.print_exc()
+        print("FAExportBatch: error: unexpected failure (traceback above); please report it", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def exit_application(status: int) -> None:
     """Leave Slicer with ``status`` (a --python-script does not end the application by itself)."""
     if hasattr(slicer, "app"):
@@ -100,4 +121,4 @@ def exit_application(status: int) -> None:
 
 
 if __name__ == "__main__":
-    exit_application(main(sys.argv[1:]))
+    exit_application(run(sys.argv[1:]))
