@@ -247,7 +247,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onSceneEndClose(self, caller, event) -> None:
         self.ui.resultLabel.text = ""
         self.ui.showInBrowserButton.enabled = False
-        if self.parent.isEntered:
+        if getattr(self.parent, "isEntered", True):  # a widget made without a module (console, tests) has no isEntered
             self.initializeParameterNode()
 
     def initializeParameterNode(self) -> None:
@@ -276,15 +276,19 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """Follow the selected map's voxels: a processing module may fill or change them after it was selected."""
         if volumeNode is self._observedVolume:
             return
+        # New image data fires ImageDataModifiedEvent; voxels edited in place (slicer.util.arrayFromVolumeModified)
+        # only modify the scalars array and the node. The preview key (modification times) tells which changed.
+        events = (slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent, vtk.vtkCommand.ModifiedEvent)
         if self._observedVolume is not None:
-            self.removeObserver(self._observedVolume, slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent, self.onVolumeImageDataModified)
+            for event in events:
+                self.removeObserver(self._observedVolume, event, self.onVolumeModified)
         self._observedVolume = volumeNode
         if volumeNode is not None:
-            self.addObserver(volumeNode, slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent, self.onVolumeImageDataModified)
+            for event in events:
+                self.addObserver(volumeNode, event, self.onVolumeModified)
             self.prefillFromVolume(volumeNode)
 
-    def onVolumeImageDataModified(self, caller=None, event=None) -> None:
-        self._previewKey = None  # the voxels changed: scan them again
+    def onVolumeModified(self, caller=None, event=None) -> None:
         self.updatePanel()
 
     def onParameterNodeModified(self, caller=None, event=None) -> None:
@@ -394,7 +398,9 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if volumeNode is None:
             return None, _("Select the map to export.")
         imageData = volumeNode.GetImageData()
-        key = (volumeNode.GetID(), imageData.GetMTime() if imageData is not None else 0, parameters.exportMode, self.scale())
+        scalars = imageData.GetPointData().GetScalars() if imageData is not None else None
+        voxelsTime = max(imageData.GetMTime() if imageData is not None else 0, scalars.GetMTime() if scalars is not None else 0)
+        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale())
         if key != self._previewKey:
             from FAExportLib import FAExportError
 

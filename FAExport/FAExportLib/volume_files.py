@@ -46,7 +46,8 @@ def read_volume(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     except InputError:
         raise
     except Exception as error:  # a corrupt file surfaces as any of the readers' exception types
-        raise InputError(f"cannot read {path.name}: {error}; check that the file is complete and not corrupt") from None
+        reason = " ".join(str(error).split())  # one line: readers' messages may hold line breaks
+        raise InputError(f"cannot read {path.name}: {reason}; check that the file is complete and not corrupt") from None
     return np.asarray(array_ijk).T, ijk_to_ras
 
 
@@ -135,7 +136,8 @@ def nifti_nonfinite_count(path: str | Path, chunk_voxels: int = 1 << 22) -> int:
     except InputError:
         raise
     except (OSError, EOFError, ValueError, struct.error, zlib.error) as error:  # truncated or corrupt: gzip, numpy and struct fail their own ways
-        raise InputError(f"cannot read {path}: {error}; the file is truncated or corrupt, export it again from the program that made it") from None
+        reason = " ".join(str(error).split())
+        raise InputError(f"cannot read {path}: {reason}; the file is truncated or corrupt, export it again from the program that made it") from None
 
 
 def _nifti_nonfinite_count(path: Path, chunk_voxels: int) -> int:

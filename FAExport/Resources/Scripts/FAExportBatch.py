@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from FAExport import FAExportLogic
 
 import slicer
+import slicer.util
 from FAExportLib import FAExportError
 from FAExportLib.cli import EXIT_FAILURE, EXIT_USAGE, add_export_options, metadata_from_arguments
 
