@@ -179,6 +179,7 @@ class FAExportParameterNode:
     studyDescription: str = ""
     seriesDescription: str = ""
     seriesNumber: Annotated[int, WithinRange(0, 99999)] = 0
+    replaceNonFinite: bool = False  # export NaN/infinite voxels as 0 (else they block the export)
     addToDatabase: bool = True
     writeToFolder: bool = False
     outputFolder: str = ""  # synced in code: a Path parameter would show "." in the empty folder field
@@ -400,12 +401,13 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         imageData = volumeNode.GetImageData()
         scalars = imageData.GetPointData().GetScalars() if imageData is not None else None
         voxelsTime = max(imageData.GetMTime() if imageData is not None else 0, scalars.GetMTime() if scalars is not None else 0)
-        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale())
+        replacement = 0.0 if parameters.replaceNonFinite else None
+        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale(), replacement)
         if key != self._previewKey:
             from FAExportLib import FAExportError
 
             try:
-                self._previewState = (self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale()), "")
+                self._previewState = (self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale(), replacement), "")
             except FAExportError as error:
                 self._previewState = (None, _("Cannot export: {error}").format(error=error))
             self._previewKey = key
@@ -434,6 +436,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             "sourceVolumeNode": parameters.sourceVolume,
             "outputFolder": parameters.outputFolder.strip() if parameters.writeToFolder else None,
             "addToDatabase": parameters.addToDatabase,
+            "replaceNonFinite": 0.0 if parameters.replaceNonFinite else None,
         }
         if parameters.quantity == OTHER_QUANTITY:
             code = Code.parse(parameters.quantityCode)
@@ -570,17 +573,28 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale) -> str:
-        """One line for the panel: the value range, the stored integers and the worst-case error the chosen scale gives."""
-        from FAExportLib import preview
+    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, replaceNonFinite: float | None = None) -> str:
+        """One line for the panel: the value range, the stored integers and the worst-case error the chosen scale gives.
 
-        checked = preview(self.voxelArray(volumeNode), "auto" if mode == "pm" else scale)  # refuses NaN and values that do not fit
+        Raises InputError/ScaleError saying why the export would be refused (NaN/infinite voxels, values that do not fit).
+        """
+        import numpy as np
+
+        from FAExportLib import InputError, preview
+
+        array = self.voxelArray(volumeNode)
+        if replaceNonFinite is None and np.issubdtype(array.dtype, np.floating):
+            count = int(array.size - np.count_nonzero(np.isfinite(array)))
+            if count:
+                what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
+                raise InputError(_('{what}; fix the map, or tick "Replace NaN/infinite voxels with 0"').format(what=what))
+        checked = preview(array, "auto" if mode == "pm" else scale, replaceNonFinite)  # refuses values that do not fit
         if mode == "pm":
             return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
                 low=checked.value_range.minimum,
                 high=checked.value_range.maximum,
             )
-        return _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
+        text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
             low=checked.value_range.minimum,
             high=checked.value_range.maximum,
             lowStored=checked.rescale.stored_value(checked.value_range.minimum),
@@ -588,6 +602,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             slope=checked.rescale.slope_text,
             error=checked.max_quantization_error,
         )
+        if mode == "mr+pm":
+            text += " " + _("The Parametric Map keeps them exactly (float32).")
+        return text
 
     # --- inputs from the scene
 

@@ -119,6 +119,15 @@ class ctkDICOMDatabase:  # noqa: N801 -- CTK's class name
     def patientForStudy(self, studyUID: str) -> str:
         return next((patient for (_, study, patient) in self._instances.values() if study == studyUID), "")
 
+    def patients(self) -> list[str]:
+        return sorted({patient for (_, _, patient) in self._instances.values()})
+
+    def studiesForPatient(self, patient: str) -> list[str]:
+        return sorted({study for (_, study, owner) in self._instances.values() if owner == patient})
+
+    def seriesForStudy(self, study: str) -> list[str]:
+        return sorted({series for (series, _), (_, owner, _) in self._instances.items() if owner == study})
+
     def removeSeries(self, seriesInstanceUID: str, clearCachedTags: bool = False, cleanup: bool = True) -> bool:
         self.removedSeries.append(seriesInstanceUID)
         for key in [key for key in self._instances if key[0] == seriesInstanceUID]:

@@ -386,6 +386,22 @@ def test_the_self_test_drives_the_panel_through_every_mode():
     assert {name for name in called if name.startswith("test_")} == {n.name for n in testClass.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
 
 
+def test_the_self_test_runs_in_the_harness(slicer, monkeypatch):
+    """FAExportTest as the Self Tests module runs it, with a DICOMUtils stand-in (slicer_app/DICOMLib) for the database and loading."""
+    from slicer_app.DICOMLib import DICOMUtils
+
+    package = types.ModuleType("DICOMLib")
+    package.DICOMUtils = DICOMUtils
+    monkeypatch.setitem(sys.modules, "DICOMLib", package)
+    monkeypatch.setitem(sys.modules, "DICOMLib.DICOMUtils", DICOMUtils)
+    slicer_app.loadModule(MODULE_FILE)
+    originalDatabase = slicer.dicomDatabase
+    slicer.selfTests["FAExport"](msec=0)
+    assert slicer.dicomDatabase is originalDatabase
+    loaded = [slicer.mrmlScene.GetNthNodeByClass(i, "vtkMRMLScalarVolumeNode").GetName() for i in range(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode"))]
+    assert len(loaded) == 1 + 5  # the map, then one series per mode (two for mr+pm) loaded back
+
+
 # --- 14. module metadata as the 5.12 template writes it
 
 
