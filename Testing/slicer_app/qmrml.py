@@ -9,7 +9,9 @@ list follows the scene's NodeAdded/NodeRemoved/EndClose events. Not modelled: th
 attribute filters, the tree model and the combo box's look.
 """
 
-from PyQt5 import QtCore, QtWidgets
+import weakref
+
+from PyQt5 import QtCore, QtWidgets, sip
 
 from . import qt  # noqa: F401 -- PythonQt idioms on every QObject
 
@@ -125,12 +127,25 @@ class qMRMLNodeComboBox(QtWidgets.QComboBox):  # noqa: N801 -- Slicer's class na
         self._observerTags = []
         self._scene = scene
         if scene is not None:
+            # A weak reference, so that the scene does not keep a closed widget alive (as qMRMLSceneModel's
+            # observers end with the widget).
+            method = weakref.WeakMethod(self._onSceneChanged)
+
+            def onSceneChanged(caller, event):
+                bound = method()
+                if bound is not None:
+                    bound(caller, event)
+
             for event in (scene.NodeAddedEvent, scene.NodeRemovedEvent, scene.EndCloseEvent, scene.EndImportEvent):
-                self._observerTags.append(scene.AddObserver(event, self._onSceneChanged))
+                self._observerTags.append(scene.AddObserver(event, onSceneChanged))
         self._rebuild(keepID=current)
         QtWidgets.QWidget.setEnabled(self, scene is not None)
 
     def _onSceneChanged(self, caller, event):
+        if sip.isdeleted(self):  # the C++ widget is gone (its window closed): stop observing, as its destructor would
+            for tag in QtCore.QObject.__getattribute__(self, "__dict__").get("_observerTags", []):
+                caller.RemoveObserver(tag)
+            return
         self._rebuild(keepID=self._lastEmittedID)
 
     def _accepts(self, node) -> bool:

@@ -47,6 +47,7 @@ def nativePyQt():
 
 
 _originalGetattribute = QtCore.QObject.__getattribute__
+_originalDisconnect = QtCore.QObject.disconnect
 _originalSetattr = QtCore.QObject.__setattr__
 
 
@@ -133,8 +134,8 @@ def _connect(self, signature, slot, *unused):
 
 
 def _disconnect(self, signature=None, slot=None):
-    if not isinstance(signature, str):
-        return QtCore.QObject.disconnect(self) if signature is None else QtCore.QObject.disconnect(signature)
+    if not isinstance(signature, str):  # PyQt's own forms: disconnect() / disconnect(connection)
+        return _originalDisconnect(self) if signature is None else _originalDisconnect(signature)
     entries = _connections.get((id(self), signature), [])
     for entry in [e for e in entries if slot is None or e[0] == slot]:
         _boundSignal(self, signature).disconnect(entry[1])
