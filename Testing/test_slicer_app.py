@@ -40,7 +40,7 @@ def test_string_signature_connections_and_slot_argument_counts(slicer):
         calls.append("none")
 
     button.connect("clicked(bool)", noArguments)  # PythonQt passes only the arguments a slot accepts
-    button.connect("clicked(bool)", lambda checked: calls.append(checked))
+    button.connect("clicked(bool)", calls.append)
     button.click()
     assert calls == ["none", False]
     button.disconnect("clicked(bool)", noArguments)
@@ -91,9 +91,9 @@ def test_node_combo_box_lists_nodes_as_qmrmlnodecombobox_does(slicer):
 
 
 def test_ui_loader_connects_mrml_scene_changed(slicer):
-    import qt
-
     from conftest import PACKAGE_ROOT
+
+    import qt
 
     qfile = qt.QFile(str(PACKAGE_ROOT / "Resources" / "UI" / "FAExport.ui"))
     qfile.open(qt.QFile.ReadOnly)
