@@ -503,18 +503,19 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.showInBrowserButton.enabled = bool(self._shownSeriesUIDs)
 
     def onShowInBrowserButton(self) -> None:
-        """Open the DICOM module with the exported series' patient selected."""
+        """Open the DICOM module with the exported series' patient, study and series selected in its browser."""
         with slicer.util.tryWithErrorDisplay(_("Cannot show the series in the DICOM browser.")):
-            slicer.util.selectModule("DICOM")
+            slicer.util.selectModule("DICOM")  # creates the browser (slicer.modules.DICOMInstance.browserWidget) if needed
             FAExportLogic.refreshDICOMBrowser()
-            browser = slicer.modules.DICOMWidget.browserWidget.dicomBrowser
             database = FAExportLogic.dicomDatabase()
-            if database is not None and self._shownSeriesUIDs:
-                patientUID = database.patientForStudy(database.studyForSeries(self._shownSeriesUIDs[0]))
-                tables = browser.dicomTableManager()
-                tables.patientsTable().setCurrentSelection([patientUID])
-                tables.studiesTable().setCurrentSelection([database.studyForSeries(self._shownSeriesUIDs[0])])
-                tables.seriesTable().setCurrentSelection(self._shownSeriesUIDs)
+            if database is None or not self._shownSeriesUIDs:
+                return
+            # ctkDICOMTableManager/ctkDICOMTableView (CTK Libs/DICOM/Widgets): setCurrentSelection(uids) per table.
+            tables = slicer.modules.DICOMInstance.browserWidget.dicomBrowser.dicomTableManager()
+            studyUID = database.studyForSeries(self._shownSeriesUIDs[0])
+            tables.patientsTable().setCurrentSelection([database.patientForStudy(studyUID)])
+            tables.studiesTable().setCurrentSelection([studyUID])
+            tables.seriesTable().setCurrentSelection(self._shownSeriesUIDs)
 
 
 def codeText(code: "Code") -> str:

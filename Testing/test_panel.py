@@ -375,3 +375,36 @@ def test_nan_voxels_block_the_export_until_the_user_accepts_zero(slicer, panel, 
     readBack = read_vtkitk(slicer.dicomDatabase.filesForSeries(seriesUID))
     expected = np.where(np.isfinite(values), values, 0.0)
     assert compare(expected, GEOMETRIES["axial"].affine, readBack).max_value_error <= 1.0 / 32000
+
+
+def test_show_in_dicom_browser_selects_the_new_series(slicer, panel, tmp_path, monkeypatch):
+    import types
+
+    load_map(slicer, tmp_path, "axial")
+    assert not panel.ui.showInBrowserButton.enabled
+    for index in range(panel.ui.exportModeComboBox.count):
+        if panel.ui.exportModeComboBox.itemText(index).startswith("MR images + Parametric Map"):
+            panel.ui.exportModeComboBox.currentIndex = index
+    panel.ui.exportButton.click()
+    selections, selected = {}, []
+
+    def table(name):
+        return types.SimpleNamespace(setCurrentSelection=lambda uids: selections.__setitem__(name, list(uids)))
+
+    tables = types.SimpleNamespace(patientsTable=lambda: table("patients"), studiesTable=lambda: table("studies"), seriesTable=lambda: table("series"), updateTableViews=lambda: None)
+
+    def selectModule(name):  # what opening the DICOM module makes: its instance with a browser
+        selected.append(name)
+        slicer.modules.DICOMInstance = types.SimpleNamespace(browserWidget=types.SimpleNamespace(dicomBrowser=types.SimpleNamespace(dicomTableManager=lambda: tables)))
+
+    monkeypatch.setattr(slicer.util, "selectModule", selectModule)
+    try:
+        panel.ui.showInBrowserButton.click()
+    finally:
+        vars(slicer.modules).pop("DICOMInstance", None)
+    database = slicer.dicomDatabase
+    (studyUID,) = {database.studyForSeries(uid) for uid in database.seriesUIDs()}
+    assert selected == ["DICOM"]
+    assert selections["patients"] == [database.patientForStudy(studyUID)]
+    assert selections["studies"] == [studyUID]
+    assert sorted(selections["series"]) == sorted(database.seriesUIDs()) and len(selections["series"]) == 2
