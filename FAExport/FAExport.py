@@ -112,7 +112,7 @@ class FAExport(ScriptedLoadableModule):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("FA Export")
         # SlicerDMRI files its DICOM plugins under "Diffusion.Import and Export"; this module belongs next to them.
-        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Diffusion") + ".Import and Export"]
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Diffusion.Import and Export")]
         self.parent.dependencies = ["DICOM"]
         self.parent.contributors = ["FAExport Maintainers (FAExport project)"]  # "First Last (Organization)", as the template writes it
         self.parent.helpText = _(
