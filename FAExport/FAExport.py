@@ -215,7 +215,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         problem = slicerVersionProblem()
         if problem:
-            for section in (self.ui.inputsCollapsibleButton, self.ui.encodingCollapsibleButton, self.ui.outputCollapsibleButton):
+            for section in (self.ui.inputsCollapsibleButton, self.ui.studyCollapsibleButton, self.ui.encodingCollapsibleButton, self.ui.outputCollapsibleButton):
                 section.enabled = False
             self.ui.exportButton.enabled = False
             self.ui.resultLabel.text = problem

@@ -333,7 +333,7 @@ def test_an_older_slicer_gets_a_clear_message(slicer, tmp_path, caplog):
         opened = Panel(slicer)
         try:
             assert opened.ui.resultLabel.text == message
-            assert not opened.ui.exportButton.enabled and not opened.ui.inputsCollapsibleButton.enabled
+            assert not opened.ui.exportButton.enabled and not opened.ui.inputsCollapsibleButton.enabled and not opened.ui.studyCollapsibleButton.enabled
         finally:
             opened.widget.cleanup()
             opened.representation.deleteLater()
