@@ -82,6 +82,19 @@ else:
         return None
 
 
+# FAExportLib's errors, as attributes of this module for console users (``except FAExport.InputError``), imported on
+# first use (PEP 562) so that Slicer's start-up does not import the encoder.
+LAZY_EXPORTS = ("FAExportError", "InputError", "OutputError", "ScaleError", "ExportCancelled", "VerificationError")
+
+
+def __getattr__(name: str):
+    if name in LAZY_EXPORTS:
+        import FAExportLib
+
+        return getattr(FAExportLib, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 REQUIREMENTS_FILE = Path(__file__).resolve().parent / "Resources" / "requirements.txt"
 DOCUMENTATION_URL = "https://github.com/FAExport/FAExport#readme"
 HIGHDICOM_MISSING = (

@@ -265,12 +265,12 @@ def test_missing_highdicom_is_explained_for_parametric_maps(tmp_path):
     """highdicom absent (Slicer before 5.12): pm is refused with the install instructions; mr still works."""
     code = (
         "import sys; sys.modules['highdicom'] = None\n"  # makes `import highdicom` raise ImportError, as when not installed
-        "import slicer, FAExport, FAExportLib\n"
+        "import slicer, FAExport\n"
         "scene = slicer.vtkMRMLScene()\n"
         f"node = FAExport.FAExportLogic.readVolumeFile({str(PACKAGE_ROOT.parent / 'Testing/Data/dipy_small_FA.nii.gz')!r}, scene)\n"
         "try:\n"
         f"    FAExport.FAExportLogic().exportVolume(node, mode='mr+pm', outputFolder={str(tmp_path / 'pm')!r}, addToDatabase=False)\n"
-        "except FAExportLib.InputError as error:\n"
+        "except FAExport.InputError as error:\n"
         "    print(error)\n"
         f"print(len(FAExport.FAExportLogic().exportVolume(node, mode='mr', outputFolder={str(tmp_path / 'mr')!r}, addToDatabase=False).series[0].files))\n"
     )
