@@ -8,6 +8,9 @@ Console use::
     import FAExport
     result = FAExport.FAExportLogic().exportVolume(getNode("FA"), mode="mr+pm")
     print(result.summary())
+
+Slicer imports every module file when it starts, so this file imports only what the module registry needs:
+numpy, pydicom and FAExportLib (the encoder) are imported where an export or a preview uses them.
 """
 
 import enum
@@ -19,33 +22,51 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
-
-import numpy as np
-import pydicom
+from typing import TYPE_CHECKING, Annotated
 
 import slicer
 import vtk
-from FAExportLib import Code, ExportMetadata, FAExportError, InputError, OutputError, Quantity, SeriesResult, export_volume, preview
-from FAExportLib.quantities import parse_unit, quantity_by_code
-from FAExportLib.send import DimseDestination, SendError, SendResult, StowDestination, fallback_metadata, send_series
-from FAExportLib.sources import SourceSeries
-from FAExportLib.volume_files import nifti_nonfinite_count
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 
-try:
-    # Present only inside the Slicer application. Under PyPI slicer-core (MRML without Qt) the module's
-    # logic must still import and run, so the panel's base classes fall back to plain objects.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from FAExportLib import Code, ExportMetadata, Quantity, SeriesResult
+    from FAExportLib.send import DimseDestination, SendResult, StowDestination
+    from FAExportLib.sources import SourceSeries
+
+# Slicer releases FAExport runs on: 5.12 bundles pydicom 3.0.2 and highdicom 0.27 and has slicer.packaging (5.11+).
+# Slicer 5.10 bundles pydicom 2.4 (no pydicom.pixels, which FAExportLib needs) and has neither.
+MINIMUM_SLICER_VERSION = (5, 12)
+
+
+def slicerVersionProblem() -> str | None:
+    """Why this Slicer cannot run FAExport (None when it can, or outside the application)."""
+    if not hasattr(slicer, "app"):
+        return None
+    version = (int(slicer.app.majorVersion), int(slicer.app.minorVersion))
+    if version >= MINIMUM_SLICER_VERSION:
+        return None
+    return (
+        f"FAExport needs 3D Slicer {MINIMUM_SLICER_VERSION[0]}.{MINIMUM_SLICER_VERSION[1]} or later; this is Slicer {version[0]}.{version[1]}, "
+        "whose bundled pydicom is too old and which has no slicer.packaging. Install the current Slicer release to use FAExport."
+    )
+
+
+# The application is detected by slicer.app (Base/Python/slicer/__init__.py: set only inside the application), not by
+# catching ImportError: a real import failure inside Slicer must show, not turn the module into a panel-less one.
+if hasattr(slicer, "app"):
     from slicer.i18n import tr as _
     from slicer.i18n import translate
     from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
     from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget
     from slicer.util import VTKObservationMixin
 
-    HAVE_APPLICATION = True
-except ImportError:
-    HAVE_APPLICATION = False
-    # Empty stand-ins for the application's base classes: only FAExportLogic is used without the application.
+    if slicerVersionProblem() is None:
+        import slicer.packaging  # Slicer 5.11+; not imported by slicer/__init__.py, so import it here
+else:
+    # PyPI slicer-core or PythonSlicer: MRML without Qt. Only FAExportLogic is used there; the panel's base classes are
+    # empty stand-ins.
     ScriptedLoadableModule, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget, VTKObservationMixin = (
         type(name, (), {}) for name in ("ScriptedLoadableModule", "ScriptedLoadableModuleLogic", "ScriptedLoadableModuleTest", "ScriptedLoadableModuleWidget", "VTKObservationMixin")
     )
@@ -63,10 +84,24 @@ except ImportError:
         return None
 
 
+# FAExportLib's errors, as attributes of this module for console users (``except FAExport.InputError``), imported on
+# first use (PEP 562) so that Slicer's start-up does not import the encoder.
+LAZY_EXPORTS = ("FAExportError", "InputError", "OutputError", "ScaleError", "ExportCancelled", "VerificationError")
+
+
+def __getattr__(name: str):
+    if name in LAZY_EXPORTS:
+        import FAExportLib
+
+        return getattr(FAExportLib, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 REQUIREMENTS_FILE = Path(__file__).resolve().parent / "Resources" / "requirements.txt"
 SEND_REQUIREMENTS_FILE = Path(__file__).resolve().parent / "Resources" / "requirements-send.txt"
 # Sending: protocol -> (module, pip requirement). Slicer bundles dicomweb-client; pynetdicom is installed on demand.
 SEND_LIBRARIES = {"dimse": ("pynetdicom", "pynetdicom>=2.1"), "stow": ("dicomweb_client", "dicomweb-client>=0.59")}
+DOCUMENTATION_URL = "https://github.com/FAExport/FAExport#readme"
 HIGHDICOM_MISSING = (
     "mode {mode} writes a Parametric Map, which needs the Python package highdicom (bundled with Slicer 5.12 and later). "
     "Install it once from Slicer's Python console with: slicer.util.pip_install('highdicom>=0.27') and restart Slicer; "
@@ -78,6 +113,9 @@ NON_SCALAR_NODE_CLASSES = {
     "vtkMRMLVectorVolumeNode": "a vector or RGB volume (extract one scalar component first)",
     "vtkMRMLTensorVolumeNode": "a tensor volume (compute a scalar map such as FA from it first)",
 }
+# Custom scale limits, the same in FAExport.ui (3 decimals): the smallest is still > 0 at the spin box's precision.
+CUSTOM_SCALE_RANGE = (0.001, 1e9)
+OTHER_QUANTITY = "other"
 
 
 #
@@ -91,15 +129,21 @@ class FAExport(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("FA Export")
-        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Diffusion"), translate("qSlicerAbstractCoreModule", "Informatics")]
+        # SlicerDMRI files its DICOM plugins under "Diffusion.Import and Export"; this module belongs next to them.
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Diffusion.Import and Export")]
         self.parent.dependencies = ["DICOM"]
-        self.parent.contributors = ["FAExport developers"]
+        self.parent.contributors = ["FAExport Maintainers (FAExport project)"]  # "First Last (Organization)", as the template writes it
         self.parent.helpText = _(
             "Export a computed scalar map (e.g. diffusion FA, MD, ADC) to DICOM without losing values: classic MR images "
             "with one rescale per series, multi-frame Secondary Capture, or an exact float32 Parametric Map. "
-            "The quantization error is shown before exporting, and values that do not fit are never clipped.",
-        )
+            "The quantization error is shown before exporting, and values that do not fit are never clipped. "
+            'See the <a href="{url}">module documentation</a>.',
+        ).format(url=DOCUMENTATION_URL)
         self.parent.acknowledgementText = _("FAExport uses pydicom and highdicom, and is checked against dcm2niix, dcmqi, GDCM and dciodvfy.")
+        problem = slicerVersionProblem()
+        if problem:
+            logging.error(problem)
+            self.parent.helpText = problem + "\n\n" + self.parent.helpText
 
 
 #
@@ -144,12 +188,19 @@ class FAExportParameterNode:
     sourceVolume: vtkMRMLScalarVolumeNode
     exportMode: ExportMode = ExportMode.MR
     scaleChoice: ScaleChoice = ScaleChoice.AUTO
-    customScale: Annotated[float, WithinRange(1e-9, 1e12)] = 1000.0
-    quantity: str = ""
+    customScale: Annotated[float, WithinRange(*CUSTOM_SCALE_RANGE)] = 1000.0
+    quantity: str = ""  # a known quantity name, OTHER_QUANTITY, or "" (the volume's own, else FA); the combo is filled from FAExportLib
+    quantityCode: str = ""
+    quantityUnit: str = ""
+    patientName: str = ""
+    patientID: str = ""
+    studyDescription: str = ""
     seriesDescription: str = ""
+    seriesNumber: Annotated[int, WithinRange(0, 99999)] = 0
+    replaceNonFinite: bool = False  # export NaN/infinite voxels as 0 (else they block the export)
     addToDatabase: bool = True
     writeToFolder: bool = False
-    outputFolder: Path = Path()
+    outputFolder: str = ""  # synced in code: a Path parameter would show "." in the empty folder field
 
 
 #
@@ -161,29 +212,50 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     """The module panel: pick a volume, a mode and a scale, see the error, export."""
 
     def __init__(self, parent=None) -> None:
-        ScriptedLoadableModuleWidget.__init__(self, parent)
-        VTKObservationMixin.__init__(self)
+        # Members first: without a parent the base class calls setup() from its own __init__
+        # (Base/Python/slicer/ScriptedLoadableModule.py), so they must exist then and must not be reset afterwards.
+        # The base class's super().__init__() also initializes VTKObservationMixin (cooperative inheritance).
         self.logic = None
+        self.ui = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
+        self._observedVolume = None
+        self._previewKey = None
+        self._previewState = (None, "")
+        self._exporting = False
+        self._shownSeriesUIDs: list[str] = []
+        ScriptedLoadableModuleWidget.__init__(self, parent)
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/FAExport.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
+        problem = slicerVersionProblem()
+        if problem:
+            for section in (self.ui.inputsCollapsibleButton, self.ui.studyCollapsibleButton, self.ui.encodingCollapsibleButton, self.ui.outputCollapsibleButton):
+                section.enabled = False
+            self.ui.exportButton.enabled = False
+            self.ui.resultLabel.text = problem
+            return
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = FAExportLogic()
+        self.populateQuantityComboBox()
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+        self.ui.showInBrowserButton.connect("clicked(bool)", self.onShowInBrowserButton)
+        self.ui.quantityComboBox.connect("currentIndexChanged(int)", self.onQuantityComboBox)
+        self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
+        self.ui.showInBrowserButton.enabled = False
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
         self.removeObservers()
 
     def enter(self) -> None:
-        self.initializeParameterNode()
+        if self.logic is not None:
+            self.initializeParameterNode()
 
     def exit(self) -> None:
         self.setParameterNode(None)
@@ -192,81 +264,289 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
-        if self.parent.isEntered:
+        self.ui.resultLabel.text = ""
+        self.ui.showInBrowserButton.enabled = False
+        if getattr(self.parent, "isEntered", True):  # a widget made without a module (console, tests) has no isEntered
             self.initializeParameterNode()
 
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         if not self._parameterNode.inputVolume:
-            firstVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+            firstVolume = self.logic.firstScalarVolume(slicer.mrmlScene)
             if firstVolume:
                 self._parameterNode.inputVolume = firstVolume
 
     def setParameterNode(self, inputParameterNode) -> None:
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updatePreview)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+            self.observeVolume(None)
         self._parameterNode = inputParameterNode
+        self._previewKey = None
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updatePreview)
-            self.updatePreview()
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+            self.onParameterNodeModified()
+
+    # --- reacting to the parameters and to the map's voxels
+
+    def observeVolume(self, volumeNode) -> None:
+        """Follow the selected map's voxels: a processing module may fill or change them after it was selected."""
+        if volumeNode is self._observedVolume:
+            return
+        # New image data fires ImageDataModifiedEvent; voxels edited in place (slicer.util.arrayFromVolumeModified)
+        # only modify the scalars array and the node. The preview key (modification times) tells which changed.
+        events = (slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent, vtk.vtkCommand.ModifiedEvent)
+        if self._observedVolume is not None:
+            for event in events:
+                self.removeObserver(self._observedVolume, event, self.onVolumeModified)
+        self._observedVolume = volumeNode
+        if volumeNode is not None:
+            for event in events:
+                self.addObserver(volumeNode, event, self.onVolumeModified)
+            self.prefillFromVolume(volumeNode)
+
+    def onVolumeModified(self, caller=None, event=None) -> None:
+        self.updatePanel()
+
+    def onParameterNodeModified(self, caller=None, event=None) -> None:
+        if self._parameterNode is None:
+            return
+        self.observeVolume(self._parameterNode.inputVolume)
+        self.updatePanel()
+
+    def prefillFromVolume(self, volumeNode) -> None:
+        """Quantity, code and unit from the node's VoxelValueQuantity/Units, when it has them."""
+        quantity = self.logic.quantityOf(volumeNode)
+        if quantity is None:
+            return
+        from FAExportLib import known_quantities
+
+        known = known_quantities()
+        parameters = self._parameterNode
+        wasModifying = parameters.StartModify()
+        try:
+            if quantity.name in known and known[quantity.name].code == quantity.code:
+                parameters.quantity = quantity.name
+            else:
+                parameters.quantity = OTHER_QUANTITY
+            parameters.quantityCode = codeText(quantity.code) if quantity.code else ""
+            parameters.quantityUnit = codeText(quantity.unit) if quantity.unit else ""
+        finally:
+            parameters.EndModify(wasModifying)
+
+    def populateQuantityComboBox(self) -> None:
+        """The known quantities, then "other" (code and unit typed in). Slicer starts without FAExportLib; setup may import it."""
+        from FAExportLib import known_quantities
+
+        combo = self.ui.quantityComboBox
+        combo.clear()
+        combo.addItem(_("from the volume, else FA"), "")
+        for name, quantity in known_quantities().items():
+            combo.addItem(f"{name} ({quantity.code.meaning})" if quantity.code else name, name)
+        combo.addItem(_("other (enter code and unit)"), OTHER_QUANTITY)
+
+    def onQuantityComboBox(self, index: int) -> None:
+        if self._parameterNode is not None and index >= 0:
+            self._parameterNode.quantity = self.ui.quantityComboBox.itemData(index) or ""
+
+    def onOutputFolderChanged(self, path: str) -> None:
+        if self._parameterNode is not None and self._parameterNode.outputFolder != path:
+            self._parameterNode.outputFolder = path
 
     def scale(self):
         """The scale the panel asks for: 'auto', '1000', '32000' or the custom number."""
         choice = self._parameterNode.scaleChoice
         return self._parameterNode.customScale if choice == ScaleChoice.CUSTOM else choice.value
 
-    def updatePreview(self, caller=None, event=None) -> None:
-        """Show the quantization error of the chosen scale before anything is written; refuse what would clip."""
+    def joinedStudy(self) -> dict:
+        """Patient and study the export joins: those of the source series, else of the map's own DICOM study."""
         parameters = self._parameterNode
-        self.ui.customScaleSpinBox.enabled = parameters.scaleChoice == ScaleChoice.CUSTOM
+        for volumeNode in (parameters.sourceVolume, parameters.inputVolume):
+            if volumeNode is not None:
+                values = self.logic.subjectHierarchyMetadata(volumeNode)
+                if values:
+                    return values
+        return {}
+
+    def updatePanel(self) -> None:
+        """Every widget state that follows from the parameters; the preview is recomputed only when it can change."""
+        parameters = self._parameterNode
+        if parameters is None or self.ui is None:
+            return
+        self.ui.customScaleSpinBox.enabled = parameters.scaleChoice == ScaleChoice.CUSTOM and parameters.exportMode != ExportMode.PM
+        self.ui.scaleComboBox.enabled = parameters.exportMode != ExportMode.PM
         self.ui.outputFolderPathLineEdit.enabled = parameters.writeToFolder
-        self.ui.exportButton.enabled = False
-        if not parameters.inputVolume:
-            self.ui.previewLabel.text = _("Select the map to export.")
-            return
-        if not (parameters.addToDatabase or parameters.writeToFolder):
-            self.ui.previewLabel.text = _("Choose where to export: the DICOM database, a folder, or both.")
-            return
-        if parameters.writeToFolder and str(parameters.outputFolder) in ("", "."):
-            self.ui.previewLabel.text = _("Choose the output folder.")
-            return
-        try:
-            self.ui.previewLabel.text = self.logic.previewText(parameters.inputVolume, parameters.exportMode.value, self.scale())
-        except FAExportError as error:
-            self.ui.previewLabel.text = _("Cannot export: {error}").format(error=error)
-            return
-        self.ui.exportButton.enabled = True
+        if self.ui.outputFolderPathLineEdit.currentPath != parameters.outputFolder:
+            self.ui.outputFolderPathLineEdit.currentPath = parameters.outputFolder
+        index = self.ui.quantityComboBox.findData(parameters.quantity)
+        if index >= 0 and index != self.ui.quantityComboBox.currentIndex:
+            self.ui.quantityComboBox.currentIndex = index
+        other = parameters.quantity == OTHER_QUANTITY
+        self.ui.quantityCodeLineEdit.enabled = other
+        self.ui.quantityUnitLineEdit.enabled = other
+        self.updateStudyFields()
+        text, reason = self.preview()
+        if not reason:
+            reason = self.destinationProblem()
+        self.ui.previewLabel.text = text or ""
+        self.ui.exportButton.enabled = not reason and not self._exporting
+        self.ui.exportButton.toolTip = reason or _("Write the DICOM series; they appear complete or not at all.")
+        self.ui.disabledReasonLabel.text = reason
+        self.ui.disabledReasonLabel.visible = bool(reason)
 
-    def onExportButton(self) -> None:
+    def updateStudyFields(self) -> None:
+        joined = self.joinedStudy()
+        for lineEdit, key in (
+            (self.ui.patientNameLineEdit, "patient_name"),
+            (self.ui.patientIDLineEdit, "patient_id"),
+            (self.ui.studyDescriptionLineEdit, "study_description"),
+        ):
+            lineEdit.readOnly = bool(joined)
+            if joined:
+                lineEdit.text = joined.get(key, "")
+        if joined:
+            self.ui.studyLabel.text = _("Joins the existing study {study} (patient and study come from it).").format(study=joined.get("study_description") or joined["study_instance_uid"])
+        else:
+            self.ui.studyLabel.text = _("A new study is created with these fields.")
+
+    def preview(self) -> tuple[str | None, str]:
+        """(preview text, reason Export is disabled) for the current map, mode and scale; cached on what it depends on."""
         parameters = self._parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
-            if "pm" in parameters.exportMode.value:
-                slicer.packaging.pip_ensure(slicer.packaging.load_requirements(self.resourcePath("requirements.txt")), requester="FAExport")
-            progressDialog = slicer.util.createProgressDialog(windowTitle=_("Exporting to DICOM"), labelText=_("Preparing..."), maximum=0)
-
-            def onProgress(message: str, filesDone: int) -> bool:
-                progressDialog.labelText = message
-                slicer.app.processEvents()
-                return progressDialog.wasCanceled
+        volumeNode = parameters.inputVolume
+        if volumeNode is None:
+            return None, _("Select the map to export.")
+        imageData = volumeNode.GetImageData()
+        scalars = imageData.GetPointData().GetScalars() if imageData is not None else None
+        voxelsTime = max(imageData.GetMTime() if imageData is not None else 0, scalars.GetMTime() if scalars is not None else 0)
+        replacement = 0.0 if parameters.replaceNonFinite else None
+        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale(), replacement)
+        if key != self._previewKey:
+            from FAExportLib import FAExportError
 
             try:
-                result = self.logic.exportVolume(
-                    parameters.inputVolume,
-                    mode=parameters.exportMode.value,
-                    scale=self.scale(),
-                    quantity=parameters.quantity or None,
-                    metadata={"series_description": parameters.seriesDescription} if parameters.seriesDescription else None,
-                    sourceVolumeNode=parameters.sourceVolume,
-                    outputFolder=str(parameters.outputFolder) if parameters.writeToFolder else None,
-                    addToDatabase=parameters.addToDatabase,
-                    progressCallback=onProgress,
+                self._previewState = (self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale(), replacement), "")
+            except FAExportError as error:
+                self._previewState = (None, _("Cannot export: {error}").format(error=error))
+            self._previewKey = key
+        return self._previewState
+
+    def destinationProblem(self) -> str:
+        parameters = self._parameterNode
+        if not (parameters.addToDatabase or parameters.writeToFolder):
+            return _("Choose where to export: the DICOM database, a folder, or both.")
+        if parameters.writeToFolder and not parameters.outputFolder.strip():
+            return _("Choose the output folder.")
+        if parameters.quantity == OTHER_QUANTITY and not parameters.quantityCode.strip():
+            return _("Enter the quantity's code as VALUE,SCHEME,MEANING (e.g. 110808,DCM,Fractional Anisotropy).")
+        return ""
+
+    # --- export
+
+    def exportOptions(self) -> dict:
+        """The logic's keyword arguments for what the panel shows."""
+        from FAExportLib import Code, Quantity
+
+        parameters = self._parameterNode
+        options = {
+            "mode": parameters.exportMode.value,
+            "scale": self.scale(),
+            "sourceVolumeNode": parameters.sourceVolume,
+            "outputFolder": parameters.outputFolder.strip() if parameters.writeToFolder else None,
+            "addToDatabase": parameters.addToDatabase,
+            "replaceNonFinite": 0.0 if parameters.replaceNonFinite else None,
+        }
+        if parameters.quantity == OTHER_QUANTITY:
+            code = Code.parse(parameters.quantityCode)
+            unit = Code.parse(parameters.quantityUnit) if parameters.quantityUnit.strip() else None
+            options["quantity"] = Quantity(code.meaning or code.value, code=code, unit=unit)
+        elif parameters.quantity:
+            options["quantity"] = parameters.quantity
+        metadata = {}
+        if parameters.seriesDescription:
+            metadata["series_description"] = parameters.seriesDescription
+        if parameters.seriesNumber:
+            metadata["series_number"] = parameters.seriesNumber
+        if not self.joinedStudy():
+            for key, value in (("patient_name", parameters.patientName), ("patient_id", parameters.patientID), ("study_description", parameters.studyDescription)):
+                if value.strip():
+                    metadata[key] = value.strip()
+        options["metadata"] = metadata or None
+        return options
+
+    def onExportButton(self) -> None:
+        if self._exporting:
+            return  # a second press while exporting (cannot happen with the modal dialog; kept as a guard)
+        from FAExportLib import ExportCancelled
+
+        parameters = self._parameterNode
+        self._exporting = True
+        self.ui.exportButton.enabled = False
+        self.ui.resultLabel.text = ""
+        self.ui.showInBrowserButton.enabled = False
+        progressDialog = None
+        try:
+            with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
+                if "pm" in parameters.exportMode.value:
+                    slicer.packaging.pip_ensure(slicer.packaging.load_requirements(self.resourcePath("requirements.txt")), requester="FAExport")
+                # Modal: nothing else in Slicer (Export again, closing the scene) can run while the files are written.
+                progressDialog = slicer.util.createProgressDialog(
+                    windowTitle=_("Exporting to DICOM"),
+                    labelText=_("Preparing..."),
+                    maximum=0,
+                    windowModality=qtApplicationModal(),
                 )
-            finally:
+
+                def onProgress(message: str, filesDone: int) -> bool:
+                    progressDialog.labelText = message
+                    slicer.app.processEvents()
+                    return progressDialog.wasCanceled
+
+                try:
+                    result = self.logic.exportVolume(parameters.inputVolume, progressCallback=onProgress, **self.exportOptions())
+                except ExportCancelled:
+                    self.ui.resultLabel.text = _("Export cancelled; nothing was written.")
+                    return
+                self.showResult(result)
+        finally:
+            if progressDialog is not None:
                 progressDialog.setParent(None)
                 progressDialog.close()
-            self.ui.resultLabel.text = result.summary()
+            self._exporting = False
+            self.updatePanel()
+
+    def showResult(self, result: "FAExportResult") -> None:
+        self.ui.resultLabel.text = result.summary()
+        self._shownSeriesUIDs = [item.series_instance_uid for item in result.series] if result.addedToDatabase else []
+        self.ui.showInBrowserButton.enabled = bool(self._shownSeriesUIDs)
+
+    def onShowInBrowserButton(self) -> None:
+        """Open the DICOM module with the exported series' patient, study and series selected in its browser."""
+        with slicer.util.tryWithErrorDisplay(_("Cannot show the series in the DICOM browser.")):
+            slicer.util.selectModule("DICOM")  # creates the browser (slicer.modules.DICOMInstance.browserWidget) if needed
+            FAExportLogic.refreshDICOMBrowser()
+            database = FAExportLogic.dicomDatabase()
+            if database is None or not self._shownSeriesUIDs:
+                return
+            # ctkDICOMTableManager/ctkDICOMTableView (CTK Libs/DICOM/Widgets): setCurrentSelection(uids) per table.
+            tables = slicer.modules.DICOMInstance.browserWidget.dicomBrowser.dicomTableManager()
+            studyUID = database.studyForSeries(self._shownSeriesUIDs[0])
+            tables.patientsTable().setCurrentSelection([database.patientForStudy(studyUID)])
+            tables.studiesTable().setCurrentSelection([studyUID])
+            tables.seriesTable().setCurrentSelection(self._shownSeriesUIDs)
+
+
+def codeText(code: "Code") -> str:
+    """A code as the panel's fields show it (and Code.parse reads it): VALUE,SCHEME,MEANING."""
+    return f"{code.value},{code.scheme},{code.meaning}"
+
+
+def qtApplicationModal():
+    """qt.Qt.ApplicationModal, imported when needed (qt exists only in the application)."""
+    import qt
+
+    return qt.Qt.ApplicationModal
 
 
 #
@@ -278,22 +558,28 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 class FAExportResult:
     """What one export wrote: each series (files at their final place) and whether Slicer's database has them."""
 
-    series: list[SeriesResult]
+    series: "list[SeriesResult]"
     addedToDatabase: bool = False
     outputFolder: str | None = None
-    sent: SendResult | None = None  # when sent to an archive (exportVolume's sendTo, or sendSeries)
+    sent: "SendResult | None" = None  # when sent to an archive (exportVolume's sendTo, or sendSeries)
 
     def summary(self) -> str:
         """A few lines for the panel or the console."""
         lines = []
         for item in self.series:
-            where = "Slicer's DICOM database" if self.addedToDatabase and self.outputFolder is None else item.directory
-            lines.append(f'{item.mode.upper()} "{item.series_description}": {len(item.files)} files in {where}')
+            count = len(item.files)
+            files = _("1 file") if count == 1 else _("{count} files").format(count=count)
+            if self.addedToDatabase and self.outputFolder is None:
+                lines.append(_('{mode} "{description}": {files} in Slicer\'s DICOM database').format(mode=item.mode.upper(), description=item.series_description, files=files))
+            elif self.addedToDatabase:
+                lines.append(_('{mode} "{description}": {files} in {folder} and in Slicer\'s DICOM database').format(mode=item.mode.upper(), description=item.series_description, files=files, folder=item.directory))
+            else:
+                lines.append(_('{mode} "{description}": {files} in {folder}').format(mode=item.mode.upper(), description=item.series_description, files=files, folder=item.directory))
             if item.plain_integers:
-                lines.append(f"  plain integers: readers get {item.quantity} x {item.value_scale:.12g} (RescaleSlope 1)")
+                lines.append("  " + _("plain integers: readers get {quantity} x {factor:.12g} (RescaleSlope 1)").format(quantity=item.quantity, factor=item.value_scale))
             elif item.rescale_slope is not None:
-                lines.append(f"  RescaleSlope {item.rescale_slope:.12g}, RescaleIntercept {item.rescale_intercept:.12g}")
-            lines.append(f"  worst-case error {item.max_quantization_error:.3g}, measured {item.measured_max_error:.3g}")
+                lines.append("  " + _("RescaleSlope {slope:.12g}, RescaleIntercept {intercept:.12g}").format(slope=item.rescale_slope, intercept=item.rescale_intercept))
+            lines.append("  " + _("worst-case error {bound:.3g}, measured {measured:.3g}").format(bound=item.max_quantization_error, measured=item.measured_max_error))
         if self.sent is not None:
             lines.append(self.sent.summary())
         return "\n".join(lines)
@@ -306,32 +592,61 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     """
 
     def __init__(self) -> None:
-        if HAVE_APPLICATION:
+        if hasattr(slicer, "app"):
             ScriptedLoadableModuleLogic.__init__(self)
 
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale) -> str:
-        """One line for the panel: the value range and the worst-case error the chosen scale gives."""
-        checked = preview(self.voxelArray(volumeNode), "auto" if mode == "pm" else scale)  # refuses NaN and values that do not fit
+    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, replaceNonFinite: float | None = None) -> str:
+        """One line for the panel: the value range, the stored integers and the worst-case error the chosen scale gives.
+
+        Raises InputError/ScaleError saying why the export would be refused (NaN/infinite voxels, values that do not fit).
+        """
+        import numpy as np
+
+        from FAExportLib import InputError, preview
+
+        array = self.voxelArray(volumeNode)
+        if replaceNonFinite is None and np.issubdtype(array.dtype, np.floating):
+            count = int(array.size - np.count_nonzero(np.isfinite(array)))
+            if count:
+                what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
+                raise InputError(_('{what}; fix the map, or tick "Replace NaN/infinite voxels with 0"').format(what=what))
+        checked = preview(array, "auto" if mode == "pm" else scale, replaceNonFinite)  # refuses values that do not fit
         if mode == "pm":
             return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
                 low=checked.value_range.minimum,
                 high=checked.value_range.maximum,
             )
-        return _("Values {low:.6g} to {high:.6g}; RescaleSlope {slope}; worst-case quantization error {error:.3g}.").format(
+        text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
             low=checked.value_range.minimum,
             high=checked.value_range.maximum,
+            lowStored=checked.rescale.stored_value(checked.value_range.minimum),
+            highStored=checked.rescale.stored_value(checked.value_range.maximum),
             slope=checked.rescale.slope_text,
             error=checked.max_quantization_error,
         )
+        if mode == "mr+pm":
+            text += " " + _("The Parametric Map keeps them exactly (float32).")
+        return text
 
     # --- inputs from the scene
 
     @staticmethod
-    def voxelArray(volumeNode: vtkMRMLScalarVolumeNode) -> np.ndarray:
+    def firstScalarVolume(scene):
+        """The first node that is exactly a scalar volume, as the panel's selector lists them (not a DWI, DTI or labelmap)."""
+        for index in range(scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")):
+            node = scene.GetNthNodeByClass(index, "vtkMRMLScalarVolumeNode")
+            if node.GetClassName() == "vtkMRMLScalarVolumeNode" and not node.GetHideFromEditors():
+                return node
+        return None
+
+    @staticmethod
+    def voxelArray(volumeNode: vtkMRMLScalarVolumeNode) -> "np.ndarray":
         """The node's voxels as array[k, j, i], a view of its image data (no copy); refuses what is not one scalar map."""
+        from FAExportLib import InputError
+
         if volumeNode is None:
             raise InputError("no volume was given; select the scalar map to export")
         name = volumeNode.GetName()
@@ -347,8 +662,10 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return slicer.util.arrayFromVolume(volumeNode)
 
     @staticmethod
-    def worldIJKToRAS(volumeNode: vtkMRMLScalarVolumeNode) -> np.ndarray:
+    def worldIJKToRAS(volumeNode: vtkMRMLScalarVolumeNode) -> "np.ndarray":
         """IJK-to-RAS where the user sees the volume: with its parent transforms applied, which must be linear."""
+        from FAExportLib import InputError
+
         ijkToRAS = vtk.vtkMatrix4x4()
         volumeNode.GetIJKToRASMatrix(ijkToRAS)
         matrix = slicer.util.arrayFromVTKMatrix(ijkToRAS)
@@ -366,8 +683,11 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return slicer.util.arrayFromVTKMatrix(toWorld) @ matrix
 
     @staticmethod
-    def quantityOf(volumeNode: vtkMRMLScalarVolumeNode) -> Quantity | None:
+    def quantityOf(volumeNode: vtkMRMLScalarVolumeNode) -> "Quantity | None":
         """The node's VoxelValueQuantity/Units as a Quantity (known ones by code), or None when not set."""
+        from FAExportLib import Code, Quantity
+        from FAExportLib.quantities import quantity_by_code
+
         coded = volumeNode.GetVoxelValueQuantity()
         if coded is None or coded.IsEmpty():
             return None
@@ -414,24 +734,50 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return {key: value for key, value in values.items() if value}
 
     @staticmethod
-    def sourceSeries(sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None, sourceSeriesInstanceUID: str | None = None) -> SourceSeries | None:
+    def sourceSeries(sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None, sourceSeriesInstanceUID: str | None = None) -> "SourceSeries | None":
         """The DICOM series the map was computed from, read from Slicer's DICOM database."""
         if sourceVolumeNode is None and not sourceSeriesInstanceUID:
             return None
+        import pydicom
+
+        from FAExportLib import InputError
+        from FAExportLib.sources import SourceSeries
+
         database = FAExportLogic.dicomDatabase()
         if database is None:
             raise InputError("a source series was given but Slicer's DICOM database is not open; open the DICOM module first")
         if sourceVolumeNode is not None:
-            instanceUIDs = (sourceVolumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
-            if not instanceUIDs:
+            files = FAExportLogic.sourceFiles(database, sourceVolumeNode)
+            if not files:
                 raise InputError(f'the source volume "{sourceVolumeNode.GetName()}" was not loaded from DICOM; choose a volume loaded from the DICOM database')
-            files = [database.fileForInstance(uid) for uid in instanceUIDs]
         else:
             files = list(database.filesForSeries(sourceSeriesInstanceUID))
         missing = [path for path in files if not path or not os.path.isfile(path)]
         if not files or missing:
             raise InputError("the source series' files are not in Slicer's DICOM database any more; re-import the source DICOM series")
         return SourceSeries.from_datasets([pydicom.dcmread(path, stop_before_pixels=True) for path in files])
+
+    @staticmethod
+    def sourceFiles(database, volumeNode: vtkMRMLScalarVolumeNode) -> list[str]:
+        """The DICOM files a volume was loaded from, as each loader records them.
+
+        Slicer's scalar volume plugin sets the node attribute ``DICOM.instanceUIDs``
+        (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py). Other plugins, such as SlicerDMRI's diffusion one
+        (Modules/Scripted/DMRIPlugins/DICOMDiffusionVolumePlugin.py), only call DICOMPlugin.addSeriesInSubjectHierarchy
+        (Modules/Scripted/DICOMLib/DICOMPlugin.py), which records the instance UIDs (UID name ``DICOMInstanceUID``) and
+        the series UID (UID name ``DICOM``) on the series' subject hierarchy item.
+        """
+        instanceUIDs = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+        seriesUID = ""
+        scene = volumeNode.GetScene()
+        shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
+        item = shNode.GetItemByDataNode(volumeNode) if shNode else 0
+        if not instanceUIDs and item:
+            instanceUIDs = (shNode.GetItemUID(item, vtkMRMLSubjectHierarchyConstants.GetDICOMInstanceUIDName()) or "").split()
+            seriesUID = shNode.GetItemUID(item, vtkMRMLSubjectHierarchyConstants.GetDICOMUIDName()) or ""
+        if instanceUIDs:
+            return [database.fileForInstance(uid) for uid in instanceUIDs]
+        return list(database.filesForSeries(seriesUID)) if seriesUID else []
 
     # --- export
 
@@ -440,11 +786,11 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         volumeNode: vtkMRMLScalarVolumeNode,
         mode: str = "mr",
         scale: str | float = "auto",
-        quantity: str | None = None,
-        quantityCode: Code | str | None = None,
-        unit: Code | str | None = None,
-        methodCode: Code | str | None = None,
-        metadata: ExportMetadata | dict | None = None,
+        quantity: "str | Quantity | None" = None,
+        quantityCode: "Code | str | None" = None,
+        unit: "Code | str | None" = None,
+        methodCode: "Code | str | None" = None,
+        metadata: "ExportMetadata | dict | None" = None,
         sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None,
         sourceSeriesInstanceUID: str | None = None,
         outputFolder: str | os.PathLike | None = None,
@@ -453,7 +799,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         progressCallback: Callable[[str, int], bool] | None = None,
         joinSubjectHierarchyStudy: bool = True,
         plainIntegers: bool = False,
-        sendTo: DimseDestination | StowDestination | None = None,
+        sendTo: "DimseDestination | StowDestination | None" = None,
         fallback: str | None = None,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
@@ -471,6 +817,13 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         mr) re-exports and sends that mode, in the same study and frame of reference, if the archive refuses the
         Parametric Map.
         """
+        from FAExportLib import Code, InputError, OutputError, export_volume
+        from FAExportLib.quantities import parse_unit
+        from FAExportLib.send import SendError, fallback_metadata
+
+        problem = slicerVersionProblem()
+        if problem:
+            raise InputError(problem)
         if not (addToDatabase or outputFolder):
             raise OutputError("nothing to export to: give an output folder, or addToDatabase=True")
         if fallback is not None and (sendTo is None or "pm" not in mode):
@@ -544,8 +897,10 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     # --- sending
 
     @staticmethod
-    def ensureSendLibrary(destination: DimseDestination | StowDestination) -> None:
+    def ensureSendLibrary(destination: "DimseDestination | StowDestination") -> None:
         """Make the library for ``destination`` importable: pynetdicom is installed on demand, after asking the user."""
+        from FAExportLib.send import SendError
+
         module, requirement = SEND_LIBRARIES[destination.protocol]
         try:
             importlib.import_module(module)
@@ -553,7 +908,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         except ImportError:
             pass
         how = f"install it once from Slicer's Python console: slicer.packaging.pip_install('{requirement}')"
-        mainWindow = slicer.util.mainWindow() if HAVE_APPLICATION else None
+        mainWindow = slicer.util.mainWindow() if hasattr(slicer, "app") else None
         if mainWindow is None:  # batch mode or plain Python: nobody to ask
             raise SendError(f"sending with {'C-STORE' if destination.protocol == 'dimse' else 'STOW-RS'} needs the Python package {requirement}; {how}")
         try:
@@ -564,16 +919,18 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
     def sendSeries(
         self,
-        exported: FAExportResult | list[SeriesResult],
-        destination: DimseDestination | StowDestination,
+        exported: "FAExportResult | list[SeriesResult]",
+        destination: "DimseDestination | StowDestination",
         fallback: str | None = None,
-        reencode: Callable[[str, SeriesResult], list[SeriesResult]] | None = None,
+        reencode: "Callable[[str, SeriesResult], list[SeriesResult]] | None" = None,
         progressCallback: Callable[[str, int], bool] | None = None,
-    ) -> SendResult:
+    ) -> "SendResult":
         """Send the series of an export (as written and verified) to an archive; one result per instance.
 
         Never retries and never changes the local files. ``fallback`` needs ``reencode`` (exportVolume passes one).
         """
+        from FAExportLib.send import send_series
+
         self.ensureSendLibrary(destination)
         series = exported.series if isinstance(exported, FAExportResult) else list(exported)
         sent = send_series(series, destination, fallback=fallback, reencode=reencode, progress=progressCallback)
@@ -582,8 +939,10 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return sent
 
     @staticmethod
-    def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: ExportMetadata | dict | None, joinSubjectHierarchyStudy: bool = True) -> ExportMetadata:
+    def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: "ExportMetadata | dict | None", joinSubjectHierarchyStudy: bool = True) -> "ExportMetadata":
         """The user's fields, with the patient and study of the volume's subject-hierarchy study when it has one (unless told not to join it)."""
+        from FAExportLib import ExportMetadata, InputError
+
         if isinstance(metadata, dict):
             try:
                 metadata = ExportMetadata(**metadata)
@@ -601,12 +960,18 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         return database if database is not None and database.isOpen else None
 
     @staticmethod
-    def addToDatabase(database, series: list[SeriesResult]) -> None:
-        """Insert every file the way Slicer's exporters do (the database keeps its own copy); all series or none.
+    def addToDatabase(database, series: "list[SeriesResult]") -> None:
+        """Insert every file into the database (which keeps its own copy), then refresh what the browser shows; all series or none.
 
         ctkDICOMDatabase.insert reports no errors, so each series is checked by counting what the database holds;
-        on any failure every series of this export is removed again.
+        on any failure every series of this export is removed again. insert() alone neither fills the displayed
+        fields (patient/study/series columns) nor emits databaseChanged for an on-disk database (CTK
+        Libs/DICOM/Core/ctkDICOMDatabase.cpp, ctkDICOMDatabasePrivate::insert); ctkDICOMIndexer, which Slicer's export
+        dialog uses, calls updateDisplayedFields() after inserting (Libs/DICOM/Core/ctkDICOMIndexer.cpp), and that emits
+        databaseChanged, which the DICOM module listens to (Modules/Scripted/DICOM/DICOM.py onDatabaseChanged).
         """
+        from FAExportLib import FAExportError, OutputError
+
         inserted = []
         try:
             for item in series:
@@ -625,15 +990,25 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             if isinstance(error, FAExportError):
                 raise
             raise OutputError(f"Slicer's DICOM database refused the series ({error}); nothing was added") from error
-        try:
-            from DICOMLib import DICOMUtils
-
-            DICOMUtils.refreshDICOMWidget()
-        except ImportError:
-            pass  # no application (batch under slicer-core): no browser to refresh
+        database.updateDisplayedFields()
+        FAExportLogic.refreshDICOMBrowser()
 
     @staticmethod
-    def _inDatabase(database, item: SeriesResult) -> SeriesResult:
+    def refreshDICOMBrowser() -> bool:
+        """Update the DICOM browser's tables when the browser exists (not in batch mode, nor before the DICOM module was opened).
+
+        The same call as DICOMUtils.refreshDICOMWidget (Modules/Scripted/DICOMLib/DICOMUtils.py), which logs an error
+        whenever the browser does not exist yet.
+        """
+        dicomModule = getattr(getattr(slicer, "modules", None), "DICOMInstance", None)
+        browserWidget = getattr(dicomModule, "browserWidget", None)
+        if not browserWidget:
+            return False
+        browserWidget.dicomBrowser.dicomTableManager().updateTableViews()
+        return True
+
+    @staticmethod
+    def _inDatabase(database, item: "SeriesResult") -> "SeriesResult":
         """The same series, with the file paths the database stored."""
         files = sorted(database.filesForSeries(item.series_instance_uid))
         return replace(item, files=files, directory=os.path.commonpath(files) if len(files) > 1 else os.path.dirname(files[0]))
@@ -643,6 +1018,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def readVolumeFile(path: str | os.PathLike, scene) -> vtkMRMLScalarVolumeNode:
         """Read a NIfTI/NRRD file into ``scene`` with Slicer's own volume reader (the geometry Slicer shows)."""
+        from FAExportLib import InputError
+
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path} does not exist or is not a file")
@@ -666,6 +1043,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None) -> None:
         """Refuse NaN/infinite voxels of a NIfTI file: Slicer's (ITK's) reader silently turns them into 0."""
+        from FAExportLib import InputError
+        from FAExportLib.volume_files import nifti_nonfinite_count
+
         if not str(path).lower().endswith((".nii", ".nii.gz")):
             return  # Slicer's NRRD reader keeps them, and exportVolume refuses them
         count = nifti_nonfinite_count(path)
@@ -675,14 +1055,22 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 "into 0 when loading; fix the map, or accept 0 for them explicitly (--replace-nonfinite 0)",
             )
 
-    def exportFiles(self, paths, **options) -> list[tuple[str, FAExportResult | FAExportError]]:
-        """Export many files, each on its own (one failure does not stop the others); returns (path, result or error)."""
+    def exportFiles(self, paths, **options) -> "list[tuple[str, FAExportResult | Exception]]":
+        """Export many files, each on its own (no failure stops the others); returns (path, result or error).
+
+        An unexpected error (a bug, not a refused input) is logged with its traceback and reported like the others.
+        """
+        from FAExportLib import FAExportError
+
         outcomes = []
         for path in paths:
             try:
                 outcomes.append((str(path), self.exportFile(path, **options)))
             except FAExportError as error:
                 logging.error("FAExport: %s: %s", path, error)
+                outcomes.append((str(path), error))
+            except Exception as error:
+                logging.exception("FAExport: %s: unexpected error", path)
                 outcomes.append((str(path), error))
         return outcomes
 
@@ -693,24 +1081,48 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
 
 class FAExportTest(ScriptedLoadableModuleTest):
-    """Export a synthetic FA map through Slicer's DICOM database and load it back with Slicer's DICOM plugins."""
+    """Drive the panel through every mode into a temporary DICOM database and load each series back with Slicer's plugins.
+
+    Runs inside Slicer (Developer mode "Reload and Test", the Self Tests module, or ctest): it checks what only the
+    application has (PythonQt, CTK's widgets, the DICOM database and its plugins) on top of what the test suite's
+    harness already checks.
+    """
 
     def setUp(self):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
         self.setUp()
-        self.test_ExportMR()
+        self.test_PanelExportsEveryMode()
 
-    def test_ExportMR(self):
+    def test_PanelExportsEveryMode(self):
+        import numpy as np
+
         from DICOMLib import DICOMUtils
 
         values = np.linspace(0.0, 1.0, 6 * 7 * 8, dtype=np.float32).reshape(6, 7, 8)
         volumeNode = slicer.util.addVolumeFromArray(values, ijkToRAS=np.diag([0.9, 1.1, 2.0, 1.0]), name="FA")
-        with DICOMUtils.TemporaryDICOMDatabase():
-            result = FAExportLogic().exportVolume(volumeNode, mode="mr")
-            loadedNodeIDs = DICOMUtils.loadSeriesByUID([result.series[0].series_instance_uid])
-            self.assertEqual(len(loadedNodeIDs), 1)
-            loaded = slicer.util.arrayFromVolume(slicer.mrmlScene.GetNodeByID(loadedNodeIDs[0]))
-            self.assertLessEqual(float(np.abs(loaded - values).max()), result.series[0].max_quantization_error + 1e-6)
-        self.delayDisplay("FAExport MR export test passed")
+        widget = FAExportWidget()
+        try:
+            parameters = widget._parameterNode
+            self.assertEqual(parameters.inputVolume, volumeNode)
+            with DICOMUtils.TemporaryDICOMDatabase():
+                for mode in ExportMode:
+                    self.delayDisplay(f"Export {mode.value} from the panel")
+                    parameters.exportMode = mode
+                    self.assertTrue(widget.ui.exportButton.enabled, widget.ui.disabledReasonLabel.text)
+                    before = set(DICOMUtils.allSeriesUIDsInDatabase())
+                    widget.ui.exportButton.click()
+                    added = sorted(set(DICOMUtils.allSeriesUIDsInDatabase()) - before)
+                    self.assertEqual(len(added), 2 if mode == ExportMode.MR_PM else 1, widget.ui.resultLabel.text)
+                    self.assertTrue(widget.ui.showInBrowserButton.enabled)
+                    for seriesUID in added:
+                        loadedNodeIDs = DICOMUtils.loadSeriesByUID([seriesUID])
+                        self.assertEqual(len(loadedNodeIDs), 1)
+                        loaded = slicer.util.arrayFromVolume(slicer.mrmlScene.GetNodeByID(loadedNodeIDs[0]))
+                        bound = 1e-6 if mode == ExportMode.PM else 5e-4 + 1e-6
+                        self.assertLessEqual(float(np.abs(loaded.astype(np.float64) - values).max()), bound)
+        finally:
+            widget.cleanup()
+            widget.parent.deleteLater()
+        self.delayDisplay("FAExport panel test passed")

@@ -69,14 +69,44 @@ def ensure_debian_servers() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
 
 
+# Shared libraries PyQt5's Qt needs for the offscreen panel tests (Testing/slicer_app) -> Debian 12 package.
+QT_LIBRARIES = {
+    "libGL.so.1": "libgl1",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libX11.so.6": "libx11-6",
+}
+
+
+def ensure_qt_libraries() -> None:
+    """Install the Debian libraries Qt loads (and a font for the screenshot) when missing, as root with apt-get."""
+    known = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout if shutil.which("ldconfig") else ""
+    missing = sorted({package for library, package in QT_LIBRARIES.items() if library not in known})
+    if not Path("/usr/share/fonts/truetype/dejavu").is_dir():
+        missing.append("fonts-dejavu-core")
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(f"Not installed: {' '.join(missing)} (Debian packages Qt needs); the panel tests will fail. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
+        return
+    print(f"Installing {' '.join(missing)} from Debian's packages for Qt (first run only)...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "lint"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "FAExport"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(REPO / "FAExport"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     if command == "test":
         ensure_debian_servers()
+        ensure_qt_libraries()
         failed = 0
         for name in ENVIRONMENTS:
             python = str(ensure_venv(name))

@@ -7,6 +7,7 @@ are imported when a file is read, so the encoder itself does not need them.
 
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,8 @@ def read_volume(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     except InputError:
         raise
     except Exception as error:  # a corrupt file surfaces as any of the readers' exception types
-        raise InputError(f"cannot read {path.name}: {error}; check that the file is complete and not corrupt") from None
+        reason = " ".join(str(error).split())  # one line: readers' messages may hold line breaks
+        raise InputError(f"cannot read {path.name}: {reason}; check that the file is complete and not corrupt") from None
     return np.asarray(array_ijk).T, ijk_to_ras
 
 
@@ -129,6 +131,16 @@ def nifti_nonfinite_count(path: str | Path, chunk_voxels: int = 1 << 22) -> int:
     side refuse them as the command line does.
     """
     path = Path(path)
+    try:
+        return _nifti_nonfinite_count(path, chunk_voxels)
+    except InputError:
+        raise
+    except (OSError, EOFError, ValueError, struct.error, zlib.error) as error:  # truncated or corrupt: gzip, numpy and struct fail their own ways
+        reason = " ".join(str(error).split())
+        raise InputError(f"cannot read {path}: {reason}; the file is truncated or corrupt, export it again from the program that made it") from None
+
+
+def _nifti_nonfinite_count(path: Path, chunk_voxels: int) -> int:
     with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as stream:
         header = stream.read(540)
         if len(header) < 348:

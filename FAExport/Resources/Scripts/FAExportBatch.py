@@ -13,6 +13,7 @@ every file was exported but a send did not store everything (each file's send re
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
 # The module folder (two levels up) holds FAExport.py and FAExportLib/; put it first so this script also works
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from FAExport import FAExportLogic
 
 import slicer
+import slicer.util
 from FAExportLib.cli import EXIT_FAILURE, EXIT_SEND_INCOMPLETE, EXIT_USAGE, add_export_options, add_send_options, destination_from_arguments, metadata_from_arguments
 from FAExportLib.errors import FAExportError
 
@@ -48,6 +50,11 @@ def input_files(paths: list[str]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def describe(error: Exception) -> str:
+    """A refused input says what to do; anything else is named as the unexpected error it is."""
+    return str(error) if isinstance(error, FAExportError) else f"unexpected {type(error).__name__}: {error}"
 
 
 def main(argv: list[str]) -> int:
@@ -88,10 +95,10 @@ def main(argv: list[str]) -> int:
     )
     failed = [(path, outcome) for path, outcome in outcomes if isinstance(outcome, Exception)]
     for path, error in failed:
-        print(f"FAExportBatch: error: {path}: {error}", file=sys.stderr)
+        print(f"FAExportBatch: error: {path}: {describe(error)}", file=sys.stderr)
     if args.json:
         report = [
-            {"input": path, "error": str(outcome)}
+            {"input": path, "error": describe(outcome)}
             if isinstance(outcome, Exception)
             else {"input": path, "series": [item.to_json() for item in outcome.series], "send": outcome.sent.to_json() if outcome.sent else None}
             for path, outcome in outcomes
@@ -108,6 +115,20 @@ def main(argv: list[str]) -> int:
     return EXIT_FAILURE if failed else EXIT_SEND_INCOMPLETE if unsent else 0
 
 
+def run(argv: list[str]) -> int:
+    """main(), and any error it did not expect printed with its traceback: the exit status is then 1, never a hang.
+
+    With --python-script Slicer does not end by itself (Docs/developer_guide/script_repository/gui.md), so an
+    exception escaping here would leave it running without a window.
+    """
+    try:
+        return main(argv)
+    except Exception:
+        traceback.print_exc()
+        print("FAExportBatch: error: unexpected failure (traceback above); please report it", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def exit_application(status: int) -> None:
     """Leave Slicer with ``status`` (a --python-script does not end the application by itself)."""
     if hasattr(slicer, "app"):
@@ -117,4 +138,4 @@ def exit_application(status: int) -> None:
 
 
 if __name__ == "__main__":
-    exit_application(main(sys.argv[1:]))
+    exit_application(run(sys.argv[1:]))
