@@ -426,7 +426,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             from FAExportLib import FAExportError
 
             try:
-                self._previewState = (self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale(), replacement), "")
+                advice = _('fix the map, or tick "Replace NaN/infinite voxels with 0"')
+                self._previewState = (self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale(), replacement, nonFiniteAdvice=advice), "")
             except FAExportError as error:
                 self._previewState = (None, _("Cannot export: {error}").format(error=error))
             self._previewKey = key
@@ -598,22 +599,23 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, replaceNonFinite: float | None = None) -> str:
+    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, replaceNonFinite: float | None = None, nonFiniteAdvice: str | None = None) -> str:
         """One line for the panel: the value range, the stored integers and the worst-case error the chosen scale gives.
 
         Raises InputError/ScaleError saying why the export would be refused (NaN/infinite voxels, values that do not fit).
+        ``nonFiniteAdvice`` replaces the library's way out for NaN/infinite voxels (which names the command-line option).
         """
         import numpy as np
 
         from FAExportLib import InputError, preview
 
         array = self.voxelArray(volumeNode)
-        if replaceNonFinite is None and np.issubdtype(array.dtype, np.floating):
+        if nonFiniteAdvice and replaceNonFinite is None and np.issubdtype(array.dtype, np.floating):
             count = int(array.size - np.count_nonzero(np.isfinite(array)))
             if count:
                 what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
-                raise InputError(_('{what}; fix the map, or tick "Replace NaN/infinite voxels with 0"').format(what=what))
-        checked = preview(array, "auto" if mode == "pm" else scale, replaceNonFinite)  # refuses values that do not fit
+                raise InputError(f"{what}; {nonFiniteAdvice}")
+        checked = preview(array, "auto" if mode == "pm" else scale, replaceNonFinite)  # refuses NaN and values that do not fit
         if mode == "pm":
             return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
                 low=checked.value_range.minimum,
@@ -874,7 +876,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         if sendTo is not None:
             userMetadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
 
-            def reencode(fallbackMode: str, parametricMap: SeriesResult) -> list[SeriesResult]:
+            def reencode(fallbackMode: str, parametricMap: "SeriesResult") -> "list[SeriesResult]":
                 options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers)
                 again = self.exportVolume(
                     volumeNode,

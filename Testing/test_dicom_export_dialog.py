@@ -121,7 +121,7 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
     ]
     mr = rows[0].exportables[0]  # the preselected row
     assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, "mr", "auto")
-    assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1; RescaleSlope ")
+    assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1 are stored as integers 0 to 32767 (RescaleSlope ")
     seriesTags = ExportDialog(scene).seriesTags
     assert seriesTags(mr) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
     assert seriesTags(rows[1].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "Scale": "auto"}
