@@ -27,7 +27,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from FAExportLib import InputError, ScaleError, export_volume
+from FAExportLib import CoarseScaleError, InputError, ScaleError, export_volume
 from FAExportLib.scaling import LARGEST_RESCALABLE, SMALLEST_AUTO_RESCALABLE
 
 INT16_LOW, INT16_HIGH = -32768, 32767
@@ -40,6 +40,9 @@ EPS = np.finfo(np.float64).eps
 MAX_AXIS = 64
 MODES = {"mr": ("mr",), "sc": ("sc",), "pm": ("pm",), "mr+pm": ("mr", "pm")}
 DTYPES = ("float32", "float32", "float64", "float16", "int16", "uint8", "int32")
+# The README's coarse-scale rule: a 16-bit scale may change values by at most half a step of MIN_LEVELS steps across
+# their span (max - min, or |value| for a constant map); a scale that changes them more is refused.
+MIN_LEVELS = 100
 # Stored values around which a fixed scale starts or stops fitting, and exact ties.
 BOUNDARY_STEPS = (32767.0, 32767.5, 32768.0, -32768.0, -32768.5, -32769.0, 65535.0, 65535.5, 65536.0, 0.5, -0.5, 1.5)
 
@@ -244,6 +247,43 @@ def refusal(case: Case, values: np.ndarray) -> tuple[str, str]:
     return verdict, why
 
 
+def coarse_limit(values: np.ndarray) -> float:
+    """The largest change the coarse-scale rule allows: half a step of MIN_LEVELS steps across the values' span."""
+    low, high = float(values.min()), float(values.max())
+    span = high - low if high > low else max(abs(low), abs(high))
+    return span / (2 * MIN_LEVELS)
+
+
+def integral_fit(values: np.ndarray, encoding: str) -> bool:
+    """An integer map that slope 1 stores in the encoding's 16 bits (sc: uint16, or the int16 range via its intercept)."""
+    if not bool(np.all(np.rint(values) == values)):
+        return False
+    low, high = float(values.min()), float(values.max())
+    if encoding == "sc" and low >= 0:
+        return high <= UINT16_HIGH
+    return INT16_LOW <= low and high <= INT16_HIGH
+
+
+def coarse_possible(case: Case, values: np.ndarray) -> bool:
+    """Whether some integer encoding's step may be too coarse for the values (a necessary condition of a refusal)."""
+    values = values.astype(np.float64)
+    max_abs = float(np.max(np.abs(values)))
+    for encoding in MODES[case.mode]:
+        if encoding == "pm":
+            continue
+        if case.scale != "auto":
+            slope = 1.0 / float(case.scale)
+        elif integral_fit(values, encoding):
+            continue  # slope 1: exact
+        elif encoding == "sc" and float(values.min()) >= 0:
+            slope = 1.25 * max_abs / UINT16_HIGH
+        else:
+            slope = 1.25 * max_abs / INT16_HIGH
+        if slope / 2 > coarse_limit(values) * (1 - BOUNDARY_TOLERANCE):
+            return True
+    return False
+
+
 def rescale_texts(files) -> set:
     """The (RescaleSlope, RescaleIntercept) DS texts of every file of a single-frame series."""
     texts = set()
@@ -283,7 +323,10 @@ def run_case(case: Case, root: Path) -> list:
         try:
             result = export_volume(array, ijk_to_ras, output, mode=case.mode, scale=case.scale, quantity=case.quantity)
         except InputError as error:  # ScaleError is an InputError
-            assert verdict != "must_succeed", f"refused although {why}: {type(error).__name__}: {error}"
+            if isinstance(error, CoarseScaleError):
+                assert coarse_possible(case, array), f"refused as coarse although every step is fine: {error}"
+            else:
+                assert verdict != "must_succeed", f"refused although {why}: {type(error).__name__}: {error}"
             if why.startswith(("mr:", "sc:")) and verdict == "must_refuse":
                 assert isinstance(error, ScaleError), f"a value beyond the scale raised {type(error).__name__}: {error}"
             left = sorted(os.listdir(output)) if output.exists() else None
@@ -329,7 +372,10 @@ def check_series(case: Case, array: np.ndarray, ijk_to_ras: np.ndarray, output: 
             assert float32_rounding <= bound
         else:
             slope, intercept = s.rescale_slope, s.rescale_intercept
-            assert bound == slope / 2, (bound, slope)
+            if case.scale == "auto" and integral_fit(values, s.mode):
+                assert (slope, bound) == (1.0, 0.0), f"auto on an integer map: slope {slope!r}, bound {bound!r}"
+            exact = slope == 1.0 and float(intercept).is_integer() and bool(np.all(np.rint(values) == values))
+            assert bound == (0.0 if exact else slope / 2), (bound, slope)
             if case.scale != "auto":
                 assert abs(slope * float(case.scale) - 1.0) <= BOUNDARY_TOLERANCE, (slope, case.scale)
             elif max_abs > 0:
@@ -353,6 +399,9 @@ def check_series(case: Case, array: np.ndarray, ijk_to_ras: np.ndarray, output: 
         comparison = readers.compare(truth_ijk, ijk_to_ras, read)
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM, f"{s.mode}: voxel {comparison.max_position_error_mm} mm off"
         assert comparison.max_value_error <= bound + slack, f"{s.mode}: read back {comparison.max_value_error!r} off, bound {bound!r}"
+        if s.mode != "pm":  # never a coarse scale without saying so: the values read back resolve the map
+            allowed = max(coarse_limit(values), 8 * EPS * max_abs) * (1 + BOUNDARY_TOLERANCE) + slack
+            assert comparison.max_value_error <= allowed, f"{s.mode}: read back {comparison.max_value_error!r} off: a coarse scale was not refused"
 
 
 ONE_VOXEL = Case(

@@ -5,7 +5,7 @@ Pure Python on numpy and pydicom; nothing here imports Slicer, Qt or VTK. The en
 """
 
 from .codes import KNOWN_QUANTITIES, Code, Quantity, quantity_by_name
-from .errors import ExportCancelled, FAExportError, InputError, OutputError, ScaleError, VerificationError
+from .errors import CoarseScaleError, ExportCancelled, FAExportError, InputError, OutputError, ScaleError, VerificationError
 from .metadata import ExportMetadata
 from .pipeline import MODES, ExportResult, Preview, SeriesResult, export_volume, preview
 from .version import __version__

@@ -66,6 +66,11 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
     parser.add_argument("--source-series-uid", metavar="UID", help="which series of --source-dicom, if it holds several")
     parser.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
+    parser.add_argument(
+        "--allow-coarse-scale",
+        action="store_true",
+        help="export even when the scale's step is too coarse for the values (refused by default: see the README's coarse-scale rule)",
+    )
     identity = parser.add_argument_group("patient, study and series")
     identity.add_argument("--patient-name", default="Anonymous^")
     identity.add_argument("--patient-id", help="default: a generated anonymous ID")
@@ -80,6 +85,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     identity.add_argument("--series-number", type=int)
     identity.add_argument("--content-creator-name", default="", help="who made the map (pm ContentCreatorName)")
     identity.add_argument("--body-part", help="BodyPartExamined (default: BRAIN for FA, MD, AD, RD and ADC; '' for none)")
+    identity.add_argument("--laterality", metavar="L|R|B|U", help="side of a paired body part: L, R, B (both) or U (unpaired); required for a paired --body-part")
     identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
     parser.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
 
@@ -101,6 +107,7 @@ def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
         body_part_examined=args.body_part,
         content_creator_name=args.content_creator_name,
         anatomic_region=args.anatomic_region,
+        laterality=args.laterality,
     )
 
 
@@ -114,14 +121,15 @@ def summary(result: ExportResult) -> str:
     return "\n".join(lines)
 
 
-def run_export(args: argparse.Namespace) -> ExportResult:
-    from .volume_files import read_volume
+def run_export(args: argparse.Namespace) -> tuple[ExportResult, dict | None]:
+    """Export as the arguments say; returns the result and the JSON description of the NIfTI transform used (or None)."""
+    from .volume_files import read_volume_file
 
-    array, ijk_to_ras = read_volume(args.input)
+    volume = read_volume_file(args.input)
     source = SourceSeries.from_folder(args.source_dicom, args.source_series_uid) if args.source_dicom else None
-    return export_volume(
-        array,
-        ijk_to_ras,
+    result = export_volume(
+        volume.array,
+        volume.ijk_to_ras,
         args.output,
         mode=args.mode,
         scale=args.scale,
@@ -132,13 +140,16 @@ def run_export(args: argparse.Namespace) -> ExportResult:
         metadata=metadata_from_arguments(args),
         source=source,
         replace_nonfinite=args.replace_nonfinite,
+        allow_coarse_scale=args.allow_coarse_scale,
+        input_warnings=volume.warnings,
     )
+    return result, volume.transform.to_json() if volume.transform is not None else None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = run_export(args)
+        result, transform = run_export(args)
     except FAExportError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -150,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_INTERNAL
+    for warning in result.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({**result.to_json(), "input_transform": transform}))
     else:
         print(summary(result))
     return 0

@@ -12,10 +12,11 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage, generate_uid
 
-from . import verify
+from . import anatomy, verify
 from .codes import KNOWN_QUANTITIES
 from .decimal_strings import format_ds
 from .instance_template import InstanceTemplate
+from .metadata import fit_utf8, mark_character_set
 from .scaling import INT16
 from .series import SeriesPlan
 from .writer import file_meta
@@ -74,9 +75,11 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     center, width = plan.window
     ds.WindowCenter = format_ds(center)
     ds.WindowWidth = format_ds(width)
-    ds.WindowCenterWidthExplanation = f"{plan.quantity.name} map"
+    ds.WindowCenterWidthExplanation = fit_utf8(f"{plan.quantity.name} map", 64)  # LO
     if width < 1:
         ds.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
+    anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
+    mark_character_set(ds)
     return ds
 
 
