@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +28,7 @@ import vtk
 from FAExportLib import Code, ExportMetadata, FAExportError, InputError, OutputError, Quantity, SeriesResult, export_volume, preview
 from FAExportLib.codes import KNOWN_QUANTITIES
 from FAExportLib.sources import SourceSeries
-from FAExportLib.volume_files import nifti_nonfinite_count
+from FAExportLib.volume_files import nifti_header_warnings, nifti_nonfinite_count
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 
 try:
@@ -276,9 +276,10 @@ class FAExportResult:
     series: list[SeriesResult]
     addedToDatabase: bool = False
     outputFolder: str | None = None
+    warnings: list[str] = field(default_factory=list)  # what the user should check (FAExportLib's, and the file's)
 
     def summary(self) -> str:
-        """A few lines for the panel or the console."""
+        """A few lines for the panel or the console, warnings last."""
         lines = []
         for item in self.series:
             where = "Slicer's DICOM database" if self.addedToDatabase and self.outputFolder is None else item.directory
@@ -286,6 +287,7 @@ class FAExportResult:
             if item.rescale_slope is not None:
                 lines.append(f"  RescaleSlope {item.rescale_slope:.12g}, RescaleIntercept {item.rescale_intercept:.12g}")
             lines.append(f"  worst-case error {item.max_quantization_error:.3g}, measured {item.measured_max_error:.3g}")
+        lines.extend(f"Warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -302,20 +304,27 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale) -> str:
-        """One line for the panel: the value range and the worst-case error the chosen scale gives."""
-        checked = preview(self.voxelArray(volumeNode), "auto" if mode == "pm" else scale)  # refuses NaN and values that do not fit
+    def preview(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, allowCoarseScale: bool = False, quantity: str | None = None):
+        """FAExportLib.preview of the node: value range, rescale and ``warnings``; refuses NaN, clipping and coarse scales."""
+        nodeQuantity = quantity or self.quantityOf(volumeNode) or "FA"
+        return preview(self.voxelArray(volumeNode), "auto" if mode == "pm" else scale, allow_coarse_scale=allowCoarseScale, quantity=nodeQuantity)
+
+    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, allowCoarseScale: bool = False, quantity: str | None = None) -> str:
+        """The panel's text: the value range and the worst-case error the chosen scale gives, then any warnings."""
+        checked = self.preview(volumeNode, mode, scale, allowCoarseScale, quantity)
         if mode == "pm":
-            return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
+            text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
                 low=checked.value_range.minimum,
                 high=checked.value_range.maximum,
             )
-        return _("Values {low:.6g} to {high:.6g}; RescaleSlope {slope}; worst-case quantization error {error:.3g}.").format(
-            low=checked.value_range.minimum,
-            high=checked.value_range.maximum,
-            slope=checked.rescale.slope_text,
-            error=checked.max_quantization_error,
-        )
+        else:
+            text = _("Values {low:.6g} to {high:.6g}; RescaleSlope {slope}; worst-case quantization error {error:.3g}.").format(
+                low=checked.value_range.minimum,
+                high=checked.value_range.maximum,
+                slope=checked.rescale.slope_text,
+                error=checked.max_quantization_error,
+            )
+        return "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in checked.warnings)])
 
     # --- inputs from the scene
 
@@ -441,14 +450,18 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         addToDatabase: bool = True,
         replaceNonFinite: float | None = None,
         progressCallback: Callable[[str, int], bool] | None = None,
+        allowCoarseScale: bool = False,
+        laterality: str | None = None,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
         ``mode``: mr, sc, pm or mr+pm. ``scale``: auto, 1000, 32000 or a number. ``quantity`` (FA, MD, ...) and the
         codes (objects or "VALUE,SCHEME,MEANING") override the node's VoxelValueQuantity/Units. ``metadata`` holds
         patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
-        hierarchy study of the volume takes precedence for patient and study (see README). Raises FAExportError
-        with nothing written or added on bad input, failure or cancel.
+        hierarchy study of the volume takes precedence for patient and study (see README). ``allowCoarseScale`` exports
+        with a scale too coarse for the values (refused otherwise); ``laterality`` (L, R, B, U) is the side of a paired
+        body part. Raises FAExportError with nothing written or added on bad input, failure or cancel; the result's
+        ``warnings`` say what to check (they are also logged).
         """
         if not (addToDatabase or outputFolder):
             raise OutputError("nothing to export to: give an output folder, or addToDatabase=True")
@@ -467,6 +480,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             nodeQuantity = self.quantityOf(volumeNode)
             quantity = nodeQuantity if nodeQuantity is not None else "FA"
         metadata = self.exportMetadata(volumeNode, metadata)
+        if laterality is not None:
+            metadata = replace(metadata, laterality=laterality)
         source = self.sourceSeries(sourceVolumeNode, sourceSeriesInstanceUID)
         workFolder = None if outputFolder else tempfile.mkdtemp(prefix="FAExport-")
         try:
@@ -482,8 +497,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 source=source,
                 replace_nonfinite=replaceNonFinite,
                 progress=progressCallback,
+                allow_coarse_scale=allowCoarseScale,
             )
-            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None)
+            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None, warnings=list(result.warnings))
             if database is not None:
                 self.addToDatabase(database, exported.series)
                 exported.addedToDatabase = True
@@ -493,6 +509,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             if workFolder is not None:
                 shutil.rmtree(workFolder, ignore_errors=True)
         logging.info("FAExport: %s", exported.summary())
+        for warning in exported.warnings:
+            logging.warning("FAExport: %s", warning)
         return exported
 
     @staticmethod
@@ -569,11 +587,16 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def exportFile(self, path: str | os.PathLike, **options) -> FAExportResult:
         """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it; ``options`` as for exportVolume."""
         self.checkNonFiniteNIfTI(path, options.get("replaceNonFinite"))
+        fileWarnings = nifti_header_warnings(path)  # which NIfTI transform Slicer's reader used, if the other differs
+        for warning in fileWarnings:
+            logging.warning("FAExport: %s", warning)
         scene = slicer.vtkMRMLScene()  # private: the user's scene is untouched, and freed after each file
         try:
-            return self.exportVolume(self.readVolumeFile(path, scene), **options)
+            result = self.exportVolume(self.readVolumeFile(path, scene), **options)
         finally:
             scene.Clear(True)
+        result.warnings[:0] = fileWarnings
+        return result
 
     @staticmethod
     def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None) -> None:

@@ -184,7 +184,14 @@ def _read_nifti(path: Path) -> VolumeFile:
     import nibabel
 
     image = nibabel.load(path)
-    affine, choice, notes = nifti_transform(image.header, (list(image.shape) + [1, 1])[:3], path.name)
+    header = image.header
+    if not path.name.lower().endswith(".gz"):
+        proxy = image.dataobj  # where nibabel reads the voxels from: offset, shape and type
+        needed = int(proxy.offset) + int(np.prod(proxy.shape)) * np.dtype(proxy.dtype).itemsize
+        held = path.stat().st_size
+        if held < needed:
+            raise InputError(f"{path.name} is truncated: its header describes {needed} bytes, the file holds {held}; export or copy the map again")
+    affine, choice, notes = nifti_transform(header, (list(image.shape) + [1, 1])[:3], path.name)
     data = np.asanyarray(image.dataobj)
     return VolumeFile(_scalar_ijk(data, path).T, affine, choice, notes)
 

@@ -73,13 +73,17 @@ def main(argv: list[str]) -> int:
         outputFolder=args.output,
         addToDatabase=not args.no_database,
         replaceNonFinite=args.replace_nonfinite,
+        allowCoarseScale=args.allow_coarse_scale,
     )
     failed = [(path, outcome) for path, outcome in outcomes if isinstance(outcome, Exception)]
     for path, error in failed:
         print(f"FAExportBatch: error: {path}: {error}", file=sys.stderr)
+    for path, outcome in outcomes:
+        for warning in [] if isinstance(outcome, Exception) else outcome.warnings:
+            print(f"FAExportBatch: warning: {path}: {warning}", file=sys.stderr)
     if args.json:
         report = [
-            {"input": path, "error": str(outcome)} if isinstance(outcome, Exception) else {"input": path, "series": [item.to_json() for item in outcome.series]}
+            {"input": path, "error": str(outcome)} if isinstance(outcome, Exception) else {"input": path, "series": [item.to_json() for item in outcome.series], "warnings": outcome.warnings}
             for path, outcome in outcomes
         ]
         print(json.dumps({"files": report}))
