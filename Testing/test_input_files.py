@@ -72,24 +72,24 @@ SHIFT_MM = np.array([3.0, -2.0, 7.0])
             False,
             1,
             "qform",
-            "map.nii: its sform (code 2, aligned) and qform (code 1, scanner) place the map up to {d} mm apart; FAExport used the qform, "
-            "as Slicer (ITK) does, while FSL and nibabel use the sform: check that the DICOM lies where you expect",
+            ("map.nii: its sform (code 2, aligned) and qform (code 1, scanner) place the map up to {d} mm apart; FAExport used the qform, "
+            "as Slicer (ITK) does, while FSL and nibabel use the sform: check that the DICOM lies where you expect"),
         ),
         (
             1,
             True,
             1,
             "qform",
-            "map.nii: its sform (code 1, scanner) and qform (code 1, scanner) place the map up to {d} mm apart; the sform is sheared, so "
-            "FAExport used the qform, as Slicer (ITK) does, while FSL and nibabel use the sform: check that the DICOM lies where you expect",
+            ("map.nii: its sform (code 1, scanner) and qform (code 1, scanner) place the map up to {d} mm apart; the sform is sheared, so "
+            "FAExport used the qform, as Slicer (ITK) does, while FSL and nibabel use the sform: check that the DICOM lies where you expect"),
         ),
         (
             1,
             False,
             2,
             "sform",
-            "map.nii: its sform (code 1, scanner) and qform (code 2, aligned) place the map up to {d} mm apart; FAExport used the sform, "
-            "as Slicer (ITK) does, while FSL and nibabel use the sform: check that the DICOM lies where you expect",
+            ("map.nii: its sform (code 1, scanner) and qform (code 2, aligned) place the map up to {d} mm apart; FAExport used the sform, "
+            "as Slicer (ITK) does, while FSL and nibabel use the sform: check that the DICOM lies where you expect"),
         ),
     ],
     ids=["aligned-sform-scanner-qform", "sheared-sform", "scanner-sform-aligned-qform"],
@@ -207,8 +207,8 @@ def test_nrrd_corners_are_read_as_slicer_reads_them(tmp_path, case):
         (
             VOXELS[:, :, 0],
             {"dimension": 2, "space": "left-posterior-superior", "sizes": [4, 3], "space directions": np.array([[0.5, 0, 0], [0, 0.6, 0]])},
-            "map.nrrd has 2 axes in a 3-D space, which Slicer (ITK) cannot read either; save it with a third axis (of size 1 for one "
-            "slice) and its direction",
+            ("map.nrrd has 2 axes in a 3-D space, which Slicer (ITK) cannot read either; save it with a third axis (of size 1 for one "
+            "slice) and its direction"),
         ),
         (
             VOXELS[..., None],
