@@ -44,7 +44,7 @@ def meaning_warning(array: np.ndarray, value_range: ValueRange, quantity: Quanti
     i, j, k = _first_ijk(outside)
     meaning = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
     return (
-        f"{count} voxel{'s' if count > 1 else ''} of the {quantity.name} map lie outside {meaning}, what {quantity.name} means "
+        f"{count} voxel{'s' if count > 1 else ''} of the {quantity.name} map {'lie' if count > 1 else 'lies'} outside {meaning}, what {quantity.name} means "
         f"(values {value_range.minimum:.6g} to {value_range.maximum:.6g}; first at IJK {i},{j},{k}); exported as they are: check the map"
     )
 
@@ -65,6 +65,6 @@ def float32_integer_warning(array: np.ndarray, value_range: ValueRange) -> str |
         return None
     i, j, k = _first_ijk(changed)
     return (
-        f"{count} voxel{'s' if count > 1 else ''} hold integers beyond 2^24 = {FLOAT32_EXACT_INTEGERS} that float32 cannot store "
+        f"{count} voxel{'s hold integers' if count > 1 else ' holds an integer'} beyond 2^24 = {FLOAT32_EXACT_INTEGERS} that float32 cannot store "
         f"exactly (first at IJK {i},{j},{k}): the Parametric Map stores them rounded to the nearest float32, up to {worst:.6g} off"
     )
