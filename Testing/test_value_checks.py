@@ -159,16 +159,16 @@ def test_a_coarse_scale_is_exported_only_when_allowed_and_says_what_it_costs(tmp
         (
             fa_ijk() * 0.003,
             "1000",
-            "scale 1000 is too coarse for values 0 to 0.003: its step 0.001 leaves 3 steps across them and changes values by up to "
+            ("scale 1000 is too coarse for values 0 to 0.003: its step 0.001 leaves 3 steps across them and changes values by up to "
             "0.0005, more than FAExport allows (0.5% of their range, 1.5e-05); scales that keep the values: auto, any scale from "
-            "33333.3 to 1.09223e+07",
+            "33333.3 to 1.09223e+07"),
         ),
         (
             1000.0 + fa_ijk() * 0.5,
             "auto",
-            "scale auto is too coarse for values 1000 to 1000.5: its step 0.0305338 leaves 16.4 steps across them and changes "
+            ("scale auto is too coarse for values 1000 to 1000.5: its step 0.0305338 leaves 16.4 steps across them and changes "
             "values by up to 0.0151, more than FAExport allows (0.5% of their range, 0.0025); scales that keep the values: none in 16 "
-            "bits (export as pm, float32, or subtract the offset from the map first)",
+            "bits (export as pm, float32, or subtract the offset from the map first)"),
         ),
     ],
     ids=["diffusivity-at-x1000", "offset-map-at-auto"],
@@ -208,7 +208,7 @@ def test_logic_preview_and_export_apply_the_rule(tmp_path):
     node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "FA")
     slicer.util.updateVolumeFromArray(node, fa_ijk().transpose(2, 1, 0))
     logic = FAExportLogic()
-    with pytest.raises(CoarseScaleError, match="^scale 1 is too coarse"):
+    with pytest.raises(CoarseScaleError, match=r"^scale 1 is too coarse"):
         logic.previewText(node, "mr", "1")
     text = logic.previewText(node, "mr", "1", allowCoarseScale=True)
     assert text.endswith(f"\nWarning: {FA_SCALE_1}; exported anyway, as asked (coarse scales allowed)")
