@@ -60,10 +60,12 @@ def laterality_problem(body_part: str, laterality: str | None) -> str | None:
 
 
 def add_image_laterality(ds: Dataset, body_part: str, laterality: str | None) -> None:
-    """Laterality of single-frame and SC images: series Laterality (R/L only), Image Laterality (any)."""
-    if laterality is not None:
-        if laterality in ("L", "R"):
-            ds.Laterality = laterality
+    """Laterality of single-frame and SC images: series Laterality for R and L (what archives show), else Image
+    Laterality (B, U); never both, since series Laterality must be absent when Image Laterality is present.
+    """
+    if laterality in ("L", "R"):
+        ds.Laterality = laterality
+    elif laterality is not None:
         ds.ImageLaterality = laterality
     elif not body_part:
         ds.Laterality = ""  # Type 2C, required while the body part (paired or not) is unknown

@@ -52,7 +52,8 @@ class ExportMetadata:
     laterality: str | None = None  # L, R, B or U; required for a paired body part (see anatomy.py)
 
     def validated(self) -> "ExportMetadata":
-        """Check every value against its VR; raise InputError naming the attribute and the fix.
+        """Check every value against its VR (BodyPartExamined and laterality in anatomy.py); raise InputError naming the
+        attribute and the fix.
 
         Returns the metadata with BodyPartExamined and laterality normalized to upper case.
         """
@@ -64,7 +65,6 @@ class ExportMetadata:
             ("accession_number", "SH"),
             ("referring_physician_name", "PN"),
             ("series_description", "LO"),
-            ("body_part_examined", "CS"),
             ("content_creator_name", "PN"),
         )
         for name, vr in checks:

@@ -185,7 +185,7 @@ def series_descriptions(metadata: ExportMetadata, quantity: Quantity, encodings:
         length = len(description.encode("utf-8"))
         if length > LO_BYTES:
             raise InputError(
-                f"--series-description becomes {length} bytes long with the{suffix!r} that this mode appends to one of its series; "
+                f"--series-description becomes {length} bytes long with the suffix {suffix!r} that this mode appends to one of its series; "
                 f"DICOM (LO) allows at most {LO_BYTES}: shorten it to at most {LO_BYTES - len(suffix.encode())} bytes",
             )
     return descriptions
