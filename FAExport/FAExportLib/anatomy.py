@@ -60,10 +60,11 @@ def laterality_problem(body_part: str, laterality: str | None) -> str | None:
 
 
 def add_image_laterality(ds: Dataset, body_part: str, laterality: str | None) -> None:
-    """Laterality of single-frame and SC images: series Laterality for R and L (what archives show), else Image
-    Laterality (B, U); never both, since series Laterality must be absent when Image Laterality is present.
+    """Laterality of single-frame and SC images: series Laterality for R and L of a paired body part (what archives
+    show), else Image Laterality (B, U, or a side of an unpaired part such as one brain hemisphere). Never both: series
+    Laterality must be absent when Image Laterality is present, and for an unpaired body part.
     """
-    if laterality in ("L", "R"):
+    if laterality in ("L", "R") and body_part in PAIRED_BODY_PARTS:
         ds.Laterality = laterality
     elif laterality is not None:
         ds.ImageLaterality = laterality
