@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 
 from .codes import Code
 from .errors import FAExportError
@@ -146,12 +147,19 @@ def run_export(args: argparse.Namespace) -> tuple[ExportResult, dict | None]:
     return result, volume.transform.to_json() if volume.transform is not None else None
 
 
+def _one_line(text: str) -> str:
+    """The command line contract is one line per message, whatever a reader's or the user's text holds."""
+    return " ".join(text.split())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result, transform = run_export(args)
+        with warnings.catch_warnings(record=True) as stray:  # success is quiet: no library's warning reaches stderr raw
+            warnings.simplefilter("always")
+            result, transform = run_export(args)
     except FAExportError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
@@ -161,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_INTERNAL
-    for warning in result.warnings:
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    notes = [*result.warnings, *(f"{item.category.__name__}: {item.message}" for item in stray)]
+    for note in notes:
+        print(f"{PROG}: warning: {_one_line(note)}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**result.to_json(), "input_transform": transform}))
+        print(json.dumps({**result.to_json(), "warnings": notes, "input_transform": transform}))
     else:
         print(summary(result))
     return 0

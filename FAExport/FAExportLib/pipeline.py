@@ -171,7 +171,8 @@ def check_codes(quantity: Quantity, anatomic_region: Code | None) -> None:
     for option, code in (("--quantity-code", quantity.code), ("--unit", quantity.unit), ("--method-code", quantity.method), ("--anatomic-region", anatomic_region)):
         problem = code_problem(code) if code is not None else None
         if problem:
-            raise InputError(f"{option} {code.value},{code.scheme},{code.meaning}: the code {problem}")
+            text = f"{code.value},{code.scheme},{code.meaning}"
+            raise InputError(f"{option} {text if text.isprintable() else repr(text)}: the code {problem}")  # one line
 
 
 def series_descriptions(metadata: ExportMetadata, quantity: Quantity, encodings: tuple[str, ...]) -> list[str]:
