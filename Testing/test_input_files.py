@@ -296,3 +296,27 @@ def test_header_repairs_by_nibabel_do_not_reach_stderr(tmp_path):
     document, result = export_json(source, tmp_path / "out")
     assert result.stderr == ""
     assert len(document["series"]) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16"])
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_the_logic_refuses_a_truncated_nifti_that_slicers_reader_would_load(tmp_path, dtype, suffix):
+    """Slicer's (ITK's) reader loads a truncated integer NIfTI without a word; exportFile checks the length first."""
+    import gzip
+
+    from FAExport import FAExportLogic
+
+    from FAExportLib import InputError
+
+    whole = write_nifti(tmp_path / "whole.nii", map_values("fa", (4, 4, 4)), np.eye(4)).read_bytes()
+    if dtype == "int16":
+        image = nibabel.Nifti1Image((map_values("fa", (4, 4, 4)) * 1000).astype(np.int16), np.eye(4))
+        nibabel.save(image, tmp_path / "whole.nii")
+        whole = (tmp_path / "whole.nii").read_bytes()
+    cut = whole[:-40]
+    source = tmp_path / f"map{suffix}"
+    source.write_bytes(gzip.compress(cut) if suffix.endswith(".gz") else cut)
+    with pytest.raises(InputError) as refused:
+        FAExportLogic().exportFile(source, outputFolder=tmp_path / "out", addToDatabase=False)
+    assert str(refused.value) == f"map{suffix} is truncated: its header describes {len(whole)} bytes, the file holds {len(cut)}; export or copy the map again"
+    assert not (tmp_path / "out").exists()

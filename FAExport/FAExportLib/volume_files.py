@@ -190,7 +190,7 @@ def _read_nifti(path: Path) -> VolumeFile:
         needed = int(proxy.offset) + int(np.prod(proxy.shape)) * np.dtype(proxy.dtype).itemsize
         held = path.stat().st_size
         if held < needed:
-            raise InputError(f"{path.name} is truncated: its header describes {needed} bytes, the file holds {held}; export or copy the map again")
+            raise _truncated(path, needed, held)
     affine, choice, notes = nifti_transform(header, (list(image.shape) + [1, 1])[:3], path.name)
     data = np.asanyarray(image.dataobj)
     return VolumeFile(_scalar_ijk(data, path).T, affine, choice, notes)
@@ -272,37 +272,51 @@ def _axis_values(header: dict, key: str, keep: list[int]) -> np.ndarray | None:
 _NIFTI_FLOAT_TYPES = {16: "f4", 64: "f8"}
 
 
+def _truncated(path: Path, needed: int, held: int) -> InputError:
+    return InputError(f"{path.name} is truncated: its header describes {needed} bytes, the file holds {held}; export or copy the map again")
+
+
 def nifti_nonfinite_count(path: str | Path, chunk_voxels: int = 1 << 22) -> int:
-    """How many NaN or infinite voxels a NIfTI-1/2 file holds, read with numpy alone, chunk by chunk.
+    """How many NaN or infinite voxels a NIfTI-1/2 file holds, read with numpy alone, chunk by chunk; InputError if
+    the file ends before its last voxel (of any type: Slicer's reader would load a truncated file without a word).
 
     ITK's NIfTI reader, and so Slicer's, turns these voxels into 0 without a word; this lets the Slicer
     side refuse them as the command line does.
     """
     path = Path(path)
     with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as stream:
-        header = stream.read(540)
+        try:
+            header = stream.read(540)
+        except (OSError, EOFError) as error:
+            raise InputError(f"cannot read {path.name}: {' '.join(str(error).split())}; check that the file is complete and not corrupt") from None
         if len(header) < 348:
-            raise InputError(f"{path} is too short to be a NIfTI file")
+            raise InputError(f"{path.name} is too short to be a NIfTI file ({len(header)} bytes); export or copy the map again")
         sizeof = struct.unpack("<i", header[:4])[0]
         endian = "<" if sizeof in (348, 540) else ">"
         if struct.unpack(endian + "i", header[:4])[0] == 540:  # NIfTI-2
-            datatype = struct.unpack(endian + "h", header[12:14])[0]
+            datatype, bitpix = struct.unpack(endian + "hh", header[12:16])
             dims = struct.unpack(endian + "8q", header[16:80])
             offset = struct.unpack(endian + "q", header[168:176])[0]
         else:
-            datatype = struct.unpack(endian + "h", header[70:72])[0]
+            datatype, bitpix = struct.unpack(endian + "hh", header[70:74])
             dims = struct.unpack(endian + "8h", header[40:56])
             offset = int(struct.unpack(endian + "f", header[108:112])[0])
-        if datatype not in _NIFTI_FLOAT_TYPES:
-            return 0
         voxels = int(np.prod([max(int(d), 1) for d in dims[1 : 1 + max(0, min(int(dims[0]), 7))]]))
-        dtype = np.dtype(endian + _NIFTI_FLOAT_TYPES[datatype])
+        itemsize = max(int(bitpix), 8) // 8
+        dtype = np.dtype(endian + _NIFTI_FLOAT_TYPES[datatype]) if datatype in _NIFTI_FLOAT_TYPES else np.dtype(f"V{itemsize}")
+        needed = offset + voxels * dtype.itemsize
         stream.seek(offset)
-        count, remaining = 0, voxels
+        count, remaining, held = 0, voxels, offset
         while remaining > 0:
-            data = np.frombuffer(stream.read(min(remaining, chunk_voxels) * dtype.itemsize), dtype=dtype)
-            if data.size == 0:
-                raise InputError(f"{path} ends before its last voxel; the file is truncated")
-            count += int(data.size - np.count_nonzero(np.isfinite(data)))
+            try:
+                chunk = stream.read(min(remaining, chunk_voxels) * dtype.itemsize)
+            except (OSError, EOFError):  # a gzip stream cut short
+                chunk = b""
+            held += len(chunk)
+            data = np.frombuffer(chunk[: len(chunk) - len(chunk) % dtype.itemsize], dtype=dtype)
+            if data.size == 0 or len(chunk) % dtype.itemsize:
+                raise _truncated(path, needed, held)
+            if datatype in _NIFTI_FLOAT_TYPES:
+                count += int(data.size - np.count_nonzero(np.isfinite(data)))
             remaining -= data.size
     return count
