@@ -201,6 +201,23 @@ def test_nrrd_corners_are_read_as_slicer_reads_them(tmp_path, case):
     assert_lies_where_slicer_reads(source, Path(document["series"][0]["directory"]), tmp_path / "dcm2niix")
 
 
+@pytest.mark.parametrize("direction", [(1.0, 0.0, 0.0, 1.0), (0.0, 1.0, 1.0, 0.0), (0.6, -0.8, 0.8, 0.6)], ids=["identity", "swapped", "rotated"])
+def test_a_2d_image_written_by_itk_is_one_slice_where_slicer_puts_it(tmp_path, direction):
+    """ITK writes a 2-D image with "space dimension: 2"; Slicer reads it as one slice, its normal i x j."""
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(VOXELS[:, :, 0].T.copy())
+    image.SetSpacing((0.5, 0.6))
+    image.SetOrigin((7.0, -8.0))
+    image.SetDirection(direction)
+    source = tmp_path / "slice.nrrd"
+    sitk.WriteImage(image, str(source))
+    assert b"space dimension: 2" in source.read_bytes()[:400]
+    document, result = export_json(source, tmp_path / "out")
+    assert result.stderr == ""
+    assert_lies_where_slicer_reads(source, Path(document["series"][0]["directory"]), tmp_path / "dcm2niix")
+
+
 @pytest.mark.parametrize(
     ("data", "fields", "message"),
     [

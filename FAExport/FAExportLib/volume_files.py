@@ -228,12 +228,14 @@ def _read_nrrd(path: Path) -> VolumeFile:
         if space not in _NRRD_SPACES:
             raise InputError(f"{path.name} uses the NRRD space {space!r}; FAExport reads RAS, LPS or LAS spaces")
         directions = np.asarray(header["space directions"], dtype=np.float64)[keep]
+        origin = np.asarray(header.get("space origin", np.zeros(directions.shape[1])), dtype=np.float64)
+        if directions.shape == (2, 2):  # "space dimension: 2", as ITK writes a 2-D image
+            directions, origin = _planar_axes(directions, origin)
         if directions.shape != (3, 3):
             raise InputError(
                 f"{path.name} has {len(keep)} axes in a 3-D space, which Slicer (ITK) cannot read either; save it with a third "
                 "axis (of size 1 for one slice) and its direction",
             )
-        origin = np.asarray(header.get("space origin", np.zeros(3)), dtype=np.float64)
         to_ras = _NRRD_SPACES[space]
     else:
         directions, origin = _nrrd_axes_without_space(header, data.shape, keep)
@@ -242,6 +244,17 @@ def _read_nrrd(path: Path) -> VolumeFile:
     ijk_to_ras[:3, :3] = to_ras @ directions.T  # NRRD lists one vector per axis
     ijk_to_ras[:3, 3] = to_ras @ origin
     return VolumeFile(_scalar_ijk(data, path).T, ijk_to_ras)
+
+
+def _planar_axes(directions: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D image in a 2-D space as Slicer reads it (checked against slicer-core): its plane is z = 0 (LPS), the slice
+    axis is the unit normal i x j (so the 3-D directions are right-handed) with spacing 1.
+    """
+    axes = np.zeros((3, 3))
+    axes[:2, :2] = directions
+    normal = np.cross(axes[0] / np.linalg.norm(axes[0]), axes[1] / np.linalg.norm(axes[1]))
+    axes[2] = normal / np.linalg.norm(normal)
+    return axes, np.append(origin[:2], 0.0)
 
 
 def _nrrd_axes_without_space(header: dict, shape: tuple, keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
