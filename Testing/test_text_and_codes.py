@@ -72,12 +72,18 @@ LONG_MEANING = "M" * 65
             "--method-code µ1,99TEST,Method: the code value 'µ1' must be printable ASCII without a backslash (code values are identifiers)",
         ),
         (
+            "--method-code",
+            "urn:oid:,99TEST,Method",
+            ("--method-code urn:oid:,99TEST,Method: the code value 'urn:oid:' is not a complete URN (urn:<namespace>:<name>) or URL "
+            "(http(s)://<host>...) without spaces"),
+        ),
+        (
             "--anatomic-region",
             "12738006,SCT,Brain\\Head",
             "--anatomic-region 12738006,SCT,Brain\\Head: the code meaning contains a backslash or control characters; remove them",
         ),
     ],
-    ids=["meaning-65-characters", "meaning-66-bytes", "scheme-too-long", "non-ascii-value", "backslash-in-meaning"],
+    ids=["meaning-65-characters", "meaning-66-bytes", "scheme-too-long", "non-ascii-value", "incomplete-urn", "backslash-in-meaning"],
 )
 @pytest.mark.parametrize("mode", ["pm", "mr+pm"])
 def test_invalid_codes_are_refused_before_writing(tmp_path, source, option, value, message, mode):

@@ -90,6 +90,8 @@ SHORT_CODE_VALUE_LENGTH = 16  # CodeValue is SH; longer values go into LongCodeV
 SCHEME_LENGTH = 16  # CodingSchemeDesignator is SH
 MEANING_LENGTH = 64  # CodeMeaning is LO
 _URN = re.compile(r"^(urn:|https?://)", re.IGNORECASE)  # URNCodeValue (UR) holds a URN or URL
+# RFC 8141 (urn:<NID>:<NSS>) and RFC 3986 (http(s)://<authority>...), at the level of their shape.
+_WELL_FORMED_URN = re.compile(r"^(urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:\S+|https?://[^\s/]+\S*)$", re.IGNORECASE)
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
 
 
@@ -105,8 +107,8 @@ def code_problem(code: Code) -> str | None:
         return "has no code value"
     if not _PRINTABLE_ASCII.match(value) or "\\" in value:
         return f"value {value!r} must be printable ASCII without a backslash (code values are identifiers)"
-    if is_urn(value) and " " in value:
-        return f"value {value!r} is a URN or URL, which cannot contain spaces"
+    if is_urn(value) and not _WELL_FORMED_URN.match(value):
+        return f"value {value!r} is not a complete URN (urn:<namespace>:<name>) or URL (http(s)://<host>...) without spaces"
     if not is_urn(value) and not scheme:
         return "has no coding scheme designator (e.g. DCM, SCT, UCUM)"
     if not _PRINTABLE_ASCII.match(scheme) or "\\" in scheme or len(scheme) > SCHEME_LENGTH:
