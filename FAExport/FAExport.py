@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -563,9 +563,10 @@ class FAExportResult:
     addedToDatabase: bool = False
     outputFolder: str | None = None
     sent: "SendResult | None" = None  # when sent to an archive (exportVolume's sendTo, or sendSeries)
+    warnings: list[str] = field(default_factory=list)  # what the user should check (FAExportLib's, and the file's)
 
     def summary(self) -> str:
-        """A few lines for the panel or the console."""
+        """A few lines for the panel or the console, warnings last."""
         lines = []
         for item in self.series:
             count = len(item.files)
@@ -583,6 +584,7 @@ class FAExportResult:
             lines.append("  " + _("worst-case error {bound:.3g}, measured {measured:.3g}").format(bound=item.max_quantization_error, measured=item.measured_max_error))
         if self.sent is not None:
             lines.append(self.sent.summary())
+        lines.extend(_("Warning: {warning}").format(warning=warning) for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -599,11 +601,22 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, mode: str, scale, replaceNonFinite: float | None = None, nonFiniteAdvice: str | None = None) -> str:
-        """One line for the panel: the value range, the stored integers and the worst-case error the chosen scale gives.
+    def preview(
+        self,
+        volumeNode: vtkMRMLScalarVolumeNode,
+        mode: str,
+        scale,
+        replaceNonFinite: float | None = None,
+        nonFiniteAdvice: str | None = None,
+        allowCoarseScale: bool = False,
+        quantity: "str | Quantity | None" = None,
+        plainIntegers: bool = False,
+    ):
+        """FAExportLib.preview of the node: value range, rescale (or plain-integer factor) and ``warnings``.
 
-        Raises InputError/ScaleError saying why the export would be refused (NaN/infinite voxels, values that do not fit).
-        ``nonFiniteAdvice`` replaces the library's way out for NaN/infinite voxels (which names the command-line option).
+        Raises InputError/ScaleError/CoarseScaleError saying why the export would be refused (NaN/infinite voxels,
+        values that do not fit, a scale too coarse). ``nonFiniteAdvice`` replaces the library's way out for
+        NaN/infinite voxels (which names the command-line option).
         """
         import numpy as np
 
@@ -615,23 +628,47 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             if count:
                 what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
                 raise InputError(f"{what}; {nonFiniteAdvice}")
-        checked = preview(array, "auto" if mode == "pm" else scale, replaceNonFinite)  # refuses NaN and values that do not fit
+        return preview(
+            array,
+            "auto" if mode == "pm" else scale,
+            replaceNonFinite,
+            allow_coarse_scale=allowCoarseScale,
+            quantity=quantity or self.quantityOf(volumeNode) or "FA",
+            plain_integers=plainIntegers and mode != "pm",
+        )
+
+    def previewText(
+        self,
+        volumeNode: vtkMRMLScalarVolumeNode,
+        mode: str,
+        scale,
+        replaceNonFinite: float | None = None,
+        nonFiniteAdvice: str | None = None,
+        allowCoarseScale: bool = False,
+        quantity: "str | Quantity | None" = None,
+        plainIntegers: bool = False,
+    ) -> str:
+        """The panel's text: the value range, the stored integers and the worst-case error the chosen scale gives, then
+        one line per warning. Raises what ``preview`` raises.
+        """
+        checked = self.preview(volumeNode, mode, scale, replaceNonFinite, nonFiniteAdvice, allowCoarseScale, quantity, plainIntegers)
         if mode == "pm":
-            return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
+            text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
                 low=checked.value_range.minimum,
                 high=checked.value_range.maximum,
             )
-        text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
-            low=checked.value_range.minimum,
-            high=checked.value_range.maximum,
-            lowStored=checked.rescale.stored_value(checked.value_range.minimum),
-            highStored=checked.rescale.stored_value(checked.value_range.maximum),
-            slope=checked.rescale.slope_text,
-            error=checked.max_quantization_error,
-        )
-        if mode == "mr+pm":
-            text += " " + _("The Parametric Map keeps them exactly (float32).")
-        return text
+        else:
+            text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
+                low=checked.value_range.minimum,
+                high=checked.value_range.maximum,
+                lowStored=checked.rescale.stored_value(checked.value_range.minimum),
+                highStored=checked.rescale.stored_value(checked.value_range.maximum),
+                slope=checked.rescale.slope_text,
+                error=checked.max_quantization_error,
+            )
+            if mode == "mr+pm":
+                text += " " + _("The Parametric Map keeps them exactly (float32).")
+        return "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in checked.warnings)])
 
     # --- inputs from the scene
 
@@ -803,6 +840,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         plainIntegers: bool = False,
         sendTo: "DimseDestination | StowDestination | None" = None,
         fallback: str | None = None,
+        allowCoarseScale: bool = False,
+        laterality: str | None = None,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
@@ -812,7 +851,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         the series description. ``metadata`` holds patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
         hierarchy study of the volume takes precedence for patient and study (see README); with
         ``joinSubjectHierarchyStudy=False`` only a source series does (Slicer's export dialog passes the tags the
-        user edited, which must win). Raises FAExportError with nothing written or added on bad input, failure or cancel.
+        user edited, which must win). ``allowCoarseScale`` exports with a scale too coarse for the values (refused
+        otherwise); ``laterality`` (L, R, B, U) is the side of a paired body part. Raises FAExportError with nothing
+        written or added on bad input, failure or cancel; the result's ``warnings`` say what to check (they are also logged).
 
         ``sendTo`` (a DimseDestination or StowDestination) sends the written and verified series to an archive; the
         result's ``sent`` says what arrived (a failed send raises nothing: the export stands). ``fallback`` (sc or
@@ -847,6 +888,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             nodeQuantity = self.quantityOf(volumeNode)
             quantity = nodeQuantity if nodeQuantity is not None else "FA"
         metadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
+        if laterality is not None:
+            metadata = replace(metadata, laterality=laterality)
         source = self.sourceSeries(sourceVolumeNode, sourceSeriesInstanceUID)
         workFolder = None if outputFolder else tempfile.mkdtemp(prefix="FAExport-")
         try:
@@ -863,8 +906,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 replace_nonfinite=replaceNonFinite,
                 progress=progressCallback,
                 plain_integers=plainIntegers,
+                allow_coarse_scale=allowCoarseScale,
             )
-            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None)
+            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None, warnings=list(result.warnings))
             if database is not None:
                 self.addToDatabase(database, exported.series)
                 exported.addedToDatabase = True
@@ -877,7 +921,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             userMetadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
 
             def reencode(fallbackMode: str, parametricMap: "SeriesResult") -> "list[SeriesResult]":
-                options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers)
+                options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers, allowCoarseScale=allowCoarseScale, laterality=laterality)
                 again = self.exportVolume(
                     volumeNode,
                     mode=fallbackMode,
@@ -894,6 +938,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
             exported.sent = self.sendSeries(exported, sendTo, fallback=fallback, reencode=reencode, progressCallback=progressCallback)
         logging.info("FAExport: %s", exported.summary())
+        for warning in exported.warnings:
+            logging.warning("FAExport: %s", warning)
         return exported
 
     # --- sending
@@ -1035,12 +1081,19 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
     def exportFile(self, path: str | os.PathLike, **options) -> FAExportResult:
         """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it; ``options`` as for exportVolume."""
+        from FAExportLib.volume_files import nifti_header_warnings
+
         self.checkNonFiniteNIfTI(path, options.get("replaceNonFinite"))
+        fileWarnings = nifti_header_warnings(path)  # which NIfTI transform Slicer's reader used, if the other differs
+        for warning in fileWarnings:
+            logging.warning("FAExport: %s", warning)
         scene = slicer.vtkMRMLScene()  # private: the user's scene is untouched, and freed after each file
         try:
-            return self.exportVolume(self.readVolumeFile(path, scene), **options)
+            result = self.exportVolume(self.readVolumeFile(path, scene), **options)
         finally:
             scene.Clear(True)
+        result.warnings[:0] = fileWarnings
+        return result
 
     @staticmethod
     def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None) -> None:
