@@ -198,9 +198,9 @@ class SendFallback(enum.Enum):
 
     def label(self) -> str:
         return {
-            "": _("report the refusal (send nothing else)"),
-            "sc": _("send Secondary Capture instead (sc)"),
-            "mr": _("send MR images instead (mr)"),
+            "": _("report it, send nothing else"),
+            "sc": _("send SC instead (sc)"),
+            "mr": _("send MR instead (mr)"),
         }[self.value]
 
 
@@ -287,6 +287,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         for lineEdit in (self.ui.sendUserLineEdit, self.ui.sendPasswordLineEdit, self.ui.sendTokenLineEdit):
             lineEdit.connect("textChanged(QString)", self.onCredentialsChanged)
         self.ui.showInBrowserButton.enabled = False
+        self.alignSendLabels()
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -446,9 +447,9 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             combo.clear()
             self._servers = {node["Name"]: node for node in self.configuredServers()}
             for name, node in self._servers.items():
-                combo.addItem(_("{name} (C-STORE {called}@{address}:{port})").format(name=name, called=node.get("Called AETitle") or "ANY-SCP", address=node["Address"], port=node.get("Port", "")), SERVER_PREFIX + name)
-            combo.addItem(_("C-STORE (DIMSE) to the address below"), TYPED_DIMSE)
-            combo.addItem(_("DICOMweb STOW-RS to the URL below"), TYPED_STOW)
+                combo.addItem(_("{name} ({called}@{address}:{port})").format(name=name, called=node.get("Called AETitle") or "ANY-SCP", address=node["Address"], port=node.get("Port", "")), SERVER_PREFIX + name)
+            combo.addItem(_("C-STORE to an address"), TYPED_DIMSE)
+            combo.addItem(_("DICOMweb STOW-RS to a URL"), TYPED_STOW)
         finally:
             combo.blockSignals(wasBlocking)
         if self._parameterNode is not None:
@@ -474,6 +475,16 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 parameters.sendCalledAE = str(settings.value(LAST_SEND_KEYS["aeTitle"], "") or "")
         finally:
             parameters.EndModify(wasModifying)
+
+    def alignSendLabels(self) -> None:
+        """The send section's labels in one column, although the typed fields sit in frames of their own."""
+        labels = (
+            self.ui.sendDestinationLabel, self.ui.sendFallbackLabel, self.ui.sendAddressLabel, self.ui.sendCalledAELabel,
+            self.ui.sendCallingAELabel, self.ui.sendURLLabel, self.ui.sendUserLabel, self.ui.sendPasswordLabel, self.ui.sendTokenLabel,
+        )
+        width = max(label.sizeHint.width() for label in labels)
+        for label in labels:
+            label.minimumWidth = width
 
     def onSendDestinationComboBox(self, index: int) -> None:
         if self._parameterNode is not None and index >= 0:
@@ -546,15 +557,11 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             combo.currentIndex = index
             combo.blockSignals(wasBlocking)
         server = self._servers.get(kind[len(SERVER_PREFIX) :]) if kind.startswith(SERVER_PREFIX) else None
-        rows = {
-            "server": (self.ui.sendServerLabel, self.ui.sendServerDescriptionLabel),
-            TYPED_DIMSE: (self.ui.sendAddressLabel, self.ui.sendAddressLineEdit, self.ui.sendCalledAELabel, self.ui.sendCalledAELineEdit, self.ui.sendCallingAELabel, self.ui.sendCallingAELineEdit),
-            TYPED_STOW: (self.ui.sendURLLabel, self.ui.sendURLLineEdit, self.ui.sendUserLabel, self.ui.sendUserLineEdit, self.ui.sendPasswordLabel, self.ui.sendPasswordLineEdit, self.ui.sendTokenLabel, self.ui.sendTokenLineEdit),
-        }
+        # One frame per kind of destination: a hidden row of a QFormLayout would still leave its spacing (Qt 5).
+        frames = {"server": self.ui.sendServerDescriptionLabel, TYPED_DIMSE: self.ui.sendDimseFrame, TYPED_STOW: self.ui.sendStowFrame}
         shown = "server" if server is not None else kind
-        for key, widgets in rows.items():
-            for widget in widgets:
-                widget.visible = key == shown
+        for key, frame in frames.items():
+            frame.visible = key == shown
         if server is not None:
             self.ui.sendServerDescriptionLabel.text = _("C-STORE to {called} at {address}:{port}, calling AE title {calling}, timeout {timeout} s").format(
                 called=server.get("Called AETitle") or "ANY-SCP",
@@ -564,7 +571,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 timeout=server.get("Timeout") or 30,
             )
         sending = parameters.sendAfterExport
-        for widget in (self.ui.sendDestinationComboBox, *(widget for widgets in rows.values() for widget in widgets)):
+        for widget in (self.ui.sendDestinationLabel, self.ui.sendDestinationComboBox, *frames.values()):
             widget.enabled = sending
         writesMap = "pm" in parameters.exportMode.value
         self.ui.sendFallbackComboBox.enabled = sending and writesMap

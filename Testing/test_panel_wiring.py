@@ -185,17 +185,17 @@ def test_destinations_come_from_the_dicom_modules_servers_and_typed_fields_are_c
         ui = opened.ui
         load_map(slicer, tmp_path, "axial")
         items = [ui.sendDestinationComboBox.itemText(index) for index in range(ui.sendDestinationComboBox.count)]
-        assert items == ["Archive (C-STORE ARCHIVE@127.0.0.1:11112)", "C-STORE (DIMSE) to the address below", "DICOMweb STOW-RS to the URL below"]
+        assert items == ["Archive (ARCHIVE@127.0.0.1:11112)", "C-STORE to an address", "DICOMweb STOW-RS to a URL"]
         assert not ui.sendDestinationComboBox.enabled  # until sending is ticked
         ui.sendCheckBox.checked = True
-        assert ui.sendServerDescriptionLabel.visible and not ui.sendAddressLineEdit.visible
+        assert ui.sendServerDescriptionLabel.visible and not ui.sendDimseFrame.visible
         assert ui.sendServerDescriptionLabel.text == "C-STORE to ARCHIVE at 127.0.0.1:11112, calling AE title SLICERPANEL, timeout 10 s"
         assert ui.exportButton.enabled
         assert not ui.sendFallbackComboBox.enabled and ui.sendFallbackComboBox.toolTip.startswith("Only for a Parametric Map")
         choose(ui.exportModeComboBox, "Parametric Map")
         assert ui.sendFallbackComboBox.enabled
-        choose(ui.sendDestinationComboBox, "C-STORE (DIMSE)")
-        assert ui.sendAddressLineEdit.visible and not ui.sendURLLineEdit.visible
+        choose(ui.sendDestinationComboBox, "C-STORE to an address")
+        assert ui.sendDimseFrame.visible and not ui.sendStowFrame.visible
         assert (ui.sendAddressLineEdit.text, ui.sendCalledAELineEdit.text) == ("pacs.example.org:104", "LASTPACS")
         ui.sendAddressLineEdit.text = ""
         assert ui.disabledReasonLabel.text == "Cannot send: enter the archive's address as host:port (e.g. pacs.example.org:104)"
@@ -204,7 +204,7 @@ def test_destinations_come_from_the_dicom_modules_servers_and_typed_fields_are_c
         assert ui.disabledReasonLabel.text.startswith('Cannot send: "Called AE title" ')
         ui.sendCalledAELineEdit.text = "PACS"
         choose(ui.sendDestinationComboBox, "DICOMweb")
-        assert ui.sendURLLineEdit.visible and ui.sendPasswordLineEdit.visible and not ui.sendAddressLineEdit.visible
+        assert ui.sendStowFrame.visible and not ui.sendDimseFrame.visible
         ui.sendURLLineEdit.text = "http://pacs.example.org/dicom-web"
         ui.sendUserLineEdit.text = "radiology"
         assert ui.disabledReasonLabel.text == "Cannot send: enter the password of radiology, or clear the user name"
@@ -244,7 +244,7 @@ def test_send_to_a_configured_server_from_the_panel_arrives_identical(slicer, cl
         load_map(slicer, tmp_path, "oblique", name="FA")
         choose(opened.ui.exportModeComboBox, "MR images + Parametric Map")
         opened.ui.sendCheckBox.checked = True
-        assert opened.ui.sendDestinationComboBox.currentText.startswith("Orthanc (C-STORE")
+        assert opened.ui.sendDestinationComboBox.currentText.startswith(f"Orthanc ({orthanc.aet}@127.0.0.1:")
         opened.ui.exportButton.click()
         shown = opened.ui.resultLabel.text
         local = {pydicom.dcmread(path).SOPInstanceUID: Path(path).read_bytes() for files in written_files(slicer).values() for path in files}
@@ -285,7 +285,7 @@ def test_an_archive_refusing_the_parametric_map_shows_the_message_and_the_fallba
     _, values, affine = load_map(slicer, tmp_path, "oblique", name="FA")
     choose(panel.ui.exportModeComboBox, "Parametric Map")
     panel.ui.sendCheckBox.checked = True
-    choose(panel.ui.sendDestinationComboBox, "C-STORE (DIMSE)")
+    choose(panel.ui.sendDestinationComboBox, "C-STORE to an address")
     panel.ui.sendAddressLineEdit.text = f"127.0.0.1:{classic_only.port}"
     panel.ui.sendCalledAELineEdit.text = classic_only.aet
     received_before = len(classic_only.received_files())
@@ -293,12 +293,12 @@ def test_an_archive_refusing_the_parametric_map_shows_the_message_and_the_fallba
     shown = panel.ui.resultLabel.text
     assert "0 of 1 instances stored" in shown, shown
     assert "the archive refused Parametric Map Storage (1.2.840.10008.5.1.4.1.1.30)" in shown
-    assert '(or send with "If the map is refused" sc|mr)' in shown and "--" not in shown
+    assert '(or send with "If refused" sc|mr)' in shown and "--" not in shown
     ((sopClass, pmFiles),) = written_files(slicer).items()
     assert sopClass == PARAMETRIC_MAP_STORAGE and Path(pmFiles[0]).is_file()  # the local series stays
     assert len(classic_only.received_files()) == received_before
 
-    choose(panel.ui.sendFallbackComboBox, "send Secondary Capture instead")
+    choose(panel.ui.sendFallbackComboBox, "send SC instead")
     panel.ui.exportButton.click()
     shown = panel.ui.resultLabel.text
     assert "fallback: sent the SC series (same study and frame of reference) instead of the Parametric Map" in shown, shown
