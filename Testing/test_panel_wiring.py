@@ -23,6 +23,7 @@ from FAExportLib import known_quantities
 PARAMETRIC_MAP_STORAGE = "1.2.840.10008.5.1.4.1.1.30"
 SECONDARY_CAPTURE_WORD = "1.2.840.10008.5.1.4.1.1.7.3"
 USER = "faexport"  # guarded_orthanc's account
+TOKEN = "t0ken-Panel-abc123"
 
 
 def written_files(slicer) -> dict[str, list[str]]:
@@ -212,12 +213,18 @@ def test_destinations_come_from_the_dicom_modules_servers_and_typed_fields_are_c
         assert ui.disabledReasonLabel.text == "Cannot send: refusing to send credentials in clear text to pacs.example.org over http; use an https URL"
         ui.sendURLLineEdit.text = "https://pacs.example.org/dicom-web"
         assert ui.exportButton.enabled, ui.disabledReasonLabel.text
+        ui.sendTokenLineEdit.text = TOKEN
+        assert ui.disabledReasonLabel.text == "Cannot send: give either a user name and password or a bearer token for STOW-RS, not both"
+        ui.sendUserLineEdit.text = ui.sendPasswordLineEdit.text = ""
+        assert ui.exportButton.enabled, ui.disabledReasonLabel.text
+        ui.sendUserLineEdit.text, ui.sendPasswordLineEdit.text = "radiology", PASSWORD
+        ui.sendTokenLineEdit.text = ""
         # The credentials are neither in the parameter node (saved with the scene) nor in Slicer's settings.
         slicer.mrmlScene.SetSaveToXMLString(1)
         slicer.mrmlScene.Commit()
         scene = slicer.mrmlScene.GetSceneXMLString()
-        assert "https://pacs.example.org/dicom-web" in scene and PASSWORD not in scene and "radiology" not in scene
-        assert PASSWORD not in settings_text()
+        assert "https://pacs.example.org/dicom-web" in scene and PASSWORD not in scene and "radiology" not in scene and TOKEN not in scene
+        assert PASSWORD not in settings_text() and TOKEN not in settings_text()
     finally:
         opened.close()
 
