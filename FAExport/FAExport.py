@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -189,6 +189,19 @@ class ScaleChoice(enum.Enum):
         return {"auto": _("auto (finest that fits)"), "1000": "x1000", "32000": "x32000", "custom": _("custom")}[self.value]
 
 
+class Laterality(enum.Enum):
+    """The side of a paired body part; the values are FAExportLib's (--laterality)."""
+
+    NONE = ""
+    L = "L"
+    R = "R"
+    B = "B"
+    U = "U"
+
+    def label(self) -> str:
+        return {"": _("not given"), "L": _("L (left)"), "R": _("R (right)"), "B": _("B (both)"), "U": _("U (unpaired)")}[self.value]
+
+
 class SendFallback(enum.Enum):
     """What to send when the archive refuses the Parametric Map; the values are FAExportLib's fallback modes."""
 
@@ -223,6 +236,8 @@ class FAExportParameterNode:
     seriesNumber: Annotated[int, WithinRange(0, 99999)] = 0
     replaceNonFinite: bool = False  # export NaN/infinite voxels as 0 (else they block the export)
     plainIntegers: bool = False  # mr/sc: stored = round(value x scale), RescaleSlope 1
+    allowCoarseScale: bool = False  # export with a scale the preview refuses as too coarse for the values
+    laterality: Laterality = Laterality.NONE
     addToDatabase: bool = True
     writeToFolder: bool = False
     outputFolder: str = ""  # synced in code: a Path parameter would show "." in the empty folder field
@@ -258,6 +273,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._exporting = False
         self._shownSeriesUIDs: list[str] = []
         self._servers: dict[str, dict] = {}
+        self._coarseScaleRefused = False
         ScriptedLoadableModuleWidget.__init__(self, parent)
 
     def setup(self) -> None:
@@ -602,6 +618,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             "--unit": self.ui.quantityUnitLabel,
             "--scale": self.ui.scaleLabel,
             "--plain-integers": self.ui.plainIntegersCheckBox,
+            "--allow-coarse-scale": self.ui.allowCoarseScaleCheckBox,
+            "--laterality": self.ui.lateralityLabel,
             "--series-description": self.ui.seriesDescriptionLabel,
             "--series-number": self.ui.seriesNumberLabel,
             "--patient-name": self.ui.patientNameLabel,
@@ -672,6 +690,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.updateStudyFields()
         self.updateSendSection()
         text, reason = self.preview()
+        # The override appears only when the preview refuses a coarse scale (and stays while it is ticked).
+        self.ui.allowCoarseScaleCheckBox.visible = self._coarseScaleRefused or parameters.allowCoarseScale
         if not reason:
             reason = self.destinationProblem() or self.quantityProblem() or self.sendProblem()
         self.ui.previewLabel.text = text or ""
@@ -706,18 +726,40 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         voxelsTime = max(imageData.GetMTime() if imageData is not None else 0, scalars.GetMTime() if scalars is not None else 0)
         replacement = 0.0 if parameters.replaceNonFinite else None
         plainIntegers = self.plainIntegers()
-        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale(), replacement, plainIntegers)
+        try:
+            quantity = self.quantityOptions().get("quantity")
+        except ValueError:
+            quantity = None  # a malformed typed code: quantityProblem says so
+        allowCoarse = parameters.allowCoarseScale
+        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale(), replacement, plainIntegers, str(quantity), allowCoarse, self.volumeFile(volumeNode))
         if key != self._previewKey:
-            from FAExportLib import FAExportError
+            from FAExportLib import CoarseScaleError, FAExportError
+            from FAExportLib.volume_files import nifti_header_warnings
 
+            self._coarseScaleRefused = False
             try:
                 advice = _('fix the map, or tick "Replace NaN/infinite voxels with 0"')
-                text = self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale(), replacement, nonFiniteAdvice=advice, plainIntegers=plainIntegers)
-                self._previewState = (text, "")
+                text = self.logic.previewText(
+                    volumeNode, parameters.exportMode.value, self.scale(), replacement, nonFiniteAdvice=advice,
+                    allowCoarseScale=allowCoarse, quantity=quantity, plainIntegers=plainIntegers,
+                )
+                # The file the map was loaded from: which NIfTI transform Slicer's reader used, when the other differs.
+                fileWarnings = nifti_header_warnings(self.volumeFile(volumeNode)) if self.volumeFile(volumeNode) else []
+                text = "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in fileWarnings)])
+                self._previewState = (self.inPanelTerms(text), "")
+            except CoarseScaleError as error:
+                self._coarseScaleRefused = True
+                self._previewState = (None, _("Cannot export: {error}").format(error=self.inPanelTerms(str(error))))
             except FAExportError as error:
                 self._previewState = (None, _("Cannot export: {error}").format(error=self.inPanelTerms(str(error))))
             self._previewKey = key
         return self._previewState
+
+    @staticmethod
+    def volumeFile(volumeNode) -> str:
+        """The file the map was loaded from (its storage node's), or "" for a map computed in the scene."""
+        storageNode = volumeNode.GetStorageNode()
+        return (storageNode.GetFileName() or "") if storageNode is not None else ""
 
     def plainIntegers(self) -> bool:
         """Plain integers as the export will use them: ticked, and the mode writes integers."""
@@ -817,6 +859,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             "addToDatabase": parameters.addToDatabase,
             "replaceNonFinite": 0.0 if parameters.replaceNonFinite else None,
             "plainIntegers": self.plainIntegers(),
+            "allowCoarseScale": self._parameterNode.allowCoarseScale,
+            "laterality": self._parameterNode.laterality.value or None,
             **self.quantityOptions(),
         }
         if parameters.sendAfterExport:
@@ -952,9 +996,10 @@ class FAExportResult:
     addedToDatabase: bool = False
     outputFolder: str | None = None
     sent: "SendResult | None" = None  # when sent to an archive (exportVolume's sendTo, or sendSeries)
+    warnings: list[str] = field(default_factory=list)  # what the user should check (FAExportLib's, and the file's)
 
     def summary(self) -> str:
-        """A few lines for the panel or the console."""
+        """A few lines for the panel or the console, warnings last."""
         lines = []
         for item in self.series:
             count = len(item.files)
@@ -972,6 +1017,7 @@ class FAExportResult:
             lines.append("  " + _("worst-case error {bound:.3g}, measured {measured:.3g}").format(bound=item.max_quantization_error, measured=item.measured_max_error))
         if self.sent is not None:
             lines.append(self.sent.summary())
+        lines.extend(_("Warning: {warning}").format(warning=warning) for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -988,21 +1034,22 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    def previewText(
+    def preview(
         self,
         volumeNode: vtkMRMLScalarVolumeNode,
         mode: str,
         scale,
         replaceNonFinite: float | None = None,
         nonFiniteAdvice: str | None = None,
+        allowCoarseScale: bool = False,
+        quantity: "str | Quantity | None" = None,
         plainIntegers: bool = False,
-    ) -> str:
-        """One line for the panel: the value range, the stored integers and the worst-case error the chosen scale gives.
+    ):
+        """FAExportLib.preview of the node: value range, rescale (or plain-integer factor) and ``warnings``.
 
-        ``plainIntegers`` (mr, sc, mr+pm): the factor, and that readers get the values multiplied by it (RescaleSlope 1).
-
-        Raises InputError/ScaleError saying why the export would be refused (NaN/infinite voxels, values that do not fit).
-        ``nonFiniteAdvice`` replaces the library's way out for NaN/infinite voxels (which names the command-line option).
+        Raises InputError/ScaleError/CoarseScaleError saying why the export would be refused (NaN/infinite voxels,
+        values that do not fit, a scale too coarse). ``nonFiniteAdvice`` replaces the library's way out for
+        NaN/infinite voxels (which names the command-line option).
         """
         import numpy as np
 
@@ -1014,40 +1061,57 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             if count:
                 what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
                 raise InputError(f"{what}; {nonFiniteAdvice}")
+        return preview(
+            array,
+            "auto" if mode == "pm" else scale,
+            replaceNonFinite,
+            allow_coarse_scale=allowCoarseScale,
+            quantity=quantity or self.quantityOf(volumeNode) or "FA",
+            plain_integers=plainIntegers and mode != "pm",
+        )
+
+    def previewText(
+        self,
+        volumeNode: vtkMRMLScalarVolumeNode,
+        mode: str,
+        scale,
+        replaceNonFinite: float | None = None,
+        nonFiniteAdvice: str | None = None,
+        allowCoarseScale: bool = False,
+        quantity: "str | Quantity | None" = None,
+        plainIntegers: bool = False,
+    ) -> str:
+        """The panel's text: the value range, the stored integers and the worst-case error the chosen scale gives, then
+        one line per warning. Raises what ``preview`` raises.
+
+        ``plainIntegers`` (mr, sc, mr+pm): the factor, and that readers get the values multiplied by it (RescaleSlope 1).
+        """
         plainIntegers = plainIntegers and mode != "pm"
-        checked = preview(array, "auto" if mode == "pm" else scale, replaceNonFinite, plain_integers=plainIntegers)  # refuses NaN and values that do not fit
+        checked = self.preview(volumeNode, mode, scale, replaceNonFinite, nonFiniteAdvice, allowCoarseScale, quantity, plainIntegers)
+        values = {
+            "low": checked.value_range.minimum,
+            "high": checked.value_range.maximum,
+            "lowStored": checked.rescale.stored_value(checked.value_range.minimum),
+            "highStored": checked.rescale.stored_value(checked.value_range.maximum),
+            "error": checked.max_quantization_error,
+        }
         if mode == "pm":
-            return _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
-                low=checked.value_range.minimum,
-                high=checked.value_range.maximum,
-            )
-        if plainIntegers:
-            factor = checked.rescale.scale_label
+            text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(**values)
+        elif plainIntegers:
             text = _(
                 "Values {low:.6g} to {high:.6g} are stored as plain integers {lowStored:.0f} to {highStored:.0f} = value x {factor} (RescaleSlope 1): "
                 "readers get the values multiplied by {factor}, and the series description says so; worst-case error {error:.3g} (in the original units).",
-            ).format(
-                low=checked.value_range.minimum,
-                high=checked.value_range.maximum,
-                lowStored=checked.rescale.stored_value(checked.value_range.minimum),
-                highStored=checked.rescale.stored_value(checked.value_range.maximum),
-                factor=factor,
-                error=checked.max_quantization_error,
-            )
+            ).format(factor=checked.rescale.scale_label, **values)
             if mode == "mr+pm":
                 text += " " + _("The Parametric Map keeps the values themselves (float32).")
-            return text
-        text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
-            low=checked.value_range.minimum,
-            high=checked.value_range.maximum,
-            lowStored=checked.rescale.stored_value(checked.value_range.minimum),
-            highStored=checked.rescale.stored_value(checked.value_range.maximum),
-            slope=checked.rescale.slope_text,
-            error=checked.max_quantization_error,
-        )
-        if mode == "mr+pm":
-            text += " " + _("The Parametric Map keeps them exactly (float32).")
-        return text
+        else:
+            text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
+                slope=checked.rescale.slope_text,
+                **values,
+            )
+            if mode == "mr+pm":
+                text += " " + _("The Parametric Map keeps them exactly (float32).")
+        return "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in checked.warnings)])
 
     # --- inputs from the scene
 
@@ -1219,6 +1283,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         plainIntegers: bool = False,
         sendTo: "DimseDestination | StowDestination | None" = None,
         fallback: str | None = None,
+        allowCoarseScale: bool = False,
+        laterality: str | None = None,
     ) -> FAExportResult:
         """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
 
@@ -1228,7 +1294,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         the series description. ``metadata`` holds patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
         hierarchy study of the volume takes precedence for patient and study (see README); with
         ``joinSubjectHierarchyStudy=False`` only a source series does (Slicer's export dialog passes the tags the
-        user edited, which must win). Raises FAExportError with nothing written or added on bad input, failure or cancel.
+        user edited, which must win). ``allowCoarseScale`` exports with a scale too coarse for the values (refused
+        otherwise); ``laterality`` (L, R, B, U) is the side of a paired body part. Raises FAExportError with nothing
+        written or added on bad input, failure or cancel; the result's ``warnings`` say what to check (they are also logged).
 
         ``sendTo`` (a DimseDestination or StowDestination) sends the written and verified series to an archive; the
         result's ``sent`` says what arrived (a failed send raises nothing: the export stands). ``fallback`` (sc or
@@ -1263,6 +1331,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             nodeQuantity = self.quantityOf(volumeNode)
             quantity = nodeQuantity if nodeQuantity is not None else "FA"
         metadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
+        if laterality is not None:
+            metadata = replace(metadata, laterality=laterality)
         source = self.sourceSeries(sourceVolumeNode, sourceSeriesInstanceUID)
         workFolder = None if outputFolder else tempfile.mkdtemp(prefix="FAExport-")
         try:
@@ -1279,8 +1349,9 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
                 replace_nonfinite=replaceNonFinite,
                 progress=progressCallback,
                 plain_integers=plainIntegers,
+                allow_coarse_scale=allowCoarseScale,
             )
-            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None)
+            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None, warnings=list(result.warnings))
             if database is not None:
                 self.addToDatabase(database, exported.series)
                 exported.addedToDatabase = True
@@ -1293,7 +1364,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             userMetadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
 
             def reencode(fallbackMode: str, parametricMap: "SeriesResult") -> "list[SeriesResult]":
-                options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers)
+                options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers, allowCoarseScale=allowCoarseScale, laterality=laterality)
                 again = self.exportVolume(
                     volumeNode,
                     mode=fallbackMode,
@@ -1310,6 +1381,8 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
             exported.sent = self.sendSeries(exported, sendTo, fallback=fallback, reencode=reencode, progressCallback=progressCallback)
         logging.info("FAExport: %s", exported.summary())
+        for warning in exported.warnings:
+            logging.warning("FAExport: %s", warning)
         return exported
 
     # --- sending
@@ -1451,12 +1524,19 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
     def exportFile(self, path: str | os.PathLike, **options) -> FAExportResult:
         """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it; ``options`` as for exportVolume."""
+        from FAExportLib.volume_files import nifti_header_warnings
+
         self.checkNonFiniteNIfTI(path, options.get("replaceNonFinite"))
+        fileWarnings = nifti_header_warnings(path)  # which NIfTI transform Slicer's reader used, if the other differs
+        for warning in fileWarnings:
+            logging.warning("FAExport: %s", warning)
         scene = slicer.vtkMRMLScene()  # private: the user's scene is untouched, and freed after each file
         try:
-            return self.exportVolume(self.readVolumeFile(path, scene), **options)
+            result = self.exportVolume(self.readVolumeFile(path, scene), **options)
         finally:
             scene.Clear(True)
+        result.warnings[:0] = fileWarnings
+        return result
 
     @staticmethod
     def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None) -> None:

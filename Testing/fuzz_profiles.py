@@ -1,7 +1,7 @@
 """Hypothesis profiles of the fuzz tests (``Testing/test_fuzz.py``): ``ci`` (the default) and ``long``.
 
-    pytest Testing/test_fuzz.py                                 # ci: deterministic, 400 + 20 examples, ~20 s
-    HYPOTHESIS_PROFILE=long pytest Testing/test_fuzz.py         # long: random, 12000 + 400 examples, ~16 min
+    pytest Testing/test_fuzz.py                                 # ci: deterministic, 400 + 20 + 60 + 40 examples, ~30 s
+    HYPOTHESIS_PROFILE=long pytest Testing/test_fuzz.py         # long: random, 12000 + 400 + 2000 + 1000, ~20-35 min
     pytest Testing/test_fuzz.py --hypothesis-profile=long       # the same, once Testing/conftest.py imports this module
 
 Hypothesis' pytest plugin loads ``--hypothesis-profile`` in ``pytest_configure``, after the conftest files are
@@ -19,10 +19,11 @@ import os
 from hypothesis import HealthCheck, Phase, settings
 
 # Per profile: examples of the round-trip property, examples of the validator property, and the largest volume
-# (voxels) drawn. Shapes go up to 64 per axis in both; ``ci`` keeps the product small.
+# (voxels) drawn. Shapes go up to 64 per axis in both; ``ci`` keeps the product small. ``text_examples``: the
+# property over user text and codes; ``header_examples``: the one over NIfTI headers (units, sform/qform).
 LIMITS = {
-    "ci": {"examples": 400, "dciodvfy_examples": 20, "max_voxels": 4096},
-    "long": {"examples": 12000, "dciodvfy_examples": 400, "max_voxels": 64**3},
+    "ci": {"examples": 400, "dciodvfy_examples": 20, "max_voxels": 4096, "text_examples": 60, "header_examples": 40},
+    "long": {"examples": 12000, "dciodvfy_examples": 400, "max_voxels": 64**3, "text_examples": 2000, "header_examples": 1000},
 }
 SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 # No explain phase: after a failure it re-runs the test hundreds of times (a minute in ci) to list the lines

@@ -6,11 +6,12 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.uid import MRImageStorage, generate_uid
 
 from FAExportLib.geometry import SliceGeometry
 from FAExportLib.instance_template import InstanceTemplate, encode_elements
 from FAExportLib.multiframe import per_frame_groups
+from FAExportLib.writer import file_meta
 
 VARYING = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
 
@@ -42,10 +43,7 @@ def shared_dataset(character_set: str | None, name: str) -> Dataset:
 @pytest.mark.parametrize(("character_set", "name"), [(None, "Anonymous^"), ("ISO_IR 192", "山田^太郎"), ("ISO_IR 192", "Müller^Zoë")])
 def test_template_files_are_byte_identical_to_pydicom(character_set, name):
     shared = shared_dataset(character_set, name)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationVersionName = "FAEXPORT_TEST"
+    meta = file_meta(MRImageStorage, "")  # FAExport's own ImplementationClassUID: pydicom's save_as keeps it
     template = InstanceTemplate(shared, meta, VARYING)
     for index, pixels in enumerate([np.arange(12, dtype=np.int16).reshape(3, 4), np.full((3, 4), -7, dtype=np.int16)]):
         uid = generate_uid()

@@ -182,7 +182,9 @@ def test_every_mode_from_the_panel_into_a_folder_only(slicer, panel, tmp_path, m
 def test_scale_choice_and_custom_scale_show_their_error_and_reach_the_files(slicer, panel, tmp_path):
     load_map(slicer, tmp_path, "axial", kind="signed")  # -3..5
     choose(panel.ui.scaleComboBox, "x1000")
-    assert panel.ui.previewLabel.text == "Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005."
+    first, warning = panel.ui.previewLabel.text.splitlines()
+    assert first == "Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005."
+    assert warning.startswith("Warning: 4617 voxels of the FA map lie outside 0 to 1, what FA means")  # the default quantity is FA
     choose(panel.ui.scaleComboBox, "x32000")
     assert not panel.ui.exportButton.enabled
     assert panel.ui.disabledReasonLabel.text.startswith("Cannot export: the largest value 5 ")
@@ -191,7 +193,7 @@ def test_scale_choice_and_custom_scale_show_their_error_and_reach_the_files(slic
     assert panel.ui.customScaleSpinBox.enabled
     panel.ui.customScaleSpinBox.value = 250.0
     assert panel.parameters.customScale == 250.0
-    assert panel.ui.previewLabel.text == "Values -3 to 5 are stored as integers -750 to 1250 (RescaleSlope 0.004); worst-case quantization error 0.002."
+    assert panel.ui.previewLabel.text.splitlines()[0] == "Values -3 to 5 are stored as integers -750 to 1250 (RescaleSlope 0.004); worst-case quantization error 0.002."
     panel.ui.exportButton.click()
     (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
     import pydicom

@@ -321,3 +321,75 @@ def test_an_archive_refusing_the_parametric_map_shows_the_message_and_the_fallba
     readBack = read_pydicom_multiframe(received[0])[0]
     assert compare(values, affine, readBack).max_value_error <= 1.0 / 32000 / 2 + 1e-7
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 12 in the panel: coarse scales, laterality, warnings
+
+
+def test_a_coarse_scale_is_refused_until_the_override_shown_for_it_is_ticked(slicer, panel, tmp_path):
+    load_map(slicer, tmp_path, "axial", name="FA")
+    assert not panel.ui.allowCoarseScaleCheckBox.visible
+    choose(panel.ui.scaleComboBox, "custom")
+    panel.ui.customScaleSpinBox.value = 1.0
+    reason = panel.ui.disabledReasonLabel.text
+    assert not panel.ui.exportButton.enabled and reason.startswith("Cannot export: "), reason
+    assert reason.endswith('to export anyway, allow coarse scales ("Allow a coarse scale")') and "--" not in reason, reason
+    assert panel.ui.allowCoarseScaleCheckBox.visible
+    panel.ui.allowCoarseScaleCheckBox.checked = True
+    assert panel.ui.exportButton.enabled, panel.ui.disabledReasonLabel.text
+    assert "\nWarning: " in panel.ui.previewLabel.text  # the coarse scale allowed is still said
+    panel.ui.exportButton.click()
+    ((_, files),) = written_files(slicer).items()
+    assert "Warning: " in panel.ui.resultLabel.text
+    stored = np.concatenate([pydicom.dcmread(path).pixel_array.ravel() for path in files])
+    assert set(np.unique(stored)) <= {0, 1} and float(pydicom.dcmread(files[0]).RescaleSlope) == 1.0  # what the user allowed
+    choose(panel.ui.scaleComboBox, "auto")
+    panel.ui.allowCoarseScaleCheckBox.checked = False
+    assert not panel.ui.allowCoarseScaleCheckBox.visible  # a fine scale: no override to offer
+
+
+def test_laterality_chosen_in_the_panel_is_written(slicer, panel, tmp_path):
+    load_map(slicer, tmp_path, "axial", name="FA")
+    items = [panel.ui.lateralityComboBox.itemText(index) for index in range(panel.ui.lateralityComboBox.count)]
+    assert items == ["not given", "L (left)", "R (right)", "B (both)", "U (unpaired)"]
+    choose(panel.ui.lateralityComboBox, "L (left)")
+    choose(panel.ui.exportModeComboBox, "MR images + Parametric Map")
+    panel.ui.exportButton.click()
+    found = written_files(slicer)
+    mr = pydicom.dcmread(found["1.2.840.10008.5.1.4.1.1.4"][0], stop_before_pixels=True)
+    assert "L" in (mr.get("Laterality"), mr.get("ImageLaterality"))
+    pm = pydicom.dcmread(found[PARAMETRIC_MAP_STORAGE][0], stop_before_pixels=True)
+    frameLateralities = {str(dataset.FrameLaterality) for dataset in _datasets(pm) if "FrameLaterality" in dataset}
+    assert frameLateralities == {"L"}
+
+
+def _datasets(dataset):
+    """Every dataset nested in ``dataset`` (sequence items), itself included."""
+    yield dataset
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value:
+                yield from _datasets(item)
+
+
+def test_a_nifti_whose_sform_and_qform_disagree_is_named_in_the_preview(slicer, panel, tmp_path):
+    import nibabel
+
+    values = np.linspace(0, 1, 4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    image = nibabel.Nifti1Image(values, np.diag([1.0, 1.0, 2.0, 1.0]))
+    qform = np.diag([1.0, 1.0, 2.0, 1.0])
+    qform[:3, 3] = [10, 0, 0]
+    image.set_qform(qform, code=1)
+    image.set_sform(np.diag([1.0, 1.0, 2.0, 1.0]), code=2)
+    path = tmp_path / "disagree.nii.gz"
+    nibabel.save(image, path)
+    node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "disagree")
+    storage = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+    storage.SetFileName(str(path))
+    assert storage.ReadData(node)
+    node.SetAndObserveStorageNodeID(storage.GetID())
+    panel.ui.inputVolumeSelector.setCurrentNode(node)
+    warning = panel.ui.previewLabel.text.splitlines()[-1]
+    assert warning.startswith("Warning: disagree.nii.gz: its sform (code 2, aligned) and qform (code 1, scanner) place the map up to 10 mm apart"), warning
+    assert panel.ui.exportButton.enabled  # a warning, not a refusal

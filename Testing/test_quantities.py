@@ -455,9 +455,10 @@ def plain_cases(draw):
 @hypothesis.given(case=plain_cases())
 def test_plain_integers_property(tmp_path_factory, case):
     """Exported with pydicom reading exactly round(value x factor) in every voxel, or refused (ScaleError, nothing
-    written) exactly when sc meets a negative value or a custom factor would overflow the storage.
+    written) exactly when sc meets a negative value or a custom factor would overflow the storage, or (CoarseScaleError)
+    when the factor changes some value by more than 0.5% of the values' span (the coarse-scale rule).
     """
-    from FAExportLib import ScaleError, export_volume
+    from FAExportLib import CoarseScaleError, ScaleError, export_volume
 
     values, mode, scale = case
     output = tmp_path_factory.mktemp("plain_property") / "out"
@@ -470,8 +471,14 @@ def test_plain_integers_property(tmp_path_factory, case):
     else:
         stored = np.rint(wide * float(scale))
         expected_refusal = bool(stored.max() > (65535 if unsigned else 32767) or stored.min() < (0 if unsigned else -32768))
+    span = float(wide.max() - wide.min()) or float(np.abs(wide).max())
     try:
         result = export_volume(values.transpose(2, 1, 0), np.eye(4), output, mode=mode, scale=scale, plain_integers=True)
+    except CoarseScaleError:
+        change = float(np.abs(np.rint(wide * float(scale)) / float(scale) - wide).max())
+        assert scale != "auto" and change > span / 200, f"coarse refusal of {mode} scale {scale} for values {wide.min()}..{wide.max()}"
+        assert not output.exists()
+        return
     except ScaleError:
         assert expected_refusal, f"refused {mode} scale {scale} for values {wide.min()}..{wide.max()}"
         assert not output.exists()
@@ -484,6 +491,7 @@ def test_plain_integers_property(tmp_path_factory, case):
     else:
         assert factor == float(scale)
     assert series.plain_integers and (series.rescale_slope, series.rescale_intercept) == (1.0, 0.0)
+    assert np.abs(np.rint(wide * factor) / factor - wide).max() <= max(span / 200, 8 * np.finfo(np.float64).eps * np.abs(wide).max())
     ds = pydicom.dcmread(series.files[0], stop_before_pixels=True)
     assert float(ds.WindowCenter).is_integer() and float(ds.WindowWidth).is_integer() and float(ds.WindowWidth) >= 1
     read = read_pydicom([Path(f) for f in series.files]) if mode == "mr" else _read_sc_pydicom(Path(series.files[0]))

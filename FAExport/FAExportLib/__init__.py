@@ -5,7 +5,7 @@ Pure Python on numpy and pydicom; nothing here imports Slicer, Qt or VTK. The en
 """
 
 from .codes import Code, Quantity
-from .errors import ExportCancelled, FAExportError, InputError, OutputError, ScaleError, VerificationError
+from .errors import CoarseScaleError, ExportCancelled, FAExportError, InputError, OutputError, ScaleError, VerificationError
 from .metadata import ExportMetadata
 from .pipeline import MODES, ExportResult, Preview, SeriesResult, export_volume, preview
 from .quantities import known_quantities, parse_unit, quantity_by_name

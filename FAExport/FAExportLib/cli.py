@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 
 from .codes import Code
 from .errors import FAExportError
@@ -101,6 +102,11 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
     parser.add_argument("--source-series-uid", metavar="UID", help="which series of --source-dicom, if it holds several")
     parser.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
+    parser.add_argument(
+        "--allow-coarse-scale",
+        action="store_true",
+        help="export even when the scale's step is too coarse for the values (refused by default: see the README's coarse-scale rule)",
+    )
     identity = parser.add_argument_group("patient, study and series")
     identity.add_argument("--patient-name", default="Anonymous^")
     identity.add_argument("--patient-id", help="default: a generated anonymous ID")
@@ -115,6 +121,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     identity.add_argument("--series-number", type=int)
     identity.add_argument("--content-creator-name", default="", help="who made the map (pm ContentCreatorName)")
     identity.add_argument("--body-part", help="BodyPartExamined (default: the quantity's, e.g. BRAIN for FA and MD, none for T1; '' for none)")
+    identity.add_argument("--laterality", metavar="L|R|B|U", help="side of a paired body part: L, R, B (both) or U (unpaired); required for a paired --body-part")
     identity.add_argument("--frame-of-reference-uid", help="share the source images' frame of reference (default: new)")
     parser.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
 
@@ -172,6 +179,7 @@ def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
         body_part_examined=args.body_part,
         content_creator_name=args.content_creator_name,
         anatomic_region=args.anatomic_region,
+        laterality=args.laterality,
     )
 
 
@@ -187,15 +195,17 @@ def summary(result: ExportResult) -> str:
     return "\n".join(lines)
 
 
-def run_export(args: argparse.Namespace, mode: str | None = None, metadata: ExportMetadata | None = None) -> ExportResult:
-    """Export as the arguments say (``mode`` and ``metadata`` override them: a fallback re-encoding)."""
-    from .volume_files import read_volume
+def run_export(args: argparse.Namespace, mode: str | None = None, metadata: ExportMetadata | None = None) -> tuple[ExportResult, dict | None]:
+    """Export as the arguments say (``mode`` and ``metadata`` override them: a fallback re-encoding); returns the
+    result and the JSON description of the NIfTI transform used (or None).
+    """
+    from .volume_files import read_volume_file
 
-    array, ijk_to_ras = read_volume(args.input)
+    volume = read_volume_file(args.input)
     source = SourceSeries.from_folder(args.source_dicom, args.source_series_uid) if args.source_dicom else None
-    return export_volume(
-        array,
-        ijk_to_ras,
+    result = export_volume(
+        volume.array,
+        volume.ijk_to_ras,
         args.output,
         mode=mode or args.mode,
         scale=args.scale,
@@ -207,7 +217,15 @@ def run_export(args: argparse.Namespace, mode: str | None = None, metadata: Expo
         source=source,
         replace_nonfinite=args.replace_nonfinite,
         plain_integers=args.plain_integers,
+        allow_coarse_scale=args.allow_coarse_scale,
+        input_warnings=volume.warnings,
     )
+    return result, volume.transform.to_json() if volume.transform is not None else None
+
+
+def _one_line(text: str) -> str:
+    """The command line contract is one line per message, whatever a reader's or the user's text holds."""
+    return " ".join(text.split())
 
 
 def send_exported(args: argparse.Namespace, result: ExportResult, destination):
@@ -215,7 +233,7 @@ def send_exported(args: argparse.Namespace, result: ExportResult, destination):
     from .send import fallback_metadata, send_series
 
     def reencode(mode: str, parametric_map):
-        return run_export(args, mode, fallback_metadata(metadata_from_arguments(args), parametric_map)).series
+        return run_export(args, mode, fallback_metadata(metadata_from_arguments(args), parametric_map))[0].series
 
     return send_series(result.series, destination, fallback=args.fallback, reencode=reencode)
 
@@ -239,9 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {error} (nothing was written)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = run_export(args)
+        with warnings.catch_warnings(record=True) as stray:  # success is quiet: no library's warning reaches stderr raw
+            warnings.simplefilter("always")
+            result, transform = run_export(args)
     except FAExportError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
@@ -251,27 +271,31 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_INTERNAL
+    notes = [*result.warnings, *(f"{item.category.__name__}: {item.message}" for item in stray)]
+    for note in notes:
+        print(f"{PROG}: warning: {_one_line(note)}", file=sys.stderr)
+    report = {**result.to_json(), "warnings": notes, "input_transform": transform}
     if destination is None:
-        print(json.dumps(result.to_json()) if args.json else summary(result))
+        print(json.dumps(report) if args.json else summary(result))
         return 0
-    return report_send(args, result, destination)
+    return report_send(args, result, destination, report)
 
 
-def report_send(args: argparse.Namespace, result: ExportResult, destination) -> int:
+def report_send(args: argparse.Namespace, result: ExportResult, destination, report: dict) -> int:
     """Send, print the export and the send (one JSON object with --json), and return the exit status."""
     try:
         sent = send_exported(args, result, destination)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted while sending; the exported series are kept", file=sys.stderr)
-        print(json.dumps(result.to_json()) if args.json else summary(result))
+        print(json.dumps(report) if args.json else summary(result))
         return 130
     except (FAExportError, ImportError) as error:  # the fallback export failed, a file vanished, a library is missing
         reason = f"the Python package {error.name} is missing: pip install pynetdicom dicomweb-client" if isinstance(error, ImportError) else str(error)
-        print(f"{PROG}: error: sending failed: {reason}; the exported series are kept", file=sys.stderr)
-        print(json.dumps(result.to_json()) if args.json else summary(result))
+        print(f"{PROG}: error: sending failed: {_one_line(reason)}; the exported series are kept", file=sys.stderr)
+        print(json.dumps(report) if args.json else summary(result))
         return EXIT_SEND_INCOMPLETE
     if args.json:
-        print(json.dumps({**result.to_json(), "send": sent.to_json()}))
+        print(json.dumps({**report, "send": sent.to_json()}))
     else:
         print(summary(result))
         print(sent.summary())

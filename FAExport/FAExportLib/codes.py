@@ -1,6 +1,9 @@
 """Coded concepts (quantities, units); the quantities known by name are in ``quantities``."""
 
+import re
 from dataclasses import dataclass
+
+from pydicom.dataset import Dataset
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,56 @@ ANATOMIC_REGIONS = {
     "PROSTATE": Code("41216001", "SCT", "Prostate"),
 }
 UNKNOWN_REGION = Code("85756007", "SCT", "Tissue")  # dcmqi's default when nothing more is known
+
+# --- Checking a user's code and writing it as a Code Sequence item (PS3.3 8.8, Table 8.8-1a)
+
+SHORT_CODE_VALUE_LENGTH = 16  # CodeValue is SH; longer values go into LongCodeValue (UC)
+SCHEME_LENGTH = 16  # CodingSchemeDesignator is SH
+MEANING_LENGTH = 64  # CodeMeaning is LO
+_URN = re.compile(r"^(urn:|https?://)", re.IGNORECASE)  # URNCodeValue (UR) holds a URN or URL
+# RFC 8141 (urn:<NID>:<NSS>) and RFC 3986 (http(s)://<authority>...), at the level of their shape.
+_WELL_FORMED_URN = re.compile(r"^(urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:\S+|https?://[^\s/]+\S*)$", re.IGNORECASE)
+_PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
+
+
+def is_urn(value: str) -> bool:
+    """True if the code value is a URN or URL, which PS3.3 8.8 puts into URNCodeValue."""
+    return bool(_URN.match(value))
+
+
+def code_problem(code: Code) -> str | None:
+    """Why ``code`` cannot be written as a DICOM coded entry, or None if it can."""
+    value, scheme, meaning = code.value, code.scheme, code.meaning
+    if not value:
+        return "has no code value"
+    if not _PRINTABLE_ASCII.match(value) or "\\" in value:
+        return f"value {value!r} must be printable ASCII without a backslash (code values are identifiers)"
+    if is_urn(value) and not _WELL_FORMED_URN.match(value):
+        return f"value {value!r} is not a complete URN (urn:<namespace>:<name>) or URL (http(s)://<host>...) without spaces"
+    if not is_urn(value) and not scheme:
+        return "has no coding scheme designator (e.g. DCM, SCT, UCUM)"
+    if not _PRINTABLE_ASCII.match(scheme) or "\\" in scheme or len(scheme) > SCHEME_LENGTH:
+        return f"coding scheme designator {scheme!r} must be at most {SCHEME_LENGTH} printable ASCII characters without a backslash (DICOM SH)"
+    if not meaning:
+        return "has no code meaning"
+    if "\\" in meaning or any(ord(c) < 32 or ord(c) == 127 for c in meaning):
+        return "meaning contains a backslash or control characters; remove them"
+    length = len(meaning.encode("utf-8"))
+    if length > MEANING_LENGTH:
+        return f"meaning is {length} bytes long in UTF-8 ({len(meaning)} characters); DICOM (LO) allows at most {MEANING_LENGTH}: shorten it"
+    return None
+
+
+def code_item(code: Code) -> Dataset:
+    """A Code Sequence item: CodeValue, or LongCodeValue when longer than 16 characters, or URNCodeValue for a URN/URL."""
+    item = Dataset()
+    if is_urn(code.value):
+        item.URNCodeValue = code.value
+    elif len(code.value) > SHORT_CODE_VALUE_LENGTH:
+        item.LongCodeValue = code.value
+    else:
+        item.CodeValue = code.value
+    if code.scheme:
+        item.CodingSchemeDesignator = code.scheme
+    item.CodeMeaning = code.meaning
+    return item

@@ -16,6 +16,10 @@ class ScaleError(InputError):
     """The values do not fit the chosen scale."""
 
 
+class CoarseScaleError(ScaleError):
+    """The values fit the chosen scale, but its step is too coarse for them (see scaling.MIN_LEVELS)."""
+
+
 class OutputError(FAExportError):
     """The output location cannot receive the series."""
 

@@ -15,7 +15,6 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 from pydicom.tag import Tag
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 PREAMBLE = b"\0" * 128 + b"DICM"
 MEDIA_STORAGE_SOP_INSTANCE_UID = Tag(0x0002, 0x0003)
@@ -46,7 +45,6 @@ class InstanceTemplate:
         self._segments = [encode_elements(segment, self._encodings) for segment in segments]
         meta = FileMetaDataset(file_meta)
         meta.FileMetaInformationVersion = b"\x00\x01"
-        meta.setdefault("ImplementationClassUID", PYDICOM_IMPLEMENTATION_UID)
         if MEDIA_STORAGE_SOP_INSTANCE_UID in meta:
             del meta[MEDIA_STORAGE_SOP_INSTANCE_UID]
         before = [element for element in meta if element.tag < MEDIA_STORAGE_SOP_INSTANCE_UID and element.tag.element != 0]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from . import anatomy
 from .codes import Code
 from .errors import InputError
 from .version import __version__
@@ -48,9 +49,14 @@ class ExportMetadata:
     body_part_examined: str | None = None  # None: the quantity's default (BRAIN for diffusion maps)
     content_creator_name: str = ""
     anatomic_region: Code | None = None  # Frame Anatomy (Parametric Map); None: from the body part
+    laterality: str | None = None  # L, R, B or U; required for a paired body part (see anatomy.py)
 
     def validated(self) -> "ExportMetadata":
-        """Check every value against its VR; raise InputError naming the attribute and the fix."""
+        """Check every value against its VR (BodyPartExamined and laterality in anatomy.py); raise InputError naming the
+        attribute and the fix.
+
+        Returns the metadata with BodyPartExamined and laterality normalized to upper case.
+        """
         checks = (
             ("patient_name", "PN"),
             ("patient_id", "LO"),
@@ -59,7 +65,6 @@ class ExportMetadata:
             ("accession_number", "SH"),
             ("referring_physician_name", "PN"),
             ("series_description", "LO"),
-            ("body_part_examined", "CS"),
             ("content_creator_name", "PN"),
         )
         for name, vr in checks:
@@ -71,6 +76,9 @@ class ExportMetadata:
                 raise InputError(f"{option} contains a backslash, which DICOM reserves to separate values; remove it")
             if _CONTROL.search(value):
                 raise InputError(f"{option} contains control characters (e.g. a newline or tab); remove them")
+            if vr == "PN":
+                _check_person_name(option, value)
+                continue
             if len(value) > _MAX_LENGTH[vr]:
                 raise InputError(f"{option} is {len(value)} characters long; DICOM ({vr}) allows at most {_MAX_LENGTH[vr]}")
             encoded_length = len(value.encode("utf-8"))
@@ -96,7 +104,12 @@ class ExportMetadata:
                 )
         if self.series_number is not None and not 0 <= self.series_number <= 2**31 - 1:
             raise InputError(f"--series-number must be between 0 and 2147483647, not {self.series_number}")
-        return self
+        try:
+            body_part = anatomy.normalized_body_part(self.body_part_examined) if self.body_part_examined is not None else None
+            laterality = anatomy.normalized_laterality(self.laterality) if self.laterality is not None else None
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        return replace(self, body_part_examined=body_part, laterality=laterality)
 
     def resolved(self, now: datetime.datetime | None = None) -> "ExportMetadata":
         """Return a copy with every generated value filled in (UIDs, dates, patient ID)."""
@@ -123,10 +136,66 @@ def _valid_date(text: str) -> bool:
     return True
 
 
-def uses_non_ascii(metadata: ExportMetadata, *texts: str) -> bool:
-    """True if any text attribute needs a character set beyond the default (ASCII) repertoire."""
-    values = [v for v in vars(metadata).values() if isinstance(v, str)] + list(texts)
-    return any(not v.isascii() for v in values)
+# PN (PS3.5 6.2): up to three component groups (alphabetic=ideographic=phonetic) of up to five components
+# (family^given^middle^prefix^suffix), 64 characters per group.
+PN_GROUPS = 3
+PN_COMPONENTS = 5
+
+
+def _check_person_name(option: str, value: str) -> None:
+    groups = value.split("=")
+    if len(groups) > PN_GROUPS:
+        raise InputError(
+            f"{option} has {len(groups)} component groups ('='-separated); DICOM (PN) allows at most {PN_GROUPS} "
+            "(alphabetic=ideographic=phonetic)",
+        )
+    for number, group in enumerate(groups, start=1):
+        where = f"{option} (component group {number})" if len(groups) > 1 else option
+        components = group.split("^")
+        if len(components) > PN_COMPONENTS:
+            raise InputError(
+                f"{where} has {len(components)} name components ('^'-separated); DICOM (PN) allows at most {PN_COMPONENTS}: "
+                "family^given^middle^prefix^suffix",
+            )
+        if len(group) > _MAX_LENGTH["PN"]:
+            raise InputError(f"{where} is {len(group)} characters long; DICOM (PN) allows at most {_MAX_LENGTH['PN']} per component group")
+        encoded_length = len(group.encode("utf-8"))
+        if encoded_length > _MAX_LENGTH["PN"]:
+            raise InputError(
+                f"{where} is {encoded_length} bytes long in UTF-8 ({len(group)} characters); DICOM (PN) allows at most "
+                f"{_MAX_LENGTH['PN']} per component group: shorten it",
+            )
+
+
+_TEXT_VRS = ("AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT")
+
+
+def uses_non_ascii(ds: Dataset) -> bool:
+    """True if any text element of ``ds`` (nested sequences included) is beyond the default (ASCII) repertoire."""
+    pending = [ds]
+    while pending:
+        current = pending.pop()
+        for element in current:
+            if element.VR == "SQ":
+                pending.extend(element.value)
+            elif element.VR in _TEXT_VRS and element.value is not None:
+                values = element.value if element.VM > 1 else [element.value]
+                if any(not str(value).isascii() for value in values):
+                    return True
+    return False
+
+
+def fit_utf8(text: str, max_bytes: int) -> str:
+    """``text`` cut at a character boundary to at most ``max_bytes`` UTF-8 bytes (for FAExport's own labels)."""
+    while len(text.encode("utf-8")) > max_bytes:
+        text = text[:-1]
+    return text
+
+
+def mark_character_set(ds: Dataset) -> None:
+    """Declare UTF-8 (ISO_IR 192) when any text written, code meanings included, needs more than ASCII."""
+    if "SpecificCharacterSet" not in ds and uses_non_ascii(ds):
+        ds.SpecificCharacterSet = "ISO_IR 192"
 
 
 def series_dataset(
@@ -142,9 +211,7 @@ def series_dataset(
     """Patient, General Study, General Series, Frame of Reference, General Equipment and SOP Common
     attributes identical for every instance of one series (``metadata`` must be resolved).
     """
-    ds = Dataset()
-    if uses_non_ascii(metadata, series_description):
-        ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8
+    ds = Dataset()  # SpecificCharacterSet: set by the encoder once every text is in (mark_character_set)
     ds.SOPClassUID = sop_class_uid
     ds.InstanceCreationDate = now.strftime("%Y%m%d")
     ds.InstanceCreationTime = now.strftime("%H%M%S")
@@ -171,8 +238,7 @@ def series_dataset(
     ds.SeriesTime = now.strftime("%H%M%S")
     if metadata.body_part_examined:
         ds.BodyPartExamined = metadata.body_part_examined
-    else:
-        ds.Laterality = ""  # Type 2C, required while the body part (paired or not) is unknown
+    # Laterality: written by each encoder (anatomy.py), since it depends on Image or Frame Laterality.
     # Frame of Reference
     ds.FrameOfReferenceUID = metadata.frame_of_reference_uid
     ds.PositionReferenceIndicator = ""

@@ -12,8 +12,9 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage, generate_uid
 
-from . import verify
+from . import anatomy, verify
 from .instance_template import InstanceTemplate
+from .metadata import mark_character_set
 from .plain_integers import is_plain
 from .quantities import mr_image_flavor
 from .scaling import INT16
@@ -75,6 +76,8 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.WindowCenterWidthExplanation = plan.series_description
     if function:
         ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
+    anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
+    mark_character_set(ds)
     return ds
 
 

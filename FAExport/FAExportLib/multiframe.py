@@ -13,6 +13,7 @@ from pydicom.uid import generate_uid
 
 from .errors import InputError
 from .geometry import SliceGeometry
+from .metadata import mark_character_set
 from .series import SeriesPlan
 
 MAX_PIXEL_DATA_BYTES = 0xFFFFFFFE  # the largest even element length below the undefined-length marker
@@ -104,6 +105,7 @@ def encoded_file(ds: Dataset, plan: SeriesPlan, dimensions: bool, pixel_keyword:
     """
     if any(tag > PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE for tag in ds.keys()):
         raise ValueError("encoded_file appends the per-frame groups and pixels after the data set: no element may follow them")
+    mark_character_set(ds)
     head = BytesIO()
     ds.save_as(head, enforce_file_format=True)
     element, vr = PIXEL_DATA_ELEMENTS[pixel_keyword]

@@ -6,21 +6,22 @@ published together, or nothing is written.
 
 import datetime
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from pydicom.uid import generate_uid
 
-from . import mr, multiframe, pm, sc, verify
-from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity
+from . import anatomy, mr, multiframe, pm, sc, value_checks, verify
+from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity, code_problem
 from .errors import InputError
 from .geometry import SliceGeometry
-from .metadata import ExportMetadata, series_dataset
+from .metadata import ExportMetadata, fit_utf8, series_dataset
 from .plain_integers import choose_plain_integers, is_plain
 from .quantities import parse_unit, quantity_by_name
-from .scaling import Rescale, ValueRange, choose_rescale
+from .scaling import Rescale, ValueRange, choose_rescale, coarse_scale_warning
 from .series import SeriesPlan, default_window
 from .sources import SourceSeries
 from .writer import SeriesStaging, StagedSeries, prepare_output_folder, series_folder_name
@@ -34,6 +35,8 @@ DESCRIPTION_SUFFIXES = {"mr": "", "sc": " (SC)", "pm": " (Parametric Map)"}
 MAX_IN_PLANE = 65535
 MAX_SLICES = 99999
 MAX_LISTED_VOXELS = 5  # bad voxels named in a message
+LO_BYTES = 64  # SeriesDescription, ContentDescription
+LARGEST_IS = 2**31 - 1  # SeriesNumber (IS)
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,11 @@ class ExportResult:
     """Every series one export wrote."""
 
     series: list[SeriesResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # conditions the user should check; the export is valid
 
     def to_json(self) -> dict:
         """The JSON summary of the command line contract."""
-        return {"series": [s.to_json() for s in self.series]}
+        return {"series": [s.to_json() for s in self.series], "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class Preview:
 
     value_range: ValueRange
     rescale: Rescale
+    warnings: list[str] = field(default_factory=list)  # what export_volume would warn about these values
 
     @property
     def max_quantization_error(self) -> float:
@@ -140,11 +145,26 @@ def checked_array(array, replace_nonfinite: float | None = None) -> np.ndarray:
     return array
 
 
-def preview(array, scale: str | float = "auto", replace_nonfinite: float | None = None, *, plain_integers: bool = False) -> Preview:
-    """Check the values and choose the rescale (or the plain-integer factor), without writing anything."""
+def preview(
+    array,
+    scale: str | float = "auto",
+    replace_nonfinite: float | None = None,
+    *,
+    plain_integers: bool = False,
+    allow_coarse_scale: bool = False,
+    quantity: str | Quantity | None = None,
+) -> Preview:
+    """Check the values and choose the (int16) rescale, or the plain-integer factor, without writing anything: the
+    same refusals (clipping, a coarse scale) and warnings (values outside what ``quantity`` means, a coarse scale
+    allowed) as ``export_volume``.
+    """
     array = checked_array(array, replace_nonfinite)
     value_range = ValueRange.of(array)
-    return Preview(value_range, (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range))
+    rescale = (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range)
+    notes = [coarse_scale_warning(rescale, value_range, array, allow_coarse_scale)]
+    if quantity is not None:
+        notes.append(value_checks.meaning_warning(array, value_range, resolve_quantity(quantity, quantity_code=None, unit=None, method=None)))
+    return Preview(value_range, rescale, [note for note in notes if note])
 
 
 def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | str | None, unit: Code | str | None, method: Code | str | None) -> Quantity:
@@ -163,6 +183,50 @@ def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | s
     return replace(quantity, **changes)
 
 
+def check_codes(quantity: Quantity, anatomic_region: Code | None) -> None:
+    """Refuse a code that cannot be written as a DICOM coded entry (PS3.3 8.8), naming the option."""
+    for option, code in (("--quantity-code", quantity.code), ("--unit", quantity.unit), ("--method-code", quantity.method), ("--anatomic-region", anatomic_region)):
+        problem = code_problem(code) if code is not None else None
+        if problem:
+            text = f"{code.value},{code.scheme},{code.meaning}"
+            raise InputError(f"{option} {text if text.isprintable() else repr(text)}: the code {problem}")  # one line
+
+
+def series_descriptions(metadata: ExportMetadata, quantity: Quantity, encodings: tuple[str, ...], rescales: dict) -> list[str]:
+    """The SeriesDescription of each series as written (plain integers add their factor, a second series its suffix),
+    refused if one is longer than LO allows; a default description is cut to fit.
+    """
+    descriptions = []
+    for encoding in encodings:
+        suffix = DESCRIPTION_SUFFIXES[encoding] if len(encodings) > 1 else ""
+        base = series_description(metadata.series_description, quantity, rescales.get(encoding))
+        if not metadata.series_description:
+            base = fit_utf8(base, LO_BYTES - len(suffix.encode()))
+        description = base + suffix
+        length = len(description.encode("utf-8"))
+        if length > LO_BYTES:
+            appended = description[len(metadata.series_description) :]
+            raise InputError(
+                f"--series-description becomes {length} bytes long with the suffix {appended!r} that this mode appends to one of its series; "
+                f"DICOM (LO) allows at most {LO_BYTES}: shorten it to at most {LO_BYTES - len(appended.encode())} bytes",
+            )
+        descriptions.append(description)
+    return descriptions
+
+
+def series_numbers(metadata: ExportMetadata, encodings: tuple[str, ...]) -> list[int]:
+    """The SeriesNumber of each series (the user's, +1 for the second), refused beyond IS's range."""
+    if metadata.series_number is None:
+        return [ENCODERS[encoding].SERIES_NUMBER for encoding in encodings]
+    numbers = [metadata.series_number + offset for offset in range(len(encodings))]
+    if numbers[-1] > LARGEST_IS:
+        raise InputError(
+            f"--series-number {metadata.series_number}: this mode writes {len(encodings)} series numbered from it, and "
+            f"{numbers[-1]} is beyond DICOM's largest (IS) {LARGEST_IS}; give at most {LARGEST_IS - len(encodings) + 1}",
+        )
+    return numbers
+
+
 def export_volume(
     array,
     ijk_to_ras,
@@ -179,6 +243,8 @@ def export_volume(
     replace_nonfinite: float | None = None,
     progress: Callable[[str, int], bool] | None = None,
     plain_integers: bool = False,
+    allow_coarse_scale: bool = False,
+    input_warnings: Sequence[str] = (),
 ) -> ExportResult:
     """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
 
@@ -188,6 +254,8 @@ def export_volume(
     ``progress(message, files_done)`` is called before each file and before verifying; returning True
     cancels (ExportCancelled, nothing written). ``plain_integers`` (mr, sc): stored = round(value x factor) with
     RescaleSlope 1, the factor stated in the series description. Raises FAExportError, with nothing written, on bad input.
+    A scale too coarse for the values is refused (CoarseScaleError) unless ``allow_coarse_scale``. The result's
+    ``warnings`` start with ``input_warnings`` (e.g. from reading the file) and add what the values call for.
     """
     if mode not in MODES:
         raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
@@ -202,8 +270,12 @@ def export_volume(
     value_range = ValueRange.of(array)
     choose = choose_plain_integers if plain_integers else choose_rescale
     rescales = {encoding: choose(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
+    notes = list(input_warnings)
+    for rescale in rescales.values():
+        notes.append(coarse_scale_warning(rescale, value_range, array, allow_coarse_scale))
     quantity = resolve_quantity(quantity, quantity_code=quantity_code, unit=unit, method=method)
     metadata = (metadata or ExportMetadata()).validated()
+    check_codes(quantity, metadata.anatomic_region)
     if len(encodings) > 1 and metadata.series_instance_uid is not None:
         raise InputError(f"mode {mode} writes {len(encodings)} series, so it cannot take one --series-instance-uid; leave it out")
     if source is not None:
@@ -211,13 +283,18 @@ def export_volume(
     metadata = metadata.resolved()
     if metadata.body_part_examined is None:
         metadata = replace(metadata, body_part_examined=quantity.body_part)
+    problem = anatomy.laterality_problem(metadata.body_part_examined, metadata.laterality)
+    if problem:
+        raise InputError(problem)
     if metadata.anatomic_region is None:
-        metadata = replace(metadata, anatomic_region=ANATOMIC_REGIONS.get(metadata.body_part_examined.upper(), UNKNOWN_REGION))
+        metadata = replace(metadata, anatomic_region=ANATOMIC_REGIONS.get(metadata.body_part_examined, UNKNOWN_REGION))
+    descriptions = series_descriptions(metadata, quantity, encodings, rescales)
+    numbers = series_numbers(metadata, encodings)
+    notes.append(value_checks.meaning_warning(array, value_range, quantity))
     now = datetime.datetime.now()
     window = default_window(quantity, array)
     plans = []
     for offset, encoding in enumerate(encodings):
-        description = series_description(metadata.series_description, quantity, rescales.get(encoding))
         plan = SeriesPlan(
             mode=encoding,
             array=array,
@@ -227,21 +304,25 @@ def export_volume(
             quantity=quantity,
             metadata=metadata,
             series_instance_uid=metadata.series_instance_uid or generate_uid(),
-            series_number=metadata.series_number + offset if metadata.series_number is not None else ENCODERS[encoding].SERIES_NUMBER,
-            series_description=checked_description(description + (DESCRIPTION_SUFFIXES[encoding] if len(encodings) > 1 else "")),
+            series_number=numbers[offset],
+            series_description=descriptions[offset],
             window=window,
             now=now,
             source=source,
         )
         ENCODERS[encoding].check(plan)
         plans.append(plan)
+    if "pm" in encodings:  # after pm.check, which refuses values beyond float32
+        notes.append(value_checks.float32_integer_warning(array, value_range))
     folder = prepare_output_folder(output_dir)
 
     bounds = [_error_bound(plan) for plan in plans]
-    with SeriesStaging(folder, progress) as staging:
+    with SeriesStaging(folder, progress) as staging, warnings.catch_warnings(record=True) as library_warnings:
+        warnings.simplefilter("always")  # pydicom's value warnings become FAExport's own (below), never stray stderr lines
         staged = [_stage(staging, plan, bound) for plan, bound in zip(plans, bounds, strict=True)]
         staging.publish()
-    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, strict=True)])
+    notes.extend(f"{item.category.__name__} while writing: {' '.join(str(item.message).split())}" for item in library_warnings)
+    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, strict=True)], [note for note in notes if note])
 
 
 def series_description(given: str | None, quantity: Quantity, rescale) -> str:
@@ -252,14 +333,6 @@ def series_description(given: str | None, quantity: Quantity, rescale) -> str:
     if given:
         return given if factor in given.split() else f"{given} {factor}"
     return f"{quantity.name}{quantity.unit_label} {factor}"
-
-
-def checked_description(description: str) -> str:
-    """Refuse a series description longer than DICOM's LO allows (a long quantity name plus unit and factor)."""
-    length = len(description.encode("utf-8"))
-    if length > 64:
-        raise InputError(f"the series description {description!r} is {length} bytes long; DICOM (LO) allows 64: give a shorter --series-description")
-    return description
 
 
 def _error_bound(plan: SeriesPlan) -> float:

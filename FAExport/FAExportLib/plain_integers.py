@@ -45,6 +45,15 @@ class PlainIntegers:
         return self.factor
 
     @property
+    def step(self) -> float:
+        """One stored integer, in the map's units."""
+        return 1.0 / self.factor
+
+    def values(self, stored: np.ndarray) -> np.ndarray:
+        """The map's values that stored integers stand for (float64): stored / factor."""
+        return stored.astype(np.float64) / self.factor
+
+    @property
     def max_quantization_error(self) -> float:
         """Worst-case |decoded / factor - value|: half a step of 1/factor."""
         return 0.5 / self.factor

@@ -7,6 +7,7 @@ Frame Anatomy; see the README for every such trap and how it is closed here.
 """
 
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +15,8 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ParametricMapStorage, generate_uid
 
-from . import multiframe, verify
-from .codes import Code
+from . import anatomy, multiframe, verify
+from .codes import Code, code_item
 from .decimal_strings import format_ds
 from .errors import InputError
 from .quantities import Quantity, derivation_code, unit_suggestion
@@ -80,6 +81,9 @@ def error_bound(plan: SeriesPlan) -> float:
 
 
 def _coded(code: Code):
+    """highdicom's concept for its constructors; the written item is replaced by ``code_item`` (highdicom puts a short
+    URN into CodeValue, where PS3.3 8.8 wants URNCodeValue).
+    """
     from highdicom.sr import CodedConcept
 
     return CodedConcept(code.value, code.scheme, code.meaning)
@@ -91,17 +95,22 @@ def real_world_value_mapping(plan: SeriesPlan, value_range: tuple[float, float])
     from highdicom.sr import CodeContentItem
 
     quantity, unit = plan.quantity.code, plan.quantity.unit
-    mapping = RealWorldValueMapping(
-        lut_label=unit.value[:16],
-        lut_explanation=quantity.meaning[:64],
-        unit=_coded(unit),
-        value_range=value_range,
-        slope=1.0,
-        intercept=0.0,
-        quantity_definition=_coded(quantity),
-    )
-    if plan.quantity.method is not None:
-        mapping.QuantityDefinitionSequence.append(CodeContentItem(name=_coded(MEASUREMENT_METHOD_CONCEPT), value=_coded(plan.quantity.method)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's length warnings on highdicom's items, replaced below
+        mapping = RealWorldValueMapping(
+            lut_label=unit.value[:16],  # SH; unit values are ASCII (codes.code_problem)
+            lut_explanation=quantity.meaning,  # LO; meanings are checked to fit
+            unit=_coded(unit),
+            value_range=value_range,
+            slope=1.0,
+            intercept=0.0,
+            quantity_definition=_coded(quantity),
+        )
+        if plan.quantity.method is not None:
+            mapping.QuantityDefinitionSequence.append(CodeContentItem(name=_coded(MEASUREMENT_METHOD_CONCEPT), value=_coded(plan.quantity.method)))
+    mapping.MeasurementUnitsCodeSequence = [code_item(unit)]
+    for item, code in zip(mapping.QuantityDefinitionSequence, (quantity, plan.quantity.method), strict=False):
+        item.ConceptCodeSequence = [code_item(code)]
     return mapping
 
 
@@ -122,7 +131,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     ds.ContentDate = plan.now.strftime("%Y%m%d")
     ds.ContentTime = plan.now.strftime("%H%M%S")
     ds.ImageType = IMAGE_TYPE
-    ds.ContentLabel = re.sub(r"[^A-Z0-9_]", "_", plan.quantity.name.upper()[:12]) + "_MAP"  # CS: A-Z, 0-9, space, _
+    ds.ContentLabel = re.sub(r"[^A-Z0-9_]", "_", plan.quantity.name.upper())[:12] + "_MAP"  # CS
     ds.ContentDescription = plan.series_description
     ds.ContentCreatorName = plan.metadata.content_creator_name  # Type 2: dcmqi warns when absent
     ds.ContentQualification = "RESEARCH"
@@ -138,10 +147,10 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     ds.AcquisitionContextSequence = []
     # Shared functional groups
     shared = Dataset()
-    anatomy = Dataset()
-    anatomy.FrameLaterality = "U"  # Type 1; unpaired/unknown
-    anatomy.AnatomicRegionSequence = [_code_item(plan.metadata.anatomic_region)]
-    shared.FrameAnatomySequence = [anatomy]
+    frame_anatomy = Dataset()
+    frame_anatomy.FrameLaterality = anatomy.frame_laterality(plan.metadata.laterality)  # Type 1; no series Laterality then
+    frame_anatomy.AnatomicRegionSequence = [code_item(plan.metadata.anatomic_region)]
+    shared.FrameAnatomySequence = [frame_anatomy]
     identity = Dataset()
     identity.RescaleIntercept = "0"
     identity.RescaleSlope = "1"
@@ -169,23 +178,15 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
 def derivation_item(plan: SeriesPlan) -> Dataset:
     """Derivation Image functional group item: how the map was computed, from every source image."""
     item = Dataset()
-    item.DerivationCodeSequence = [_code_item(derivation_code(plan.quantity))]
+    item.DerivationCodeSequence = [code_item(derivation_code(plan.quantity))]
     images = []
     for sop_class_uid, sop_instance_uid in plan.source.instances:
         image = Dataset()
         image.ReferencedSOPClassUID = sop_class_uid
         image.ReferencedSOPInstanceUID = sop_instance_uid
-        image.PurposeOfReferenceCodeSequence = [_code_item(SOURCE_IMAGE_PURPOSE)]
+        image.PurposeOfReferenceCodeSequence = [code_item(SOURCE_IMAGE_PURPOSE)]
         images.append(image)
     item.SourceImageSequence = images
-    return item
-
-
-def _code_item(code: Code) -> Dataset:
-    item = Dataset()
-    item.CodeValue = code.value
-    item.CodingSchemeDesignator = code.scheme
-    item.CodeMeaning = code.meaning
     return item
 
 

@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut
 from pydicom.uid import MultiFrameGrayscaleWordSecondaryCaptureImageStorage, generate_uid
 
-from . import multiframe, verify
+from . import anatomy, multiframe, verify
 from .geometry import patient_orientation
 from .mr import derivation_description
 from .scaling import UINT16
@@ -71,6 +71,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     ds.WindowCenter, ds.WindowWidth, function = integer_window(plan.window, rescale)
     if function:
         ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1
+    anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
     multiframe.add_geometry(ds, plan, Dataset(), dimensions=False)  # the SC IOD has no Frame Content macro
     stored = np.empty((geometry.slice_count, geometry.rows, geometry.columns), dtype=STORAGE.dtype)
     for stored_index in range(geometry.slice_count):

@@ -16,7 +16,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from .errors import ExportCancelled, OutputError
-from .version import IMPLEMENTATION_VERSION_NAME
+from .version import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -37,6 +37,7 @@ def file_meta(sop_class_uid: str, sop_instance_uid: str) -> FileMetaDataset:
     meta.MediaStorageSOPClassUID = sop_class_uid
     meta.MediaStorageSOPInstanceUID = sop_instance_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
     return meta
 

@@ -90,17 +90,21 @@ def main(argv: list[str]) -> int:
         addToDatabase=not args.no_database,
         replaceNonFinite=args.replace_nonfinite,
         plainIntegers=args.plain_integers,
+        allowCoarseScale=args.allow_coarse_scale,
         sendTo=destination,
         fallback=args.fallback,
     )
     failed = [(path, outcome) for path, outcome in outcomes if isinstance(outcome, Exception)]
     for path, error in failed:
         print(f"FAExportBatch: error: {path}: {describe(error)}", file=sys.stderr)
+    for path, outcome in outcomes:
+        for warning in [] if isinstance(outcome, Exception) else outcome.warnings:
+            print(f"FAExportBatch: warning: {path}: {warning}", file=sys.stderr)
     if args.json:
         report = [
             {"input": path, "error": describe(outcome)}
             if isinstance(outcome, Exception)
-            else {"input": path, "series": [item.to_json() for item in outcome.series], "send": outcome.sent.to_json() if outcome.sent else None}
+            else {"input": path, "series": [item.to_json() for item in outcome.series], "warnings": outcome.warnings, "send": outcome.sent.to_json() if outcome.sent else None}
             for path, outcome in outcomes
         ]
         print(json.dumps({"files": report}))
