@@ -359,8 +359,9 @@ def newStudyDefaults() -> dict:
 
 def tagNamesForOptions(message: str) -> str:
     """FAExportLib names metadata by command-line option (--study-date); in the dialog they are tags (StudyDate)."""
-    for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items():
-        message = message.replace("--" + field.replace("_", "-"), tagName)
+    from FAExportLib.errors import name_options
+
+    message = name_options(message, {"--" + field.replace("_", "-"): tagName for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items()})
     return message.replace("(--replace-nonfinite VALUE)", "(in the Python console: FAExportLogic().exportVolume(..., replaceNonFinite=VALUE))")
 
 

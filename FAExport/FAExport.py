@@ -15,6 +15,7 @@ numpy, pydicom and FAExportLib (the encoder) are imported where an export or a p
 
 import enum
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -113,6 +114,14 @@ NON_SCALAR_NODE_CLASSES = {
     "vtkMRMLVectorVolumeNode": "a vector or RGB volume (extract one scalar component first)",
     "vtkMRMLTensorVolumeNode": "a tensor volume (compute a scalar map such as FA from it first)",
 }
+# Slicer's settings keys. The DICOM module's servers: CTK's ctkDICOMServerNodeWidget2 (Libs/DICOM/Widgets/
+# ctkDICOMServerNodeWidget2.cpp at the CTK commit Slicer 5.12.3 pins, saveSettings/readSettings) writes the count and one
+# JSON object per row ("Name", "Address", "Port" as text, "Called AETitle", "Calling AETitle", "StorageCheckState" 0/2,
+# "Timeout"). The last destination of Slicer's own send dialog: Modules/Scripted/DICOMLib/DICOMSendDialog.py.
+SERVER_COUNT_KEY = "DICOM/ServerNodeCount"
+SERVER_NODE_KEY = "DICOM/ServerNodes/{row}"
+LAST_SEND_KEYS = {"url": "DICOM/Send/URL", "aeTitle": "DICOM/Send/AETitle", "protocol": "DICOM/Send/Protocol"}
+TYPED_DIMSE, TYPED_STOW, SERVER_PREFIX = "dimse", "stow", "server:"
 # Custom scale limits, the same in FAExport.ui (3 decimals): the smallest is still > 0 at the spin box's precision.
 CUSTOM_SCALE_RANGE = (0.001, 1e9)
 OTHER_QUANTITY = "other"
@@ -180,6 +189,34 @@ class ScaleChoice(enum.Enum):
         return {"auto": _("auto (finest that fits)"), "1000": "x1000", "32000": "x32000", "custom": _("custom")}[self.value]
 
 
+class Laterality(enum.Enum):
+    """The side of a paired body part; the values are FAExportLib's (--laterality)."""
+
+    NONE = ""
+    L = "L"
+    R = "R"
+    B = "B"
+    U = "U"
+
+    def label(self) -> str:
+        return {"": _("not given"), "L": _("L (left)"), "R": _("R (right)"), "B": _("B (both)"), "U": _("U (unpaired)")}[self.value]
+
+
+class SendFallback(enum.Enum):
+    """What to send when the archive refuses the Parametric Map; the values are FAExportLib's fallback modes."""
+
+    NONE = ""
+    SC = "sc"
+    MR = "mr"
+
+    def label(self) -> str:
+        return {
+            "": _("report it, send nothing else"),
+            "sc": _("send SC instead (sc)"),
+            "mr": _("send MR instead (mr)"),
+        }[self.value]
+
+
 @parameterNodeWrapper
 class FAExportParameterNode:
     """The panel's state, saved with the scene."""
@@ -198,9 +235,20 @@ class FAExportParameterNode:
     seriesDescription: str = ""
     seriesNumber: Annotated[int, WithinRange(0, 99999)] = 0
     replaceNonFinite: bool = False  # export NaN/infinite voxels as 0 (else they block the export)
+    plainIntegers: bool = False  # mr/sc: stored = round(value x scale), RescaleSlope 1
+    allowCoarseScale: bool = False  # export with a scale the preview refuses as too coarse for the values
+    laterality: Laterality = Laterality.NONE
     addToDatabase: bool = True
     writeToFolder: bool = False
     outputFolder: str = ""  # synced in code: a Path parameter would show "." in the empty folder field
+    # Sending. No user name, password or token here: the parameter node is saved with the scene.
+    sendAfterExport: bool = False
+    sendDestination: str = ""  # synced in code (the combo lists the DICOM module's servers): "server:NAME", "dimse" or "stow"
+    sendAddress: str = ""
+    sendCalledAE: str = ""
+    sendCallingAE: str = ""
+    sendURL: str = ""
+    sendFallback: SendFallback = SendFallback.NONE
 
 
 #
@@ -224,6 +272,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._previewState = (None, "")
         self._exporting = False
         self._shownSeriesUIDs: list[str] = []
+        self._servers: dict[str, dict] = {}
+        self._coarseScaleRefused = False
         ScriptedLoadableModuleWidget.__init__(self, parent)
 
     def setup(self) -> None:
@@ -241,13 +291,19 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = FAExportLogic()
         self.populateQuantityComboBox()
+        self.populateSendDestinations()
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
         self.ui.showInBrowserButton.connect("clicked(bool)", self.onShowInBrowserButton)
         self.ui.quantityComboBox.connect("currentIndexChanged(int)", self.onQuantityComboBox)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
+        self.ui.sendDestinationComboBox.connect("currentIndexChanged(int)", self.onSendDestinationComboBox)
+        # Credentials are not parameters (the scene would save them): their fields update the panel themselves.
+        for lineEdit in (self.ui.sendUserLineEdit, self.ui.sendPasswordLineEdit, self.ui.sendTokenLineEdit):
+            lineEdit.connect("textChanged(QString)", self.onCredentialsChanged)
         self.ui.showInBrowserButton.enabled = False
+        self.alignSendLabels()
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -255,6 +311,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def enter(self) -> None:
         if self.logic is not None:
+            self.populateSendDestinations()  # servers may have been configured in the DICOM module meanwhile
             self.initializeParameterNode()
 
     def exit(self) -> None:
@@ -275,6 +332,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             firstVolume = self.logic.firstScalarVolume(slicer.mrmlScene)
             if firstVolume:
                 self._parameterNode.inputVolume = firstVolume
+        self.prefillLastSendDestination()
 
     def setParameterNode(self, inputParameterNode) -> None:
         if self._parameterNode:
@@ -332,7 +390,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             else:
                 parameters.quantity = OTHER_QUANTITY
             parameters.quantityCode = codeText(quantity.code) if quantity.code else ""
-            parameters.quantityUnit = codeText(quantity.unit) if quantity.unit else ""
+            parameters.quantityUnit = unitText(quantity.unit) if quantity.unit else ""
         finally:
             parameters.EndModify(wasModifying)
 
@@ -344,12 +402,248 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         combo.clear()
         combo.addItem(_("from the volume, else FA"), "")
         for name, quantity in known_quantities().items():
-            combo.addItem(f"{name} ({quantity.code.meaning})" if quantity.code else name, name)
+            combo.addItem(quantityLabel(name, quantity), name)
         combo.addItem(_("other (enter code and unit)"), OTHER_QUANTITY)
+        combo.maxVisibleItems = 20  # about 40 entries: show half of them at once, not Qt's 10
 
     def onQuantityComboBox(self, index: int) -> None:
+        parameters = self._parameterNode
+        if parameters is None or index < 0:
+            return
+        quantity = self.ui.quantityComboBox.itemData(index) or ""
+        if quantity == parameters.quantity:
+            return
+        wasModifying = parameters.StartModify()
+        try:
+            parameters.quantity = quantity
+            parameters.quantityUnit = ""  # the previous quantity's unit would be wrong for this one: its own default applies
+            if quantity != OTHER_QUANTITY:
+                parameters.quantityCode = ""
+        finally:
+            parameters.EndModify(wasModifying)
+
+    # --- sending: destinations
+
+    @staticmethod
+    def configuredServers() -> list[dict]:
+        """The DICOM module's servers with Storage ticked, as CTK saves them in Slicer's settings (see SERVER_NODE_KEY)."""
+        import qt
+
+        settings = qt.QSettings()
+        try:
+            count = int(settings.value(SERVER_COUNT_KEY, 0) or 0)
+        except (TypeError, ValueError):
+            return []
+        servers = []
+        for row in range(count):
+            value = settings.value(SERVER_NODE_KEY.format(row=row))
+            if hasattr(value, "data"):  # QByteArray, as CTK writes it
+                value = value.data()
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            try:
+                node = json.loads(value) if value else None
+            except ValueError:
+                continue
+            if not isinstance(node, dict) or not node.get("Name") or not node.get("Address"):
+                continue
+            try:
+                if int(node.get("StorageCheckState") or 0) == 0:
+                    continue
+            except (TypeError, ValueError):
+                continue
+            servers.append(node)
+        return servers
+
+    def populateSendDestinations(self) -> None:
+        """The destination combo: the configured servers, then C-STORE or STOW-RS to what is typed."""
+        combo = self.ui.sendDestinationComboBox
+        wasBlocking = combo.blockSignals(True)
+        try:
+            combo.clear()
+            self._servers = {node["Name"]: node for node in self.configuredServers()}
+            for name, node in self._servers.items():
+                combo.addItem(_("{name} ({called}@{address}:{port})").format(name=name, called=node.get("Called AETitle") or "ANY-SCP", address=node["Address"], port=node.get("Port", "")), SERVER_PREFIX + name)
+            combo.addItem(_("C-STORE to an address"), TYPED_DIMSE)
+            combo.addItem(_("DICOMweb STOW-RS to a URL"), TYPED_STOW)
+        finally:
+            combo.blockSignals(wasBlocking)
+        if self._parameterNode is not None:
+            self.updatePanel()
+
+    def prefillLastSendDestination(self) -> None:
+        """Empty typed fields start from the last destination of Slicer's DICOM send dialog (DICOMSendDialog.py keys)."""
+        import qt
+
+        parameters = self._parameterNode
+        if parameters.sendAddress or parameters.sendURL or parameters.sendDestination:
+            return
+        settings = qt.QSettings()
+        url = str(settings.value(LAST_SEND_KEYS["url"], "") or "")
+        if not url:
+            return
+        wasModifying = parameters.StartModify()
+        try:
+            if str(settings.value(LAST_SEND_KEYS["protocol"], "DIMSE")) == "DICOMweb":
+                parameters.sendURL = url
+            else:
+                parameters.sendAddress = url
+                parameters.sendCalledAE = str(settings.value(LAST_SEND_KEYS["aeTitle"], "") or "")
+        finally:
+            parameters.EndModify(wasModifying)
+
+    def alignSendLabels(self) -> None:
+        """The send section's labels in one column, although the typed fields sit in frames of their own."""
+        labels = (
+            self.ui.sendDestinationLabel, self.ui.sendFallbackLabel, self.ui.sendAddressLabel, self.ui.sendCalledAELabel,
+            self.ui.sendCallingAELabel, self.ui.sendURLLabel, self.ui.sendUserLabel, self.ui.sendPasswordLabel, self.ui.sendTokenLabel,
+        )
+        width = max(label.sizeHint.width() for label in labels)
+        for label in labels:
+            label.minimumWidth = width
+
+    def onSendDestinationComboBox(self, index: int) -> None:
         if self._parameterNode is not None and index >= 0:
-            self._parameterNode.quantity = self.ui.quantityComboBox.itemData(index) or ""
+            self._parameterNode.sendDestination = self.ui.sendDestinationComboBox.itemData(index) or ""
+
+    def onCredentialsChanged(self, text: str = "") -> None:
+        self.updatePanel()
+
+    def sendDestinationKind(self) -> str:
+        """The chosen destination's data: "server:NAME", "dimse" or "stow" (the first item when none is chosen yet)."""
+        combo = self.ui.sendDestinationComboBox
+        index = combo.findData(self._parameterNode.sendDestination) if self._parameterNode.sendDestination else -1
+        return combo.itemData(index if index >= 0 else 0) or TYPED_DIMSE
+
+    def sendDestination(self) -> "DimseDestination | StowDestination":
+        """The destination the panel shows; SendError (in the panel's words) when it is incomplete or wrong."""
+        from FAExportLib.send import DEFAULT_TIMEOUT, DimseDestination, SendError, StowDestination
+
+        parameters = self._parameterNode
+        kind = self.sendDestinationKind()
+        if kind.startswith(SERVER_PREFIX):
+            node = self._servers.get(kind[len(SERVER_PREFIX) :])
+            if node is None:
+                raise SendError(_("the server {name} is no longer configured in the DICOM module; choose another destination").format(name=kind[len(SERVER_PREFIX) :]))
+            host = str(node["Address"]).strip()
+            try:
+                timeout = float(node.get("Timeout") or DEFAULT_TIMEOUT)
+            except (TypeError, ValueError):
+                timeout = DEFAULT_TIMEOUT
+            return DimseDestination.parse(
+                f"[{host}]:{node.get('Port', '')}" if ":" in host else f"{host}:{node.get('Port', '')}",
+                str(node.get("Called AETitle") or "ANY-SCP"),
+                str(node.get("Calling AETitle") or "FAEXPORT"),
+                timeout if timeout > 0 else DEFAULT_TIMEOUT,
+            )
+        if kind == TYPED_STOW:
+            if not parameters.sendURL.strip():
+                raise SendError(_("enter the DICOMweb base URL to send to (e.g. https://pacs.example.org/dicom-web)"))
+            user, password, token = (self.ui.sendUserLineEdit.text.strip(), self.ui.sendPasswordLineEdit.text, self.ui.sendTokenLineEdit.text.strip())
+            if user and not password:
+                raise SendError(_("enter the password of {user}, or clear the user name").format(user=user))
+            return StowDestination.parse(parameters.sendURL, user or None, password or None, token or None)
+        if not parameters.sendAddress.strip():
+            raise SendError(_("enter the archive's address as host:port (e.g. pacs.example.org:104)"))
+        return DimseDestination.parse(parameters.sendAddress, parameters.sendCalledAE.strip() or "ANY-SCP", parameters.sendCallingAE.strip() or "FAEXPORT")
+
+    def rememberSendDestination(self, destination: "DimseDestination | StowDestination") -> None:
+        """A typed destination becomes Slicer's last send destination, as its DICOM send dialog stores it (no credentials)."""
+        import qt
+
+        if self.sendDestinationKind().startswith(SERVER_PREFIX):
+            return
+        settings = qt.QSettings()
+        if destination.protocol == "stow":
+            settings.setValue(LAST_SEND_KEYS["url"], destination.url)
+            settings.setValue(LAST_SEND_KEYS["protocol"], "DICOMweb")
+        else:
+            settings.setValue(LAST_SEND_KEYS["url"], self._parameterNode.sendAddress.strip())
+            settings.setValue(LAST_SEND_KEYS["aeTitle"], destination.called_ae)
+            settings.setValue(LAST_SEND_KEYS["protocol"], "DIMSE")
+
+    def updateSendSection(self) -> None:
+        """Show the fields of the chosen destination; enable them when sending is ticked."""
+        parameters = self._parameterNode
+        combo = self.ui.sendDestinationComboBox
+        kind = self.sendDestinationKind()
+        index = combo.findData(kind)
+        if index >= 0 and index != combo.currentIndex:
+            wasBlocking = combo.blockSignals(True)
+            combo.currentIndex = index
+            combo.blockSignals(wasBlocking)
+        server = self._servers.get(kind[len(SERVER_PREFIX) :]) if kind.startswith(SERVER_PREFIX) else None
+        # One frame per kind of destination: a hidden row of a QFormLayout would still leave its spacing (Qt 5).
+        frames = {"server": self.ui.sendServerDescriptionLabel, TYPED_DIMSE: self.ui.sendDimseFrame, TYPED_STOW: self.ui.sendStowFrame}
+        shown = "server" if server is not None else kind
+        for key, frame in frames.items():
+            frame.visible = key == shown
+        if server is not None:
+            self.ui.sendServerDescriptionLabel.text = _("C-STORE to {called} at {address}:{port}, calling AE title {calling}, timeout {timeout} s").format(
+                called=server.get("Called AETitle") or "ANY-SCP",
+                address=server["Address"],
+                port=server.get("Port", ""),
+                calling=server.get("Calling AETitle") or "FAEXPORT",
+                timeout=server.get("Timeout") or 30,
+            )
+        sending = parameters.sendAfterExport
+        for widget in (self.ui.sendDestinationLabel, self.ui.sendDestinationComboBox, *frames.values()):
+            widget.enabled = sending
+        writesMap = "pm" in parameters.exportMode.value
+        self.ui.sendFallbackComboBox.enabled = sending and writesMap
+        self.ui.sendFallbackLabel.enabled = sending and writesMap
+        self.ui.sendFallbackComboBox.toolTip = (
+            _("When the archive refuses the Parametric Map class, send the same values re-encoded as Secondary Capture or MR images instead (same study and frame of reference), or only report the refusal.")
+            if writesMap
+            else _("Only for a Parametric Map: this export writes no Parametric Map.")
+        )
+
+    def sendProblem(self) -> str:
+        """Why the chosen destination cannot be used (empty when it can, or when not sending)."""
+        from FAExportLib import FAExportError
+
+        if not self._parameterNode.sendAfterExport:
+            return ""
+        try:
+            self.sendDestination()
+        except FAExportError as error:
+            return _("Cannot send: {error}").format(error=self.inPanelTerms(str(error)))
+        return ""
+
+    def panelFieldNames(self) -> dict[str, str]:
+        """Command-line options (which FAExportLib's messages name) -> this panel's field labels, quoted."""
+        labels = {
+            "--quantity": self.ui.quantityLabel,
+            "--quantity-code": self.ui.quantityCodeLabel,
+            "--unit": self.ui.quantityUnitLabel,
+            "--scale": self.ui.scaleLabel,
+            "--plain-integers": self.ui.plainIntegersCheckBox,
+            "--allow-coarse-scale": self.ui.allowCoarseScaleCheckBox,
+            "--laterality": self.ui.lateralityLabel,
+            "--series-description": self.ui.seriesDescriptionLabel,
+            "--series-number": self.ui.seriesNumberLabel,
+            "--patient-name": self.ui.patientNameLabel,
+            "--patient-id": self.ui.patientIDLabel,
+            "--study-description": self.ui.studyDescriptionLabel,
+            "--fallback": self.ui.sendFallbackLabel,
+            "--called-ae": self.ui.sendCalledAELabel,
+            "--calling-ae": self.ui.sendCallingAELabel,
+            "--stow-user": self.ui.sendUserLabel,
+            "--stow-password": self.ui.sendPasswordLabel,
+            "--stow-token": self.ui.sendTokenLabel,
+            "--send-dimse": self.ui.sendAddressLabel,
+            "--send-stow": self.ui.sendURLLabel,
+        }
+        # A checkbox's text is long ("Plain integers (readers get value x scale)"): its name is the part before "(".
+        return {option: '"' + widget.text.split("(")[0].strip().rstrip(":") + '"' for option, widget in labels.items()}
+
+    def inPanelTerms(self, message: str) -> str:
+        """A message of FAExportLib with the panel's field names for the command-line options it mentions."""
+        from FAExportLib.errors import name_options
+
+        message = message.replace("FAEXPORT_STOW_PASSWORD (or --stow-password)", "--stow-password")
+        message = message.replace("--stow-user and FAEXPORT_STOW_PASSWORD", "--stow-user and --stow-password")
+        return name_options(message, self.panelFieldNames())
 
     def onOutputFolderChanged(self, path: str) -> None:
         if self._parameterNode is not None and self._parameterNode.outputFolder != path:
@@ -384,12 +678,22 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if index >= 0 and index != self.ui.quantityComboBox.currentIndex:
             self.ui.quantityComboBox.currentIndex = index
         other = parameters.quantity == OTHER_QUANTITY
-        self.ui.quantityCodeLineEdit.enabled = other
-        self.ui.quantityUnitLineEdit.enabled = other
+        self.ui.quantityCodeLineEdit.enabled = other or self.quantityNeedsCode()
+        self.ui.quantityUnitLineEdit.placeholderText = self.unitPlaceholder()
+        integers = parameters.exportMode != ExportMode.PM
+        self.ui.plainIntegersCheckBox.enabled = integers
+        self.ui.plainIntegersCheckBox.toolTip = (
+            _("Store round(value x scale) with RescaleSlope 1, for viewers that mishandle a fractional slope (OHIF/cornerstone3D) or round the window (Horos). Readers then get the values multiplied by the scale, which the series description states.")
+            if integers
+            else _("Only for MR images or Secondary Capture: a Parametric Map stores the exact float32 values.")
+        )
         self.updateStudyFields()
+        self.updateSendSection()
         text, reason = self.preview()
+        # The override appears only when the preview refuses a coarse scale (and stays while it is ticked).
+        self.ui.allowCoarseScaleCheckBox.visible = self._coarseScaleRefused or parameters.allowCoarseScale
         if not reason:
-            reason = self.destinationProblem()
+            reason = self.destinationProblem() or self.quantityProblem() or self.sendProblem()
         self.ui.previewLabel.text = text or ""
         self.ui.exportButton.enabled = not reason and not self._exporting
         self.ui.exportButton.toolTip = reason or _("Write the DICOM series; they appear complete or not at all.")
@@ -421,17 +725,92 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         scalars = imageData.GetPointData().GetScalars() if imageData is not None else None
         voxelsTime = max(imageData.GetMTime() if imageData is not None else 0, scalars.GetMTime() if scalars is not None else 0)
         replacement = 0.0 if parameters.replaceNonFinite else None
-        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale(), replacement)
+        plainIntegers = self.plainIntegers()
+        try:
+            quantity = self.quantityOptions().get("quantity")
+        except ValueError:
+            quantity = None  # a malformed typed code: quantityProblem says so
+        allowCoarse = parameters.allowCoarseScale
+        key = (volumeNode.GetID(), voxelsTime, parameters.exportMode, self.scale(), replacement, plainIntegers, str(quantity), allowCoarse, self.volumeFile(volumeNode))
         if key != self._previewKey:
-            from FAExportLib import FAExportError
+            from FAExportLib import CoarseScaleError, FAExportError
+            from FAExportLib.volume_files import nifti_header_warnings
 
+            self._coarseScaleRefused = False
             try:
                 advice = _('fix the map, or tick "Replace NaN/infinite voxels with 0"')
-                self._previewState = (self.logic.previewText(volumeNode, parameters.exportMode.value, self.scale(), replacement, nonFiniteAdvice=advice), "")
+                text = self.logic.previewText(
+                    volumeNode, parameters.exportMode.value, self.scale(), replacement, nonFiniteAdvice=advice,
+                    allowCoarseScale=allowCoarse, quantity=quantity, plainIntegers=plainIntegers,
+                )
+                # The file the map was loaded from: which NIfTI transform Slicer's reader used, when the other differs.
+                fileWarnings = nifti_header_warnings(self.volumeFile(volumeNode)) if self.volumeFile(volumeNode) else []
+                text = "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in fileWarnings)])
+                self._previewState = (self.inPanelTerms(text), "")
+            except CoarseScaleError as error:
+                self._coarseScaleRefused = True
+                self._previewState = (None, _("Cannot export: {error}").format(error=self.inPanelTerms(str(error))))
             except FAExportError as error:
-                self._previewState = (None, _("Cannot export: {error}").format(error=error))
+                self._previewState = (None, _("Cannot export: {error}").format(error=self.inPanelTerms(str(error))))
             self._previewKey = key
         return self._previewState
+
+    @staticmethod
+    def volumeFile(volumeNode) -> str:
+        """The file the map was loaded from (its storage node's), or "" for a map computed in the scene."""
+        storageNode = volumeNode.GetStorageNode()
+        return (storageNode.GetFileName() or "") if storageNode is not None else ""
+
+    def plainIntegers(self) -> bool:
+        """Plain integers as the export will use them: ticked, and the mode writes integers."""
+        return self._parameterNode.plainIntegers and self._parameterNode.exportMode != ExportMode.PM
+
+    def unitPlaceholder(self) -> str:
+        """What an empty unit field means for the chosen quantity: its own unit, or the UCUM codes it takes."""
+        from FAExportLib import InputError
+        from FAExportLib.quantities import quantity_by_name
+
+        name = self._parameterNode.quantity
+        if name == OTHER_QUANTITY:
+            return _("UCUM code, e.g. ms or mm2/s")
+        if not name:
+            quantity = self.logic.quantityOf(self._parameterNode.inputVolume) if self._parameterNode.inputVolume else None
+            name = quantity.name if quantity is not None else "FA"
+        try:
+            quantity = quantity_by_name(name)
+        except (InputError, ValueError):
+            return _("UCUM code, e.g. ms or mm2/s")
+        if quantity.unit is not None:
+            return _("{unit} (the unit of {quantity})").format(unit=unitText(quantity.unit), quantity=quantity.name)
+        if quantity.units:
+            return _("UCUM code: {units}").format(units=_(" or ").join(quantity.units))
+        return _("UCUM code, e.g. ms or mm2/s")
+
+    def quantityProblem(self) -> str:
+        """The unit field's text when it is not a unit; for a Parametric Map, a quantity without code or unit."""
+        from FAExportLib import FAExportError
+        from FAExportLib.pm import check_quantity
+        from FAExportLib.quantities import parse_unit
+
+        parameters = self._parameterNode
+        if parameters.quantityUnit.strip():
+            try:
+                parse_unit(parameters.quantityUnit)
+            except ValueError as error:
+                return _("Cannot export: {error}").format(error=self.inPanelTerms(str(error)))
+        if "pm" not in parameters.exportMode.value or parameters.inputVolume is None:
+            return ""
+        try:
+            options = self.quantityOptions()
+            quantity = options.get("quantity")
+            if quantity is None:
+                quantity = self.logic.quantityOf(parameters.inputVolume) or "FA"
+            from FAExportLib.pipeline import resolve_quantity
+
+            check_quantity(resolve_quantity(quantity, quantity_code=options.get("quantityCode"), unit=options.get("unit"), method=None))
+        except (FAExportError, ValueError) as error:
+            return _("Cannot export: {error}").format(error=self.inPanelTerms(str(error)))
+        return ""
 
     def destinationProblem(self) -> str:
         parameters = self._parameterNode
@@ -445,10 +824,32 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # --- export
 
-    def exportOptions(self) -> dict:
-        """The logic's keyword arguments for what the panel shows."""
-        from FAExportLib import Code, Quantity
+    def quantityNeedsCode(self) -> bool:
+        """The chosen known quantity has no code in DICOM's vocabulary (a Parametric Map then needs one typed)."""
+        from FAExportLib import known_quantities
 
+        quantity = known_quantities().get(self._parameterNode.quantity)
+        return quantity is not None and quantity.code is None
+
+    def quantityOptions(self) -> dict:
+        """The logic's quantity and unit arguments for the quantity, code and unit fields (ValueError for a bad code)."""
+        from FAExportLib import Code, Quantity
+        from FAExportLib.quantities import parse_unit
+
+        parameters = self._parameterNode
+        unit = parameters.quantityUnit.strip()
+        if parameters.quantity == OTHER_QUANTITY:
+            code = Code.parse(parameters.quantityCode)
+            return {"quantity": Quantity(code.meaning or code.value, code=code, unit=parse_unit(unit) if unit else None)}
+        options = {"quantity": parameters.quantity} if parameters.quantity else {}
+        if parameters.quantityCode.strip() and self.quantityNeedsCode():
+            options["quantityCode"] = parameters.quantityCode.strip()
+        if unit:
+            options["unit"] = unit  # a UCUM code or VALUE,SCHEME,MEANING: exportVolume parses it
+        return options
+
+    def exportOptions(self) -> dict:
+        """The logic's keyword arguments for what the panel shows (the send destination included when sending)."""
         parameters = self._parameterNode
         options = {
             "mode": parameters.exportMode.value,
@@ -457,13 +858,15 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             "outputFolder": parameters.outputFolder.strip() if parameters.writeToFolder else None,
             "addToDatabase": parameters.addToDatabase,
             "replaceNonFinite": 0.0 if parameters.replaceNonFinite else None,
+            "plainIntegers": self.plainIntegers(),
+            "allowCoarseScale": self._parameterNode.allowCoarseScale,
+            "laterality": self._parameterNode.laterality.value or None,
+            **self.quantityOptions(),
         }
-        if parameters.quantity == OTHER_QUANTITY:
-            code = Code.parse(parameters.quantityCode)
-            unit = Code.parse(parameters.quantityUnit) if parameters.quantityUnit.strip() else None
-            options["quantity"] = Quantity(code.meaning or code.value, code=code, unit=unit)
-        elif parameters.quantity:
-            options["quantity"] = parameters.quantity
+        if parameters.sendAfterExport:
+            options["sendTo"] = self.sendDestination()
+            if "pm" in parameters.exportMode.value and parameters.sendFallback != SendFallback.NONE:
+                options["fallback"] = parameters.sendFallback.value
         metadata = {}
         if parameters.seriesDescription:
             metadata["series_description"] = parameters.seriesDescription
@@ -479,7 +882,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onExportButton(self) -> None:
         if self._exporting:
             return  # a second press while exporting (cannot happen with the modal dialog; kept as a guard)
-        from FAExportLib import ExportCancelled
+        from FAExportLib import ExportCancelled, FAExportError
 
         parameters = self._parameterNode
         self._exporting = True
@@ -505,10 +908,15 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                     return progressDialog.wasCanceled
 
                 try:
-                    result = self.logic.exportVolume(parameters.inputVolume, progressCallback=onProgress, **self.exportOptions())
+                    options = self.exportOptions()
+                    result = self.logic.exportVolume(parameters.inputVolume, progressCallback=onProgress, **options)
                 except ExportCancelled:
                     self.ui.resultLabel.text = _("Export cancelled; nothing was written.")
                     return
+                except FAExportError as error:  # shown by tryWithErrorDisplay: in the panel's words, not the command line's
+                    raise type(error)(self.inPanelTerms(str(error))) from error
+                if "sendTo" in options:
+                    self.rememberSendDestination(options["sendTo"])
                 self.showResult(result)
         finally:
             if progressDialog is not None:
@@ -518,7 +926,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.updatePanel()
 
     def showResult(self, result: "FAExportResult") -> None:
-        self.ui.resultLabel.text = result.summary()
+        self.ui.resultLabel.text = self.inPanelTerms(result.summary())
         self._shownSeriesUIDs = [item.series_instance_uid for item in result.series] if result.addedToDatabase else []
         self.ui.showInBrowserButton.enabled = bool(self._shownSeriesUIDs)
 
@@ -541,6 +949,31 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 def codeText(code: "Code") -> str:
     """A code as the panel's fields show it (and Code.parse reads it): VALUE,SCHEME,MEANING."""
     return f"{code.value},{code.scheme},{code.meaning}"
+
+
+def quantityLabel(name: str, quantity: "Quantity") -> str:
+    """A quantity as the combo lists it: name and DICOM meaning ("MD (Mean Diffusivity)"), the meaning alone when it
+    only spells the name differently ("Tmax"), and a note when DICOM has no code for it (mr/sc only, or a code typed).
+    """
+    if quantity.code is None:
+        return _("{name} (no DICOM code)").format(name=name)
+    if quantity.code.meaning.lower() == name.lower():
+        return quantity.code.meaning
+    return f"{name} ({quantity.code.meaning})"
+
+
+def unitText(unit: "Code") -> str:
+    """A unit as the panel's unit field shows it: the UCUM code alone (parse_unit reads it back), else VALUE,SCHEME,MEANING."""
+    from FAExportLib.quantities import parse_unit
+
+    if unit.scheme == "UCUM":
+        try:
+            parsed = parse_unit(unit.value)
+            if (parsed.value, parsed.scheme) == (unit.value, unit.scheme):
+                return unit.value
+        except ValueError:
+            pass
+    return codeText(unit)
 
 
 def qtApplicationModal():
@@ -650,21 +1083,31 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     ) -> str:
         """The panel's text: the value range, the stored integers and the worst-case error the chosen scale gives, then
         one line per warning. Raises what ``preview`` raises.
+
+        ``plainIntegers`` (mr, sc, mr+pm): the factor, and that readers get the values multiplied by it (RescaleSlope 1).
         """
+        plainIntegers = plainIntegers and mode != "pm"
         checked = self.preview(volumeNode, mode, scale, replaceNonFinite, nonFiniteAdvice, allowCoarseScale, quantity, plainIntegers)
+        values = {
+            "low": checked.value_range.minimum,
+            "high": checked.value_range.maximum,
+            "lowStored": checked.rescale.stored_value(checked.value_range.minimum),
+            "highStored": checked.rescale.stored_value(checked.value_range.maximum),
+            "error": checked.max_quantization_error,
+        }
         if mode == "pm":
-            text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(
-                low=checked.value_range.minimum,
-                high=checked.value_range.maximum,
-            )
+            text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(**values)
+        elif plainIntegers:
+            text = _(
+                "Values {low:.6g} to {high:.6g} are stored as plain integers {lowStored:.0f} to {highStored:.0f} = value x {factor} (RescaleSlope 1): "
+                "readers get the values multiplied by {factor}, and the series description says so; worst-case error {error:.3g} (in the original units).",
+            ).format(factor=checked.rescale.scale_label, **values)
+            if mode == "mr+pm":
+                text += " " + _("The Parametric Map keeps the values themselves (float32).")
         else:
             text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
-                low=checked.value_range.minimum,
-                high=checked.value_range.maximum,
-                lowStored=checked.rescale.stored_value(checked.value_range.minimum),
-                highStored=checked.rescale.stored_value(checked.value_range.maximum),
                 slope=checked.rescale.slope_text,
-                error=checked.max_quantization_error,
+                **values,
             )
             if mode == "mr+pm":
                 text += " " + _("The Parametric Map keeps them exactly (float32).")

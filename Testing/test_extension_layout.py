@@ -72,10 +72,12 @@ def test_every_parameter_has_a_widget_in_the_ui_and_every_bound_widget_a_paramet
     bound = {prop.find("string").text for prop in root.iter("property") if prop.get("name") == "SlicerParameterName"}
     # quantity's combo is filled from FAExportLib at setup (not importable when Slicer starts), so the panel syncs it in code.
     # outputFolder is a str synced in code (a Path parameter shows "." in the empty ctkPathLineEdit).
-    synced_in_code = {"quantity", "outputFolder"}
+    # sendDestination's combo lists the DICOM module's servers, read from Slicer's settings when the panel opens.
+    synced_in_code = {"quantity", "outputFolder", "sendDestination"}
     assert bound == parameter_names() - synced_in_code
     source = (MODULE / "FAExport.py").read_text()
     assert 'self.ui.quantityComboBox.connect("currentIndexChanged(int)", self.onQuantityComboBox)' in source
+    assert 'self.ui.sendDestinationComboBox.connect("currentIndexChanged(int)", self.onSendDestinationComboBox)' in source
 
 
 def test_widgets_the_panel_code_uses_exist_in_the_ui():

@@ -7,7 +7,6 @@ logic under slicer-core, the batch script as a subprocess, all as in test_panel.
 import ast
 import gzip
 import logging
-import re
 import subprocess
 import sys
 import types
@@ -85,8 +84,9 @@ def test_batch_reports_a_truncated_file_and_exports_the_others(tmp_path, suffix)
     cut = truncated(whole, inputs)
     completed = run_batch("--input", str(inputs), "--output", str(tmp_path / "out"), "--no-database")
     assert completed.returncode == 1, completed.stderr
-    # exportFile checks the NIfTI's length before Slicer's reader (which loads a truncated file without a word)
-    assert re.search(rf"^FAExportBatch: error: {re.escape(str(cut))}: {re.escape(cut.name)} is truncated: its header describes \d+ bytes, the file holds \d+; export or copy the map again$", completed.stderr, re.MULTILINE), completed.stderr
+    # Issue 12's check of the file's size against its header names the truncation before any reader runs.
+    assert f"FAExportBatch: error: {cut}: {cut.name} is truncated: its header describes " in completed.stderr
+    assert "export or copy the map again" in completed.stderr
     assert completed.stderr.rstrip().endswith("FAExportBatch: 1 of 2 files exported")
     assert len(list((tmp_path / "out").iterdir())) == 1
 
@@ -98,10 +98,10 @@ def test_cli_refuses_a_truncated_file_with_one_line(tmp_path, suffix):
     completed = run_cli("export", str(cut), str(tmp_path / "out"))
     assert completed.returncode == 1, completed.stderr
     lines = completed.stderr.strip().splitlines()
-    if suffix == ".nii":  # the header says how many bytes the voxels take
-        assert len(lines) == 1 and re.fullmatch(rf"faexport: error: {re.escape(cut.name)} is truncated: its header describes \d+ bytes, the file holds \d+; export or copy the map again", lines[0]), lines
-    else:  # the compressed stream ends early
-        assert len(lines) == 1 and lines[0].startswith(f"faexport: error: cannot read {cut.name}: ") and "check that the file is complete and not corrupt" in lines[0], lines
+    # Issue 12 measures a .nii against its header; a cut .nii.gz fails in gzip first. Either way: one line, the file, what to do.
+    truncation = lines[0].startswith(f"faexport: error: {cut.name} is truncated: its header describes ") and lines[0].endswith("export or copy the map again")
+    unreadable = lines[0].startswith(f"faexport: error: cannot read {cut.name}: ") and lines[0].endswith("check that the file is complete and not corrupt")
+    assert len(lines) == 1 and (truncation if suffix == ".nii" else unreadable), lines
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

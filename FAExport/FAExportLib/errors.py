@@ -30,3 +30,17 @@ class VerificationError(FAExportError):
 
 class ExportCancelled(FAExportError):
     """The user cancelled the export through the progress callback; nothing was written."""
+
+
+def name_options(message: str, names: "dict[str, str]") -> str:
+    """``message`` with each command-line option (``--unit``) replaced by what another interface calls it.
+
+    Messages name the CLI's options; the panel and the export dialog show their own field labels or tag names.
+    ``names`` maps option (with its dashes) to the replacement; an option is replaced only as a whole word
+    (``--quantity`` does not touch ``--quantity-code``).
+    """
+    import re
+
+    for option in sorted(names, key=len, reverse=True):
+        message = re.sub(re.escape(option) + r"(?![\w-])", lambda _match, name=names[option]: name, message)
+    return message

@@ -19,7 +19,7 @@ from . import anatomy, multiframe, verify
 from .codes import Code, code_item
 from .decimal_strings import format_ds
 from .errors import InputError
-from .quantities import derivation_code, unit_suggestion
+from .quantities import Quantity, derivation_code, unit_suggestion
 from .series import SeriesPlan
 from .sources import referenced_series_item
 from .writer import file_meta
@@ -44,16 +44,21 @@ def check(plan: SeriesPlan) -> None:
             f"values as large as {plan.value_range.max_abs:.6g} are beyond float32 (about 3.4e38), which a Parametric Map stores; "
             "change the map's units first",
         )
-    if plan.quantity.code is None:
+    check_quantity(plan.quantity)
+
+
+def check_quantity(quantity: Quantity) -> None:
+    """Refuse a quantity a Parametric Map cannot name: no code, or no unit (the panel asks this before exporting)."""
+    if quantity.code is None:
         raise InputError(
-            f"a Parametric Map needs coded values: {plan.quantity.name!r} has no code in DICOM's vocabulary (see "
+            f"a Parametric Map needs coded values: {quantity.name!r} has no code in DICOM's vocabulary (see "
             "`python -m FAExportLib quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, "
             "or VALUE,SCHEME,MEANING)",
         )
-    if plan.quantity.unit is None:
+    if quantity.unit is None:
         raise InputError(
-            f"a Parametric Map needs the unit of the {plan.quantity.name} values, which {plan.quantity.name} does not fix: "
-            f"give {unit_suggestion(plan.quantity)}",
+            f"a Parametric Map needs the unit of the {quantity.name} values, which {quantity.name} does not fix: "
+            f"give {unit_suggestion(quantity)}",
         )
 
 

@@ -66,6 +66,10 @@ def install():
             self._major, self._minor = 5, 12
             self._temporaryPath = tempfile.mkdtemp(prefix="slicer_app-temp-")
             QtCore.QCoreApplication.setApplicationName("Slicer")
+            # qSlicerCoreApplication.cxx sets the organization too; QSettings() then opens <organization>/Slicer.ini,
+            # here under the temporary settings folder (never the user's own settings).
+            QtCore.QCoreApplication.setOrganizationName("slicer.org")
+            QtCore.QCoreApplication.setOrganizationDomain("slicer.org")
 
         def testingEnabled(self) -> bool:
             return self._testing
