@@ -45,6 +45,20 @@ def ensure_venv(name: str = "slicer") -> Path:
     return python
 
 
+_APT_LISTS_UPDATED = False
+
+
+def apt_install(packages: list[str], purpose: str) -> None:
+    """Install Debian packages (as root); the package lists are updated once per run."""
+    global _APT_LISTS_UPDATED
+    print(f"Installing {' '.join(packages)} from Debian's packages{purpose} (first run only)...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if not _APT_LISTS_UPDATED:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        _APT_LISTS_UPDATED = True
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env)
+
+
 # Real DICOM archives for Testing/test_pacs.py and test_send.py: Debian package -> a file it installs.
 DEBIAN_SERVERS = {"orthanc": "Orthanc", "orthanc-dicomweb": "/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "dcmtk": "storescu"}
 
@@ -63,10 +77,7 @@ def ensure_debian_servers() -> None:
             raise SystemExit(f"CI: the archives the tests need are not installed and cannot be installed here (not root with apt-get): {' '.join(missing)}")
         print(f"Not installed: {' '.join(missing)} (Debian packages); the archive tests will be skipped. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
         return
-    print(f"Installing {' '.join(missing)} from Debian's packages (first run only)...", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+    apt_install(missing, "")
 
 
 # Shared libraries PyQt5's Qt needs for the offscreen panel tests (Testing/slicer_app) -> Debian 12 package.
@@ -92,10 +103,7 @@ def ensure_qt_libraries() -> None:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         print(f"Not installed: {' '.join(missing)} (Debian packages Qt needs); the panel tests will fail. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
         return
-    print(f"Installing {' '.join(missing)} from Debian's packages for Qt (first run only)...", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+    apt_install(missing, " for Qt")
 
 
 def main(argv: list[str]) -> int:

@@ -172,13 +172,19 @@ def test_labelmaps_vectors_and_non_volumes_are_not_offered(tmp_path, scene, regi
     assert dialog.examine(items["surface"]) == []
 
 
-def test_a_selected_study_offers_each_map_as_one_series_of_the_row(tmp_path, scene, registration):
+def two_maps_in_one_study(tmp_path, scene):
+    """Two maps (axial, LAS) under one DICOM study item: (first node, second node, study item)."""
     first, _, _ = map_in_study(tmp_path, scene)
     (tmp_path / "second").mkdir()
     second, _, _ = load_case(tmp_path / "second", scene, "las")
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     studyItem = shNode.GetItemParent(item_of(scene, first))
     shNode.CreateItem(studyItem, second)
+    return first, second, studyItem
+
+
+def test_a_selected_study_offers_each_map_as_one_series_of_the_row(tmp_path, scene, registration):
+    first, second, studyItem = two_maps_in_one_study(tmp_path, scene)
     rows = ExportDialog(scene).examine(studyItem)
     assert rows[0].text == "MR images, int16 + rescale (any PACS) (80%, 2 series) (MR (FAExport))"
     assert sorted(e.subjectHierarchyItemID for e in rows[0].exportables) == sorted([item_of(scene, first), item_of(scene, second)])
@@ -186,12 +192,7 @@ def test_a_selected_study_offers_each_map_as_one_series_of_the_row(tmp_path, sce
 
 def test_a_rows_series_come_in_reverse_order_of_the_studys_children(tmp_path, scene, registration):
     """qSlicerDICOMExportDialog groups exportables in a QMultiMap, whose values(key) list the newest first."""
-    first, _, _ = map_in_study(tmp_path, scene)
-    (tmp_path / "second").mkdir()
-    second, _, _ = load_case(tmp_path / "second", scene, "las")
-    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
-    studyItem = shNode.GetItemParent(item_of(scene, first))
-    shNode.CreateItem(studyItem, second)
+    first, second, studyItem = two_maps_in_one_study(tmp_path, scene)
     for row in ExportDialog(scene).examine(studyItem):
         assert [e.subjectHierarchyItemID for e in row.exportables] == [item_of(scene, second), item_of(scene, first)], row.pluginClass
 
@@ -507,12 +508,7 @@ def test_a_series_uid_already_in_the_database_is_refused(tmp_path, scene, regist
 
 
 def test_two_series_of_one_export_may_not_share_a_typed_series_uid(tmp_path, scene, registration):
-    first, _, _ = map_in_study(tmp_path, scene)
-    (tmp_path / "second").mkdir()
-    second, _, _ = load_case(tmp_path / "second", scene, "las")
-    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
-    studyItem = shNode.GetItemParent(item_of(scene, first))
-    shNode.CreateItem(studyItem, second)
+    _, _, studyItem = two_maps_in_one_study(tmp_path, scene)
     dialog = ExportDialog(scene)
     (row,) = [row for row in dialog.examine(studyItem) if row.pluginClass == "MR (FAExport)"]
     assert dialog.select(row) == ""
