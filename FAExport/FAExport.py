@@ -1361,14 +1361,12 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
             if workFolder is not None:
                 shutil.rmtree(workFolder, ignore_errors=True)
         if sendTo is not None:
-            userMetadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
-
             def reencode(fallbackMode: str, parametricMap: "SeriesResult") -> "list[SeriesResult]":
                 options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers, allowCoarseScale=allowCoarseScale, laterality=laterality)
                 again = self.exportVolume(
                     volumeNode,
                     mode=fallbackMode,
-                    metadata=fallback_metadata(userMetadata, parametricMap),
+                    metadata=fallback_metadata(metadata, parametricMap),  # already joined and with its laterality
                     sourceVolumeNode=sourceVolumeNode,
                     sourceSeriesInstanceUID=sourceSeriesInstanceUID,
                     outputFolder=outputFolder,
