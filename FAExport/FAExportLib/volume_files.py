@@ -86,8 +86,13 @@ def read_volume_file(path: str | Path) -> VolumeFile:
     except InputError:
         raise
     except Exception as error:  # a corrupt file surfaces as any of the readers' exception types
-        reason = " ".join(str(error).split()) or type(error).__name__  # one line, whatever the reader's text
-        raise InputError(f"cannot read {path.name}: {reason}; check that the file is complete and not corrupt") from None
+        raise unreadable(path, error) from None
+
+
+def unreadable(path: Path, error: Exception) -> InputError:
+    """The one-line refusal of a file a reader failed on, whatever the reader's text (empty, or several lines)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return InputError(f"cannot read {path.name}: {reason}; check that the file is complete and not corrupt")
 
 
 class _quiet_readers:  # noqa: N801 -- used as a context manager, like contextlib's
@@ -303,8 +308,7 @@ def nifti_nonfinite_count(path: str | Path, chunk_voxels: int = 1 << 22) -> int:
     except InputError:
         raise
     except (OSError, EOFError, ValueError, struct.error, zlib.error) as error:  # truncated or corrupt: gzip, numpy and struct fail their own ways
-        reason = " ".join(str(error).split())
-        raise InputError(f"cannot read {path}: {reason}; the file is truncated or corrupt, export it again from the program that made it") from None
+        raise unreadable(path, error) from None
 
 
 def _nifti_nonfinite_count(path: Path, chunk_voxels: int) -> int:
