@@ -59,7 +59,7 @@ def apt_install(packages: list[str], purpose: str) -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env)
 
 
-# Real DICOM archives for Testing/test_pacs.py and test_send.py: Debian package -> a file it installs.
+# Real DICOM archives for the network tests (Testing/Tests/network): Debian package -> a file it installs.
 DEBIAN_SERVERS = {"orthanc": "Orthanc", "orthanc-dicomweb": "/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "dcmtk": "storescu"}
 
 
@@ -80,7 +80,7 @@ def ensure_debian_servers() -> None:
     apt_install(missing, "")
 
 
-# Shared libraries PyQt5's Qt needs for the offscreen panel tests (Testing/slicer_app) -> Debian 12 package.
+# Shared libraries PyQt5's Qt needs for the offscreen panel tests (Testing/Harness/slicer_app) -> Debian 12 package.
 QT_LIBRARIES = {
     "libGL.so.1": "libgl1",
     "libglib-2.0.so.0": "libglib2.0-0",

@@ -13,10 +13,10 @@ import pydicom
 import pytest
 from archives import Orthanc, require_servers
 from readers import compare, read_dcm2niix, read_pydicom
-from test_panel import application, choose, load_map, panel, slicer  # noqa: F401 -- the harness's fixtures
-from test_pm_sc import read_dcmqi
-from test_send import SECRET as PASSWORD
-from test_send import classic_only, guarded_orthanc, orthanc  # noqa: F401 -- the archives test_send starts, started again here
+from test_panel_exports import application, choose, load_map, panel, slicer  # noqa: F401 -- the harness's fixtures
+from test_pm_sc_values_and_geometry import read_dcmqi
+from test_send_after_export import SECRET as PASSWORD
+from test_send_after_export import classic_only, guarded_orthanc, orthanc  # noqa: F401 -- the archives test_send starts, started again here
 
 from FAExportLib import known_quantities
 

@@ -21,7 +21,7 @@ import nrrd
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = REPO / "FAExport"
 CLI_TIMEOUT = 300
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])  # its own inverse

@@ -14,7 +14,7 @@ import nibabel
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 
 def write_map(path: Path, shape=(64, 64, 12)) -> Path:

@@ -1,8 +1,8 @@
-"""Hypothesis profiles of the fuzz tests (``Testing/test_fuzz.py``): ``ci`` (the default) and ``long``.
+"""Hypothesis profiles of the fuzz tests (``Testing/Tests/library/test_fuzz.py``): ``ci`` (the default) and ``long``.
 
-    pytest Testing/test_fuzz.py                                 # ci: deterministic, 400 + 20 + 60 + 40 examples, ~30 s
-    HYPOTHESIS_PROFILE=long pytest Testing/test_fuzz.py         # long: random, 12000 + 400 + 2000 + 1000, ~20-35 min
-    pytest Testing/test_fuzz.py --hypothesis-profile=long       # the same, once Testing/conftest.py imports this module
+    pytest Testing/Tests/library/test_fuzz.py                                 # ci: deterministic, 400 + 20 + 60 + 40 examples, ~30 s
+    HYPOTHESIS_PROFILE=long pytest Testing/Tests/library/test_fuzz.py         # long: random, 12000 + 400 + 2000 + 1000, ~20-35 min
+    pytest Testing/Tests/library/test_fuzz.py --hypothesis-profile=long       # the same, once Testing/Tests/conftest.py imports this module
 
 Hypothesis' pytest plugin loads ``--hypothesis-profile`` in ``pytest_configure``, after the conftest files are
 imported and before any test module is; a profile registered only by a test module is unknown at that point

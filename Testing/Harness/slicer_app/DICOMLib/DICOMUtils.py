@@ -2,7 +2,7 @@
 
 - ``TemporaryDICOMDatabase()``: swaps ``slicer.dicomDatabase`` for an empty database in a temporary folder and
   restores it on exit (there: ``openTemporaryDatabase``/``closeTemporaryDatabase``); here the database is the
-  CTK-modelled stand-in of Testing/slicer_standins.py.
+  CTK-modelled stand-in of Testing/Harness/slicer_standins.py.
 - ``allSeriesUIDsInDatabase()``: every series UID, by patient and study.
 - ``loadSeriesByUID([uid])``: loads a series as Slicer's plugins would and returns the new node IDs. Modelled,
   not Slicer's plugin machinery: a Parametric Map as DICOMParametricMapPlugin does (dcmqi ``paramap2itkimage`` to

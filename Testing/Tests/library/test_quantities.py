@@ -21,7 +21,7 @@ import pytest
 from conftest import GEOMETRIES, REPO, Geometry, fa_like, make_affine, map_values, rotation, run_cli, series_files, write_volume
 from hypothesis import strategies as st
 from readers import compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_simpleitk, read_simpleitk_file, read_vtkitk
-from test_pm_sc import dcmqi_code, highdicom_version, read_dcmqi, read_highdicom
+from test_pm_sc_values_and_geometry import dcmqi_code, highdicom_version, read_dcmqi, read_highdicom
 
 SMALL = Geometry("small", (6, 5, 4), make_affine(rotation(5.0, -8.0, 12.0), (1.1, 1.2, 2.5), (-3.3, 4.4, -5.5)))
 POSITION_TOLERANCE_MM = 1e-4

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 MODULE = REPO / "FAExport"
 DESCRIPTION_FILE = REPO / "FAExport.json"
 SCHEMA_FILE = REPO / "Testing" / "Data" / "slicer-extension-catalog-entry-schema-v1.0.2.json"

@@ -11,7 +11,7 @@ Rerun it (from the repository root) in a throwaway environment; nothing here bel
 
     python3 -m venv /tmp/dipyenv
     /tmp/dipyenv/bin/pip install dipy==1.12.1 nibabel==5.4.2
-    /tmp/dipyenv/bin/python Testing/Data/make_demo_fa.py
+    /tmp/dipyenv/bin/python Testing/Tools/make_demo_fa.py
 
 The output is byte-for-byte reproducible with those versions; README.md beside this file records its sha256.
 """
@@ -28,7 +28,7 @@ from dipy.data import get_fnames
 from dipy.io.gradients import read_bvals_bvecs
 from dipy.reconst.dti import TensorModel
 
-OUTPUT = Path(__file__).resolve().parent / "dipy_small_FA.nii.gz"
+OUTPUT = Path(__file__).resolve().parents[1] / "Data" / "dipy_small_FA.nii.gz"
 SOURCE_NAME = "small_64D"
 
 

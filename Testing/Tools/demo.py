@@ -19,7 +19,7 @@ from FAExportLib import ExportResult, FAExportError, export_volume
 from FAExportLib.cli import summary
 from FAExportLib.volume_files import read_volume
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEMO_MAP = REPO / "Testing" / "Data" / "dipy_small_FA.nii.gz"
 # The dcm2niix wheel installs its binary beside the environment's python.
 DCM2NIIX = shutil.which("dcm2niix", path=str(Path(sys.executable).parent)) or "dcm2niix"

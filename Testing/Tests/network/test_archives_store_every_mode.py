@@ -1,6 +1,6 @@
 """Real archives on loopback: Orthanc and dcmtk's storescp receive every mode over DICOM C-STORE (dcmtk storescu).
 
-The servers come from Debian's packages (``orthanc``, ``dcmtk``) and are started as Testing/archives.py
+The servers come from Debian's packages (``orthanc``, ``dcmtk``) and are started as Testing/Harness/archives.py
 describes; ``Testing/run.py test`` installs them when missing. Each archive must accept every file, and what it
 gives back must decode to the exported values.
 """

@@ -1,6 +1,6 @@
 """The module panel, run as Slicer runs it: the unmodified FAExport.py and FAExport.ui under real Qt (offscreen).
 
-The harness (Testing/slicer_app) gives PyQt5 PythonQt's idioms and stands in for CTK, the qMRML widgets,
+The harness (Testing/Harness/slicer_app) gives PyQt5 PythonQt's idioms and stands in for CTK, the qMRML widgets,
 ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML scene; slicer.dicomDatabase is the
 CTK-modelled stand-in of slicer_standins.py. Each scenario drives the widgets as a user would, reads what the panel
 shows, and reads the written files back with an independent reader (vtkITK/GDCM as Slicer loads DICOM, dcm2niix,
@@ -16,7 +16,7 @@ import slicer_app
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
 from readers import compare, dciodvfy_errors, read_dcm2niix, read_pydicom_multiframe, read_vtkitk
 from slicer_standins import ctkDICOMDatabase
-from test_pm_sc import read_dcmqi
+from test_pm_sc_values_and_geometry import read_dcmqi
 
 MODULE_FILE = PACKAGE_ROOT / "FAExport.py"
 POSITION_TOLERANCE_MM = 1e-4

@@ -2,9 +2,9 @@
 
 Run from the repository root (not part of the test suite)::
 
-    PYTHONPATH=FAExport .venv/bin/python Testing/benchmark.py            # full: 5 repetitions, 64^3 + MNI, growth on 128^3
-    PYTHONPATH=FAExport .venv/bin/python Testing/benchmark.py --quick    # 2 repetitions, the 64^3 map only
-    PYTHONPATH=FAExport .venv/bin/python Testing/benchmark.py --profile pm   # cProfile of one MNI export
+    PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py            # full: 5 repetitions, 64^3 + MNI, growth on 128^3
+    PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --quick    # 2 repetitions, the 64^3 map only
+    PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --profile pm   # cProfile of one MNI export
 
 Every measurement goes from a float32 array in memory to a complete series on disk:
 
@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = REPO / "FAExport"
 LATEST_PYTHON = REPO / ".venv-latest" / "bin" / "python"
 RESULT_MARKER = "BENCHMARK-RESULT "
@@ -1180,7 +1180,7 @@ def main() -> int:
 
     results = Results(measurements, versions)
     elapsed = time.perf_counter() - started
-    report = ["## Benchmark", "", f"`Testing/benchmark.py{' --quick' if args.quick else ''}`: {repeat} repetitions per tool (median shown), each tool in a fresh process.", ""]
+    report = ["## Benchmark", "", f"`Testing/Tools/benchmark.py{' --quick' if args.quick else ''}`: {repeat} repetitions per tool (median shown), each tool in a fresh process.", ""]
     report += [*machine, f"- Load average at end: {' '.join(f'{v:.2f}' for v in load_at_end)}", f"- Benchmark run time: {elapsed:.0f} s", ""]
     report += ["### Input maps (FA-like: smooth structure plus noise, zero outside the brain; LAS grid like FSL's MNI152)", "", *map_table(maps), ""]
     for size in main_sizes:

@@ -1,11 +1,11 @@
-"""The harness itself (Testing/slicer_app): each PythonQt idiom and stand-in behaviour the module relies on, checked once.
+"""The harness itself (Testing/Harness/slicer_app): each PythonQt idiom and stand-in behaviour the module relies on, checked once.
 
 If one of these failed, a panel test could pass on behaviour Slicer does not have (or fail on behaviour it has).
 """
 
 import pytest
 import slicer_app
-from test_panel import application, slicer  # noqa: F401 -- fixtures
+from test_panel_exports import application, slicer  # noqa: F401 -- fixtures
 
 
 def test_qt_properties_are_attributes_and_shadow_getters(slicer):

@@ -7,7 +7,7 @@ icon) and to ``FAExport/Resources/Icons/FAExport.png`` (the module's icon), iden
 Rerun it from the repository root with any Python that has numpy, nibabel, matplotlib and Pillow (the
 project's .venv made by Testing/run.py has them)::
 
-    .venv/bin/python Testing/Data/make_icon.py
+    .venv/bin/python Testing/Tools/make_icon.py
 """
 
 from pathlib import Path
@@ -17,9 +17,8 @@ import nibabel as nib
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-FA_MAP = HERE / "dipy_small_FA.nii.gz"
+REPO = Path(__file__).resolve().parents[2]
+FA_MAP = REPO / "Testing" / "Data" / "dipy_small_FA.nii.gz"
 OUTPUTS = [REPO / "FAExport.png", REPO / "FAExport" / "Resources" / "Icons" / "FAExport.png"]
 AXIAL_SLICE = 9  # k index; the map's axes are (P, L, S), so k is the axial direction
 

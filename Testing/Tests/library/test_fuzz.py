@@ -5,7 +5,7 @@ within the error bound the export reports (Parametric Map of float32 input: exac
 or it is refused with an InputError/ScaleError that the values justify, with nothing written. Any other outcome
 fails. A separate property runs dciodvfy on some drawn exports.
 
-Profiles (``Testing/fuzz_profiles.py``): ``ci`` by default (deterministic, well under a minute);
+Profiles (``Testing/Harness/fuzz_profiles.py``): ``ci`` by default (deterministic, well under a minute);
 ``HYPOTHESIS_PROFILE=long`` (or ``--hypothesis-profile=long`` once conftest.py imports fuzz_profiles) for the long
 run. ``--hypothesis-show-statistics`` counts the outcomes (exported per mode, refused per error) and volume sizes.
 A failing case prints as a ``Case(...)`` recipe: add it to ``FOUND`` to keep it as a regression test.

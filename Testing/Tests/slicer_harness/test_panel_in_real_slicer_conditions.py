@@ -1,6 +1,6 @@
 """Regression tests of the 14 defects issue 10 found by running the panel and reading Slicer's, CTK's and SlicerDMRI's source.
 
-Each test is named after what the user would have hit. The panel runs under the harness (Testing/slicer_app), the
+Each test is named after what the user would have hit. The panel runs under the harness (Testing/Harness/slicer_app), the
 logic under slicer-core, the batch script as a subprocess, all as in test_panel.py.
 """
 
@@ -18,8 +18,8 @@ import pytest
 import slicer_app
 from conftest import GEOMETRIES, PACKAGE_ROOT, REPO, map_values, run_cli, write_volume
 from readers import compare, read_vtkitk
-from test_panel import MODULE_FILE, Panel, application, load_map, panel, slicer  # noqa: F401 -- fixtures
-from test_slicer_logic import BATCH_SCRIPT, run_batch
+from test_panel_exports import MODULE_FILE, Panel, application, load_map, panel, slicer  # noqa: F401 -- fixtures
+from test_console_logic_and_batch import BATCH_SCRIPT, run_batch
 
 # Slicer's Python submodules (Slicer v5.12.3 Base/Python/slicer/*.py and packages). slicer/__init__.py imports none of
 # them; the application imports slicer.util at start-up, everything else must be imported by whoever uses it.
@@ -308,7 +308,7 @@ def test_loading_the_module_imports_no_encoder(tmp_path):
         "import sys; sys.path[:0] = [{testing!r}]\n"
         "import slicer_app; slicer = slicer_app.install(); slicer_app.loadModule({module!r})\n"
         "print(sorted(name for name in ('pydicom', 'highdicom', 'FAExportLib', 'FAExportLib.pipeline') if name in sys.modules))\n"
-    ).format(testing=str(REPO / "Testing"), module=str(MODULE_FILE))
+    ).format(testing=str(REPO / "Testing" / "Harness"), module=str(MODULE_FILE))
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env={"PYTHONPATH": str(PACKAGE_ROOT), "QT_QPA_PLATFORM": "offscreen", "PATH": ""})
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
