@@ -12,6 +12,8 @@ import re
 
 from pydicom.dataset import Dataset
 
+from .errors import Field, InputError
+
 LATERALITIES = {"L": "left", "R": "right", "B": "both", "U": "unpaired"}
 BODY_PART_LENGTH = 16
 _CODE_STRING = re.compile(r"^[A-Z0-9 _]*$")
@@ -28,35 +30,37 @@ PAIRED_BODY_PARTS = frozenset(
 
 
 def normalized_body_part(text: str) -> str:
-    """BodyPartExamined as a code string: upper case; raises ValueError naming what a CS cannot hold."""
+    """BodyPartExamined as a code string: upper case; raises InputError naming what a CS cannot hold."""
     value = text.strip().upper()
     if not _CODE_STRING.match(value):
         bad = sorted({c for c in value if not _CODE_STRING.match(c)})
-        raise ValueError(
-            f"--body-part {text!r} contains {', '.join(repr(c) for c in bad)}, which a DICOM code string (CS) cannot hold: "
+        raise InputError(
+            Field("body_part_examined"),
+            f" {text!r} contains {', '.join(repr(c) for c in bad)}, which a DICOM code string (CS) cannot hold: "
             "use letters, digits, spaces and '_' (e.g. BRAIN, HEAD, KNEE)",
+            value=text,
         )
     if len(value) > BODY_PART_LENGTH:
-        raise ValueError(f"--body-part {text!r} is {len(value)} characters long; DICOM (CS) allows at most {BODY_PART_LENGTH}")
+        raise InputError(Field("body_part_examined"), f" {text!r} is {len(value)} characters long", remedy=f"DICOM (CS) allows at most {BODY_PART_LENGTH}", value=text)
     return value
 
 
 def normalized_laterality(text: str) -> str:
-    """``L``, ``R``, ``B`` or ``U`` (case-insensitive); raises ValueError otherwise."""
+    """``L``, ``R``, ``B`` or ``U`` (case-insensitive); raises InputError otherwise."""
     value = text.strip().upper()
     if value not in LATERALITIES:
-        raise ValueError(f"--laterality must be L (left), R (right), B (both) or U (unpaired), not {text!r}")
+        raise InputError(Field("laterality"), f" must be L (left), R (right), B (both) or U (unpaired), not {text!r}", value=text)
     return value
 
 
-def laterality_problem(body_part: str, laterality: str | None) -> str | None:
-    """Why a laterality must be given (a paired body part without one), or None."""
+def check_laterality_given(body_part: str, laterality: str | None) -> None:
+    """Refuse a paired body part without its side (InputError naming the laterality)."""
     if laterality is None and body_part in PAIRED_BODY_PARTS:
-        return (
-            f"the body part {body_part} is paired, so DICOM needs its side: give --laterality L (left), R (right), "
-            "B (both) or U (only if the map does not show one side)"
+        raise InputError(
+            f"the body part {body_part} is paired, so DICOM needs its side: give ",
+            Field("laterality"),
+            " L (left), R (right), B (both) or U (only if the map does not show one side)",
         )
-    return None
 
 
 def add_image_laterality(ds: Dataset, body_part: str, laterality: str | None) -> None:

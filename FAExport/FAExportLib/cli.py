@@ -17,11 +17,12 @@ import traceback
 import warnings
 
 from .codes import Code
-from .errors import FAExportError
+from .errors import FAExportError, SendError, SendInterrupted
 from .metadata import ExportMetadata
-from .pipeline import MODES, ExportResult, export_volume
+from .pipeline import MODES, ExportResult
 from .sources import SourceSeries
 from .version import __version__
+from .workflow import Delivery, ExportOptions, check_send_request, export_and_send
 
 PROG = "faexport"
 EXIT_FAILURE = 1
@@ -142,24 +143,19 @@ def add_send_options(parser: argparse.ArgumentParser) -> None:
 
 
 def destination_from_arguments(args: argparse.Namespace):
-    """The archive to send to (checked, before anything is exported), or None."""
-    if not (args.send_dimse or args.send_stow or args.fallback):
+    """The archive to send to (checked, with the fallback, before anything is exported), or None."""
+    check_send_request(args.mode, args.send_dimse or args.send_stow, args.fallback)
+    if not (args.send_dimse or args.send_stow):
         return None
-    from .send import DimseDestination, SendError, StowDestination
+    from .send import DimseDestination, StowDestination
 
-    if args.fallback and "pm" not in args.mode:
-        raise SendError(f"--fallback replaces a refused Parametric Map; mode {args.mode} writes none (use --mode pm or mr+pm)")
     if args.send_dimse:
         if args.stow_user or args.stow_password or args.stow_token:
             raise SendError("--stow-user, --stow-password and --stow-token are for --send-stow; C-STORE identifies the sender by --calling-ae")
         return DimseDestination.parse(args.send_dimse, args.called_ae, args.calling_ae, args.send_timeout)
-    if args.send_stow:
-        password = args.stow_password or os.environ.get("FAEXPORT_STOW_PASSWORD")
-        token = args.stow_token or os.environ.get("FAEXPORT_STOW_TOKEN")
-        return StowDestination.parse(args.send_stow, args.stow_user, password if args.stow_user else None, token, args.send_timeout)
-    if args.fallback:
-        raise SendError("--fallback applies when sending; add --send-dimse or --send-stow")
-    return None
+    password = args.stow_password or os.environ.get("FAEXPORT_STOW_PASSWORD")
+    token = args.stow_token or os.environ.get("FAEXPORT_STOW_TOKEN")
+    return StowDestination.parse(args.send_stow, args.stow_user, password if args.stow_user else None, token, args.send_timeout)
 
 
 def metadata_from_arguments(args: argparse.Namespace) -> ExportMetadata:
@@ -195,47 +191,45 @@ def summary(result: ExportResult) -> str:
     return "\n".join(lines)
 
 
-def run_export(args: argparse.Namespace, mode: str | None = None, metadata: ExportMetadata | None = None) -> tuple[ExportResult, dict | None]:
-    """Export as the arguments say (``mode`` and ``metadata`` override them: a fallback re-encoding); returns the
-    result and the JSON description of the NIfTI transform used (or None).
-    """
-    from .volume_files import read_volume_file
-
-    volume = read_volume_file(args.input)
-    source = SourceSeries.from_folder(args.source_dicom, args.source_series_uid) if args.source_dicom else None
-    result = export_volume(
-        volume.array,
-        volume.ijk_to_ras,
-        args.output,
-        mode=mode or args.mode,
+def options_from_arguments(args: argparse.Namespace) -> ExportOptions:
+    """What to write, as the arguments say (the source DICOM folder is read here)."""
+    return ExportOptions(
+        mode=args.mode,
         scale=args.scale,
         quantity=args.quantity,
         quantity_code=args.quantity_code,
         unit=args.unit,
         method=args.method_code,
-        metadata=metadata or metadata_from_arguments(args),
-        source=source,
+        metadata=metadata_from_arguments(args),
+        source=SourceSeries.from_folder(args.source_dicom, args.source_series_uid) if args.source_dicom else None,
         replace_nonfinite=args.replace_nonfinite,
         plain_integers=args.plain_integers,
         allow_coarse_scale=args.allow_coarse_scale,
+    )
+
+
+def run_export(args: argparse.Namespace, destination=None) -> tuple[Delivery, dict | None]:
+    """Export (and send) as the arguments say; returns what was done and the JSON description of the NIfTI transform
+    used (or None).
+    """
+    from .volume_files import read_volume_file
+
+    volume = read_volume_file(args.input)
+    delivery = export_and_send(
+        volume.array,
+        volume.ijk_to_ras,
+        args.output,
+        options_from_arguments(args),
+        destination=destination,
+        fallback=args.fallback,
         input_warnings=volume.warnings,
     )
-    return result, volume.transform.to_json() if volume.transform is not None else None
+    return delivery, volume.transform.to_json() if volume.transform is not None else None
 
 
 def _one_line(text: str) -> str:
     """The command line contract is one line per message, whatever a reader's or the user's text holds."""
     return " ".join(text.split())
-
-
-def send_exported(args: argparse.Namespace, result: ExportResult, destination):
-    """Send what was written; a fallback re-reads the input and exports it again in the fallback mode."""
-    from .send import fallback_metadata, send_series
-
-    def reencode(mode: str, parametric_map):
-        return run_export(args, mode, fallback_metadata(metadata_from_arguments(args), parametric_map))[0].series
-
-    return send_series(result.series, destination, fallback=args.fallback, reencode=reencode)
 
 
 def send_exit_status(sent) -> int:
@@ -259,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as stray:  # success is quiet: no library's warning reaches stderr raw
             warnings.simplefilter("always")
-            result, transform = run_export(args)
+            warnings.simplefilter("ignore", ResourceWarning)  # as Python's default: a network library's unclosed socket says nothing of the export
+            delivery, transform = run_export(args, destination)
     except FAExportError as error:
         print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
@@ -271,29 +266,24 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_INTERNAL
+    result = delivery.export
     notes = [*result.warnings, *(f"{item.category.__name__}: {item.message}" for item in stray)]
     for note in notes:
         print(f"{PROG}: warning: {_one_line(note)}", file=sys.stderr)
     report = {**result.to_json(), "warnings": notes, "input_transform": transform}
-    if destination is None:
-        print(json.dumps(report) if args.json else summary(result))
-        return 0
-    return report_send(args, result, destination, report)
+    return report_delivery(args, delivery, report)
 
 
-def report_send(args: argparse.Namespace, result: ExportResult, destination, report: dict) -> int:
-    """Send, print the export and the send (one JSON object with --json), and return the exit status."""
-    try:
-        sent = send_exported(args, result, destination)
-    except KeyboardInterrupt:
+def report_delivery(args: argparse.Namespace, delivery: Delivery, report: dict) -> int:
+    """Print the export and the send (one JSON object with --json), and return the exit status."""
+    result, sent, error = delivery.export, delivery.sent, delivery.send_error
+    if isinstance(error, SendInterrupted):
         print(f"{PROG}: interrupted while sending; the exported series are kept", file=sys.stderr)
+    elif error is not None:
+        print(f"{PROG}: error: sending failed: {_one_line(str(error))}; the exported series are kept", file=sys.stderr)
+    if sent is None:
         print(json.dumps(report) if args.json else summary(result))
-        return 130
-    except (FAExportError, ImportError) as error:  # the fallback export failed, a file vanished, a library is missing
-        reason = f"the Python package {error.name} is missing: pip install pynetdicom dicomweb-client" if isinstance(error, ImportError) else str(error)
-        print(f"{PROG}: error: sending failed: {_one_line(reason)}; the exported series are kept", file=sys.stderr)
-        print(json.dumps(report) if args.json else summary(result))
-        return EXIT_SEND_INCOMPLETE
+        return 0 if error is None else 130 if isinstance(error, SendInterrupted) else EXIT_SEND_INCOMPLETE
     if args.json:
         print(json.dumps({**report, "send": sent.to_json()}))
     else:

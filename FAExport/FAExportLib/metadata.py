@@ -14,7 +14,7 @@ from pydicom.uid import generate_uid
 
 from . import anatomy
 from .codes import Code
-from .errors import InputError
+from .errors import Field, InputError
 from .version import __version__
 
 MANUFACTURER = "FAExport"
@@ -71,44 +71,45 @@ class ExportMetadata:
             value = getattr(self, name)
             if value is None or value == "":
                 continue
-            option = "--" + name.replace("_", "-")
+            field = Field(name)
             if "\\" in value:
-                raise InputError(f"{option} contains a backslash, which DICOM reserves to separate values; remove it")
+                raise InputError(field, " contains a backslash, which DICOM reserves to separate values", remedy="remove it", value=value)
             if _CONTROL.search(value):
-                raise InputError(f"{option} contains control characters (e.g. a newline or tab); remove them")
+                raise InputError(field, " contains control characters (e.g. a newline or tab)", remedy="remove them", value=value)
             if vr == "PN":
-                _check_person_name(option, value)
+                _check_person_name(field, value)
                 continue
             if len(value) > _MAX_LENGTH[vr]:
-                raise InputError(f"{option} is {len(value)} characters long; DICOM ({vr}) allows at most {_MAX_LENGTH[vr]}")
+                raise InputError(field, f" is {len(value)} characters long", remedy=f"DICOM ({vr}) allows at most {_MAX_LENGTH[vr]}", value=value)
             encoded_length = len(value.encode("utf-8"))
             if encoded_length > _MAX_LENGTH[vr]:  # validators (dciodvfy) and many archives count bytes, not characters
                 raise InputError(
-                    f"{option} is {encoded_length} bytes long in UTF-8 ({len(value)} characters); DICOM ({vr}) allows at most "
-                    f"{_MAX_LENGTH[vr]}: shorten it",
+                    field,
+                    f" is {encoded_length} bytes long in UTF-8 ({len(value)} characters)",
+                    remedy=f"DICOM ({vr}) allows at most {_MAX_LENGTH[vr]}: shorten it",
+                    value=value,
                 )
         if self.patient_sex not in ("", "M", "F", "O"):
-            raise InputError(f"--patient-sex must be M, F, O or empty, not {self.patient_sex!r}")
+            raise InputError(Field("patient_sex"), f" must be M, F, O or empty, not {self.patient_sex!r}", value=self.patient_sex)
         for name in ("patient_birth_date", "study_date"):
             value = getattr(self, name)
             if value and not _valid_date(value):
-                raise InputError(f"--{name.replace('_', '-')} must be a date written YYYYMMDD (e.g. 20240131), not {value!r}")
+                raise InputError(Field(name), f" must be a date written YYYYMMDD (e.g. 20240131), not {value!r}", value=value)
         if self.study_time and not _TIME.match(self.study_time):
-            raise InputError(f"--study-time must be written HHMMSS (e.g. 142501), not {self.study_time!r}")
+            raise InputError(Field("study_time"), f" must be written HHMMSS (e.g. 142501), not {self.study_time!r}", value=self.study_time)
         for name in ("study_instance_uid", "series_instance_uid", "frame_of_reference_uid"):
             value = getattr(self, name)
             if value is not None and (len(value) > _MAX_LENGTH["UI"] or not _UID.match(value)):
                 raise InputError(
-                    f"--{name.replace('_', '-')} {value!r} is not a valid DICOM UID (digits and dots, no leading zeros, "
-                    "at most 64 characters); leave it out to generate one",
+                    Field(name),
+                    f" {value!r} is not a valid DICOM UID (digits and dots, no leading zeros, at most 64 characters)",
+                    remedy="leave it out to generate one",
+                    value=value,
                 )
         if self.series_number is not None and not 0 <= self.series_number <= 2**31 - 1:
-            raise InputError(f"--series-number must be between 0 and 2147483647, not {self.series_number}")
-        try:
-            body_part = anatomy.normalized_body_part(self.body_part_examined) if self.body_part_examined is not None else None
-            laterality = anatomy.normalized_laterality(self.laterality) if self.laterality is not None else None
-        except ValueError as error:
-            raise InputError(str(error)) from None
+            raise InputError(Field("series_number"), f" must be between 0 and 2147483647, not {self.series_number}", value=self.series_number)
+        body_part = anatomy.normalized_body_part(self.body_part_examined) if self.body_part_examined is not None else None
+        laterality = anatomy.normalized_laterality(self.laterality) if self.laterality is not None else None
         return replace(self, body_part_examined=body_part, laterality=laterality)
 
     def resolved(self, now: datetime.datetime | None = None) -> "ExportMetadata":
@@ -142,28 +143,32 @@ PN_GROUPS = 3
 PN_COMPONENTS = 5
 
 
-def _check_person_name(option: str, value: str) -> None:
+def _check_person_name(field: Field, value: str) -> None:
     groups = value.split("=")
     if len(groups) > PN_GROUPS:
         raise InputError(
-            f"{option} has {len(groups)} component groups ('='-separated); DICOM (PN) allows at most {PN_GROUPS} "
-            "(alphabetic=ideographic=phonetic)",
+            field,
+            f" has {len(groups)} component groups ('='-separated); DICOM (PN) allows at most {PN_GROUPS} (alphabetic=ideographic=phonetic)",
+            value=value,
         )
     for number, group in enumerate(groups, start=1):
-        where = f"{option} (component group {number})" if len(groups) > 1 else option
+        where = (field, f" (component group {number})") if len(groups) > 1 else (field,)
         components = group.split("^")
         if len(components) > PN_COMPONENTS:
             raise InputError(
-                f"{where} has {len(components)} name components ('^'-separated); DICOM (PN) allows at most {PN_COMPONENTS}: "
-                "family^given^middle^prefix^suffix",
+                *where,
+                f" has {len(components)} name components ('^'-separated); DICOM (PN) allows at most {PN_COMPONENTS}: family^given^middle^prefix^suffix",
+                value=value,
             )
         if len(group) > _MAX_LENGTH["PN"]:
-            raise InputError(f"{where} is {len(group)} characters long; DICOM (PN) allows at most {_MAX_LENGTH['PN']} per component group")
+            raise InputError(*where, f" is {len(group)} characters long", remedy=f"DICOM (PN) allows at most {_MAX_LENGTH['PN']} per component group", value=value)
         encoded_length = len(group.encode("utf-8"))
         if encoded_length > _MAX_LENGTH["PN"]:
             raise InputError(
-                f"{where} is {encoded_length} bytes long in UTF-8 ({len(group)} characters); DICOM (PN) allows at most "
-                f"{_MAX_LENGTH['PN']} per component group: shorten it",
+                *where,
+                f" is {encoded_length} bytes long in UTF-8 ({len(group)} characters)",
+                remedy=f"DICOM (PN) allows at most {_MAX_LENGTH['PN']} per component group: shorten it",
+                value=value,
             )
 
 

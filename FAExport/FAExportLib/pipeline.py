@@ -16,7 +16,7 @@ from pydicom.uid import generate_uid
 
 from . import anatomy, mr, multiframe, pm, sc, value_checks, verify
 from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity, code_problem
-from .errors import InputError
+from .errors import Field, InputError
 from .geometry import SliceGeometry
 from .metadata import ExportMetadata, fit_utf8, series_dataset
 from .plain_integers import choose_plain_integers, is_plain
@@ -136,11 +136,12 @@ def checked_array(array, replace_nonfinite: float | None = None) -> np.ndarray:
                 where = "; ".join(f"{i},{j},{k}" for k, j, i in bad[:MAX_LISTED_VOXELS].tolist())
                 more = "; ..." if count > MAX_LISTED_VOXELS else ""
                 raise InputError(
-                    f"{count} voxel{'s are' if count > 1 else ' is'} NaN or infinite (at IJK {where}{more}); "
-                    "fix the map, or replace them explicitly with a value (--replace-nonfinite VALUE)",
+                    f"{count} voxel{'s are' if count > 1 else ' is'} NaN or infinite (at IJK {where}{more})",
+                    remedy=("fix the map, or replace them explicitly with a value (", Field("replace_nonfinite", "VALUE"), ")"),
+                    field="replace_nonfinite",
                 )
             if not np.isfinite(replace_nonfinite):
-                raise InputError("the replacement for NaN or infinite voxels must be a finite number")
+                raise InputError("the replacement for NaN or infinite voxels (", Field("replace_nonfinite"), ") must be a finite number", value=replace_nonfinite)
             array = np.where(finite, array, array.dtype.type(replace_nonfinite))
     return array
 
@@ -171,25 +172,34 @@ def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | s
     """The quantity by name, with any code, unit (a UCUM code or VALUE,SCHEME,MEANING) or method the user gave instead
     of the defaults.
     """
-    try:
-        if not isinstance(quantity, Quantity):
-            quantity = quantity_by_name(quantity or "FA")
-        quantity_code = Code.parse(quantity_code) if isinstance(quantity_code, str) else quantity_code
-        unit = parse_unit(unit) if isinstance(unit, str) else unit
-        method = Code.parse(method) if isinstance(method, str) else method
-    except ValueError as error:
-        raise InputError(str(error)) from None
+    if not isinstance(quantity, Quantity):
+        quantity = _parsed("quantity", quantity or "FA", quantity_by_name)
+    quantity_code = _parsed("quantity_code", quantity_code, Code.parse)
+    unit = _parsed("unit", unit, parse_unit)
+    method = _parsed("method", method, Code.parse)
     changes = {name: value for name, value in (("code", quantity_code), ("unit", unit), ("method", method)) if value is not None}
     return replace(quantity, **changes)
 
 
+def _parsed(name: str, value, parse):
+    """``parse(value)`` for text (a code, unit or quantity name the user typed), the value itself otherwise; a ValueError
+    becomes an InputError about that field.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise InputError(str(error), field=name, value=value) from None
+
+
 def check_codes(quantity: Quantity, anatomic_region: Code | None) -> None:
     """Refuse a code that cannot be written as a DICOM coded entry (PS3.3 8.8), naming the option."""
-    for option, code in (("--quantity-code", quantity.code), ("--unit", quantity.unit), ("--method-code", quantity.method), ("--anatomic-region", anatomic_region)):
+    for name, code in (("quantity_code", quantity.code), ("unit", quantity.unit), ("method", quantity.method), ("anatomic_region", anatomic_region)):
         problem = code_problem(code) if code is not None else None
         if problem:
             text = f"{code.value},{code.scheme},{code.meaning}"
-            raise InputError(f"{option} {text if text.isprintable() else repr(text)}: the code {problem}")  # one line
+            raise InputError(Field(name, text if text.isprintable() else repr(text)), f": the code {problem}", value=text)  # one line
 
 
 def series_descriptions(metadata: ExportMetadata, quantity: Quantity, encodings: tuple[str, ...], rescales: dict) -> list[str]:
@@ -207,8 +217,10 @@ def series_descriptions(metadata: ExportMetadata, quantity: Quantity, encodings:
         if length > LO_BYTES:
             appended = description[len(metadata.series_description) :]
             raise InputError(
-                f"--series-description becomes {length} bytes long with the suffix {appended!r} that this mode appends to one of its series; "
-                f"DICOM (LO) allows at most {LO_BYTES}: shorten it to at most {LO_BYTES - len(appended.encode())} bytes",
+                Field("series_description"),
+                f" becomes {length} bytes long with the suffix {appended!r} that this mode appends to one of its series",
+                remedy=f"DICOM (LO) allows at most {LO_BYTES}: shorten it to at most {LO_BYTES - len(appended.encode())} bytes",
+                value=metadata.series_description,
             )
         descriptions.append(description)
     return descriptions
@@ -221,8 +233,10 @@ def series_numbers(metadata: ExportMetadata, encodings: tuple[str, ...]) -> list
     numbers = [metadata.series_number + offset for offset in range(len(encodings))]
     if numbers[-1] > LARGEST_IS:
         raise InputError(
-            f"--series-number {metadata.series_number}: this mode writes {len(encodings)} series numbered from it, and "
-            f"{numbers[-1]} is beyond DICOM's largest (IS) {LARGEST_IS}; give at most {LARGEST_IS - len(encodings) + 1}",
+            Field("series_number", str(metadata.series_number)),
+            f": this mode writes {len(encodings)} series numbered from it, and {numbers[-1]} is beyond DICOM's largest (IS) {LARGEST_IS}",
+            remedy=f"give at most {LARGEST_IS - len(encodings) + 1}",
+            value=metadata.series_number,
         )
     return numbers
 
@@ -258,10 +272,10 @@ def export_volume(
     ``warnings`` start with ``input_warnings`` (e.g. from reading the file) and add what the values call for.
     """
     if mode not in MODES:
-        raise InputError(f"export mode {mode!r} is not one of {', '.join(MODES)}")
+        raise InputError(Field("mode"), f" {mode!r} is not one of {', '.join(MODES)}", value=mode)
     encodings = MODES[mode]
     if plain_integers and not set(encodings) & set(INTEGER_ENCODINGS):
-        raise InputError(f"--plain-integers applies to the integer encodings (mr, sc, mr+pm); mode {mode} stores exact float32: leave it out")
+        raise InputError(Field("plain_integers"), f" applies to the integer encodings (mr, sc, mr+pm); mode {mode} stores exact float32: leave it out")
     for encoding in encodings:  # from the shape alone, before scanning gigabytes of values
         if ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL is not None:
             multiframe.check_pixel_data_size(encoding, math.prod(np.shape(array)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
@@ -277,15 +291,13 @@ def export_volume(
     metadata = (metadata or ExportMetadata()).validated()
     check_codes(quantity, metadata.anatomic_region)
     if len(encodings) > 1 and metadata.series_instance_uid is not None:
-        raise InputError(f"mode {mode} writes {len(encodings)} series, so it cannot take one --series-instance-uid; leave it out")
+        raise InputError(f"mode {mode} writes {len(encodings)} series, so it cannot take one ", Field("series_instance_uid"), remedy="leave it out")
     if source is not None:
         metadata = source.joined(metadata)
     metadata = metadata.resolved()
     if metadata.body_part_examined is None:
         metadata = replace(metadata, body_part_examined=quantity.body_part)
-    problem = anatomy.laterality_problem(metadata.body_part_examined, metadata.laterality)
-    if problem:
-        raise InputError(problem)
+    anatomy.check_laterality_given(metadata.body_part_examined, metadata.laterality)
     if metadata.anatomic_region is None:
         metadata = replace(metadata, anatomic_region=ANATOMIC_REGIONS.get(metadata.body_part_examined, UNKNOWN_REGION))
     descriptions = series_descriptions(metadata, quantity, encodings, rescales)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decimal_strings import format_ds
-from .errors import ScaleError
+from .errors import Field, ScaleError
 from .scaling import INT16, INT16_MAX, Storage, ValueRange, check_rescalable, parse_scale
 
 
@@ -113,8 +113,10 @@ def choose_plain_integers(scale: str | float, value_range: ValueRange, storage: 
     if storage.minimum == 0 and value_range.minimum < 0:
         low, ijk = value_range.minimum, value_range.minimum_ijk
         raise ScaleError(
-            f"plain integers have no intercept and this encoding stores unsigned words, but the map has negative values "
-            f"(smallest {low:.7g} at IJK {ijk[0]},{ijk[1]},{ijk[2]}); use mode mr for --plain-integers, or leave --plain-integers out",
+            "plain integers have no intercept and this encoding stores unsigned words, but the map has negative values "
+            f"(smallest {low:.7g} at IJK {ijk[0]},{ijk[1]},{ijk[2]})",
+            remedy=("use mode mr for ", Field("plain_integers"), ", or leave ", Field("plain_integers"), " out"),
+            value=low,
         )
     plain = auto_factor(value_range) if choice == "auto" else PlainIntegers(factor_label(choice))
     plain = PlainIntegers(plain.scale_label, storage)
@@ -123,6 +125,10 @@ def choose_plain_integers(scale: str | float, value_range: ValueRange, storage: 
     low, high = plain.storable_range
     largest = float(auto_factor(value_range).scale_label)
     raise ScaleError(
-        f"the values {value_range.minimum:.7g} to {value_range.maximum:.7g} do not fit --plain-integers with scale {plain.scale_label}: "
-        f"{storage.name} stores {low:.7g} to {high:.7g} at that factor; use auto or a scale up to {largest:.6g}",
+        f"the values {value_range.minimum:.7g} to {value_range.maximum:.7g} do not fit ",
+        Field("plain_integers"),
+        f" with scale {plain.scale_label}: {storage.name} stores {low:.7g} to {high:.7g} at that factor",
+        remedy=f"use auto or a scale up to {largest:.6g}",
+        field="scale",
+        value=plain.scale_label,
     )

@@ -18,7 +18,7 @@ from pydicom.uid import ParametricMapStorage, generate_uid
 from . import anatomy, multiframe, verify
 from .codes import Code, code_item
 from .decimal_strings import format_ds
-from .errors import InputError
+from .errors import Field, InputError
 from .quantities import Quantity, derivation_code, unit_suggestion
 from .series import SeriesPlan
 from .sources import referenced_series_item
@@ -51,14 +51,15 @@ def check_quantity(quantity: Quantity) -> None:
     """Refuse a quantity a Parametric Map cannot name: no code, or no unit (the panel asks this before exporting)."""
     if quantity.code is None:
         raise InputError(
-            f"a Parametric Map needs coded values: {quantity.name!r} has no code in DICOM's vocabulary (see "
-            "`python -m FAExportLib quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, "
-            "or VALUE,SCHEME,MEANING)",
+            f"a Parametric Map needs coded values: {quantity.name!r} has no code in DICOM's vocabulary (see `python -m FAExportLib quantities`)",
+            remedy=("give ", Field("quantity_code", "VALUE,SCHEME,MEANING"), " and ", Field("unit"), " (a UCUM code such as ms, or VALUE,SCHEME,MEANING)"),
+            value=quantity.name,
         )
     if quantity.unit is None:
         raise InputError(
-            f"a Parametric Map needs the unit of the {quantity.name} values, which {quantity.name} does not fix: "
-            f"give {unit_suggestion(quantity)}",
+            f"a Parametric Map needs the unit of the {quantity.name} values, which {quantity.name} does not fix: give ",
+            *unit_suggestion(quantity),
+            field="unit",
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .codes import Code, Quantity
+from .errors import Field
 
 # Context groups whose concepts are quantities a voxel can hold: Abstract Multi-dimensional Image Model Component
 # Semantic (the Parametric Map's baseline), Diffusion Tractography Measurement Type, MR Diffusion Model Parameter,
@@ -252,12 +253,13 @@ def parse_unit(text: str) -> Code:
     )
 
 
-def unit_suggestion(quantity: Quantity) -> str:
-    """``--unit ms`` (or ``s``): how to give the unit of ``quantity``, for messages."""
+def unit_suggestion(quantity: Quantity) -> "tuple[str | Field, ...]":
+    """``--unit ms`` (or ``s``): how to give the unit of ``quantity``, as message parts."""
     units = quantity.units
     if not units:
-        return f"--unit and its UCUM code (e.g. {', '.join(f'--unit {unit}' for unit in UNIT_EXAMPLES.split(', ')[:3])})"
-    return f"--unit {units[0]}" + (f" (or {', '.join(units[1:])})" if len(units) > 1 else "")
+        examples = [Field("unit", unit) for unit in UNIT_EXAMPLES.split(", ")[:3]]
+        return (Field("unit"), " and its UCUM code (e.g. ", examples[0], ", ", examples[1], ", ", examples[2], ")")
+    return (Field("unit", units[0]), *((f" (or {', '.join(units[1:])})",) if len(units) > 1 else ()))
 
 
 def mr_image_flavor(quantity: Quantity) -> str:

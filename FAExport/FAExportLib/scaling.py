@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decimal_strings import format_ds
-from .errors import CoarseScaleError, InputError, ScaleError
+from .errors import CoarseScaleError, Field, InputError, ScaleError
 
 INT16_MIN = -32768
 INT16_MAX = 32767
@@ -297,4 +297,9 @@ def coarse_scale_warning(rescale: Rescale, value_range: ValueRange, array: np.nd
         fine = ", ".join([*named, "auto", f"any scale from {smallest:.6g} to {largest:.6g}"])
     else:
         fine = "none in 16 bits (export as pm, float32, or subtract the offset from the map first)"
-    raise CoarseScaleError(f"{problem}; scales that keep the values: {fine}; to export anyway, allow coarse scales (--allow-coarse-scale)")
+    raise CoarseScaleError(
+        problem,
+        remedy=(f"scales that keep the values: {fine}; to export anyway, allow coarse scales (", Field("allow_coarse_scale"), ")"),
+        field="scale",
+        value=rescale.scale_label,
+    )

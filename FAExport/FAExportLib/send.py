@@ -12,49 +12,42 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pydicom
 
-from .errors import FAExportError
-from .metadata import ExportMetadata
+from .errors import Field, Label, Message, SendError, command_line_label, render
 from .pipeline import SeriesResult
-from .sources import PATIENT_STUDY_FIELDS
 
 STORED, REFUSED, FAILED = "stored", "refused", "failed"
 PARAMETRIC_MAP_STORAGE = "1.2.840.10008.5.1.4.1.1.30"
 SOP_CLASS_NOT_SUPPORTED = 0x0122
 DEFAULT_TIMEOUT = 30.0
-FALLBACK_MODES = ("sc", "mr")
 # A-ASSOCIATE-AC presentation context results (PS3.8 9.3.3.2) that refuse the SOP class itself.
 CLASS_REFUSING_CONTEXT_RESULTS = {1: "user rejection", 2: "no reason given", 3: "abstract syntax (SOP class) not supported"}
 CONTEXT_RESULTS = {**CLASS_REFUSING_CONTEXT_RESULTS, 4: "transfer syntaxes not supported"}
 # A-ASSOCIATE-RJ reasons (PS3.8 9.3.4): (source, reason) -> what to check.
 REJECTION_HINTS = {
-    (1, 2): "the archive does not support the DICOM application context",
-    (1, 3): "the archive does not know the calling AE title {calling}; register it there, or give the one it knows (--calling-ae)",
-    (1, 7): "the archive is not called {called}; give its AE title (--called-ae)",
-    (3, 1): "the archive is busy (temporary congestion); send again later",
-    (3, 2): "the archive has too many associations open (local limit exceeded); send again later",
+    (1, 2): ("the archive does not support the DICOM application context",),
+    (1, 3): ("the archive does not know the calling AE title {calling}; register it there, or give the one it knows (", Field("calling_ae"), ")"),
+    (1, 7): ("the archive is not called {called}; give its AE title (", Field("called_ae"), ")"),
+    (3, 1): ("the archive is busy (temporary congestion); send again later",),
+    (3, 2): ("the archive has too many associations open (local limit exceeded); send again later",),
 }
 AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # PS3.5 AE: 16 characters of the default repertoire, no backslash
 
 
-class SendError(FAExportError):
-    """A destination that cannot be used as given (checked before anything is exported or sent)."""
-
-
-def _check_ae_title(title: str, option: str) -> str:
+def _check_ae_title(title: str, name: str) -> str:
     if not AE_TITLE.match(title) or not title.strip():
-        raise SendError(f"{option} {title!r} is not an AE title: 1 to 16 letters, digits, spaces or symbols other than a backslash")
+        raise SendError(Field(name), f" {title!r} is not an AE title: 1 to 16 letters, digits, spaces or symbols other than a backslash", value=title)
     return title
 
 
 def _check_timeout(timeout: float) -> float:
     if not 0 < timeout <= 3600:
-        raise SendError(f"the send timeout must be between 0 and 3600 seconds, not {timeout}")
+        raise SendError("the send timeout (", Field("send_timeout"), f") must be between 0 and 3600 seconds, not {timeout}", value=timeout)
     return float(timeout)
 
 
@@ -75,12 +68,12 @@ class DimseDestination:
         """From ``HOST:PORT`` (``[::1]:PORT`` for IPv6); SendError on anything else."""
         match = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$", address.strip())
         if not match or not 0 < int(match.group(3)) < 65536:
-            raise SendError(f"DIMSE destination {address!r} is not HOST:PORT (e.g. pacs.example.org:104)")
+            raise SendError("DIMSE destination (", Field("destination_dimse"), f") {address!r} is not HOST:PORT (e.g. pacs.example.org:104)", value=address)
         return cls(
             match.group(1) or match.group(2),
             int(match.group(3)),
-            _check_ae_title(called_ae, "--called-ae"),
-            _check_ae_title(calling_ae, "--calling-ae"),
+            _check_ae_title(called_ae, "called_ae"),
+            _check_ae_title(calling_ae, "calling_ae"),
             _check_timeout(timeout),
         )
 
@@ -113,17 +106,21 @@ class StowDestination:
         """Check the URL and the credentials; SendError (never naming a secret) on anything wrong."""
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SendError(f"STOW-RS destination {url!r} is not an http(s) URL (e.g. https://pacs.example.org/dicom-web)")
+            raise SendError("STOW-RS destination (", Field("destination_stow"), f") {url!r} is not an http(s) URL (e.g. https://pacs.example.org/dicom-web)", value=url)
         if parts.username or parts.password:
-            raise SendError("put no user name or password in the STOW-RS URL (it would show in messages); use --stow-user and FAEXPORT_STOW_PASSWORD")
+            raise SendError(
+                "put no user name or password in the STOW-RS URL (it would show in messages)",
+                remedy=("use ", Field("stow_user"), " and ", Field("stow_password")),
+                field="destination_stow",
+            )
         if token and (username or password):
-            raise SendError("give either a user name and password or a bearer token for STOW-RS, not both")
+            raise SendError("give either a user name and password or a bearer token for STOW-RS, not both", field="stow_token")
         if password and not username:
-            raise SendError("a STOW-RS password was given without a user name; add --stow-user")
+            raise SendError("a STOW-RS password was given without a user name", remedy=("add ", Field("stow_user")))
         if username and not password:
-            raise SendError("--stow-user needs a password: set FAEXPORT_STOW_PASSWORD (or --stow-password)")
+            raise SendError(Field("stow_user"), " needs a password", remedy=("set ", Field("stow_password")))
         if (username or token) and parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise SendError(f"refusing to send credentials in clear text to {parts.hostname} over http; use an https URL")
+            raise SendError(f"refusing to send credentials in clear text to {parts.hostname} over http", remedy="use an https URL", field="destination_stow")
         return cls(url.strip().rstrip("/"), username or None, password or None, token or None, _check_timeout(timeout))
 
     def __str__(self) -> str:
@@ -187,9 +184,9 @@ class SendResult:
     protocol: str
     destination: str
     instances: list[InstanceResult]
-    error: str | None = None  # one line: why sending stopped or never started
+    error: str | None = None  # one line: why sending stopped or never started (a Message when it names an option)
     fallback: FallbackResult | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # one line each (Messages when they name an option)
 
     @property
     def stored(self) -> list[InstanceResult]:
@@ -220,30 +217,32 @@ class SendResult:
         others = [item for item in self.instances if item.sop_class_uid != PARAMETRIC_MAP_STORAGE]
         return self.fallback is not None and self.fallback.sent.complete and all(item.outcome == STORED for item in others)
 
-    def messages(self) -> list[str]:
-        """What a user must know, one line each: the stop reason, the class refusal, partial arrival, notes."""
+    def messages(self, label: Label = command_line_label) -> list[str]:
+        """What a user must know, one line each: the stop reason, the class refusal, partial arrival, notes; options
+        named by ``label`` (the command line's words by default).
+        """
         lines = []
         if self.error:
-            lines.append(self.error)
+            lines.append(render(self.error, label))
         for sop_class in self.refused_classes:
-            lines.append(refusal_message(sop_class, next(i for i in self.instances if i.sop_class_uid == sop_class and i.class_refused)))
+            lines.append(refusal_message(sop_class, next(i for i in self.instances if i.sop_class_uid == sop_class and i.class_refused)).render(label))
         refused_others = [item for item in self.instances if item.outcome == REFUSED and not item.class_refused]
         if refused_others:
             first = refused_others[0]
             lines.append(f"the archive refused {len(refused_others)} instance{'s' if len(refused_others) > 1 else ''} (first: {first.sop_instance_uid}, {_status_text(first)})")
         if self.state == "partial":
             lines.append(f"partial send: {len(self.stored)} of {len(self.instances)} instances arrived (listed in the result); the others did not")
-        lines.extend(self.notes)
+        lines.extend(render(note, label) for note in self.notes)
         return lines
 
-    def summary(self) -> str:
-        """A few lines for a terminal, the panel or the console."""
+    def summary(self, label: Label = command_line_label) -> str:
+        """A few lines for a terminal, the panel or the console (options named by ``label``)."""
         head = f"Sent to {self.destination} ({'C-STORE' if self.protocol == 'dimse' else 'STOW-RS'}): {len(self.stored)} of {len(self.instances)} instances stored"
-        lines = [head, *("  " + line for line in self.messages())]
+        lines = [head, *("  " + line for line in self.messages(label))]
         if self.fallback is not None:
             fallback = self.fallback
             lines.append(f"  fallback: sent the {fallback.mode.upper()} series (same study and frame of reference) instead of the Parametric Map:")
-            lines.extend("  " + line for line in fallback.sent.summary().splitlines())
+            lines.extend("  " + line for line in fallback.sent.summary(label).splitlines())
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -271,16 +270,18 @@ SOP_CLASS_NAMES = {
 }
 
 
-def refusal_message(sop_class_uid: str, example: InstanceResult) -> str:
+def refusal_message(sop_class_uid: str, example: InstanceResult) -> Message:
     """One line saying which class the archive refused and what to do."""
     name = SOP_CLASS_NAMES.get(sop_class_uid, "SOP class")
     text = f"the archive refused {name} ({sop_class_uid}): {_status_text(example)}; the exported files are kept"
-    if sop_class_uid == PARAMETRIC_MAP_STORAGE:
-        text += (
-            ". Export in mode mr or sc, which carry the values as integers with one rescale slope (or send with --fallback sc|mr), "
-            "or ask the archive's administrator to accept Parametric Map Storage"
-        )
-    return text
+    if sop_class_uid != PARAMETRIC_MAP_STORAGE:
+        return Message(text)
+    return Message(
+        text,
+        ". Export in mode mr or sc, which carry the values as integers with one rescale slope (or send with ",
+        Field("fallback", "sc|mr"),
+        "), or ask the archive's administrator to accept Parametric Map Storage",
+    )
 
 
 def _status_text(item: InstanceResult) -> str:
@@ -376,11 +377,11 @@ def _association_error(assoc, destination: DimseDestination, log: list[str]) -> 
     if assoc.is_rejected:
         primitive = assoc.acceptor.primitive
         source, reason = int(primitive.result_source), int(primitive.diagnostic)
-        hint = REJECTION_HINTS.get((source, reason), "check the AE titles and that the archive accepts this sender")
+        hint = REJECTION_HINTS.get((source, reason), ("check the AE titles and that the archive accepts this sender",))
         kind = "permanently" if primitive.result == 1 else "for now"
-        return (
-            f"{where} rejected the association {kind} ({primitive.source_str}: {primitive.reason_str}); "
-            + hint.format(called=destination.called_ae, calling=destination.calling_ae)
+        return Message(
+            f"{where} rejected the association {kind} ({primitive.source_str}: {primitive.reason_str}); ",
+            *(part.format(called=destination.called_ae, calling=destination.calling_ae) if isinstance(part, str) else part for part in hint),
         )
     tcp = next((line.split(":", 1)[1].strip() for line in log if line.startswith("TCP Initialisation Error")), None)
     if tcp is not None:
@@ -546,49 +547,3 @@ def _stow_outcome(header: _Header, response) -> InstanceResult:
             warning = int(item.WarningReason) if "WarningReason" in item else None
             return header.result(STORED, warning if warning is not None else 0, _dimse_meaning(warning) if warning is not None else "Success")
     return header.result(FAILED, meaning="the archive's answer does not mention this instance: it may or may not have stored it")
-
-
-# --- export, send, and fall back
-
-
-def fallback_metadata(metadata: ExportMetadata, parametric_map: SeriesResult) -> ExportMetadata:
-    """``metadata`` for re-encoding: the Parametric Map's patient, study and frame of reference, a new series."""
-    ds = pydicom.dcmread(parametric_map.files[0], stop_before_pixels=True)
-    values = {name: str(ds.get(keyword, "") or "") for name, keyword in PATIENT_STUDY_FIELDS.items()}
-    return replace(metadata, **values, frame_of_reference_uid=parametric_map.frame_of_reference_uid, series_instance_uid=None, series_number=None)
-
-
-def send_series(
-    series: list[SeriesResult],
-    destination: DimseDestination | StowDestination,
-    *,
-    fallback: str | None = None,
-    reencode: Callable[[str, SeriesResult], list[SeriesResult]] | None = None,
-    progress: Progress | None = None,
-) -> SendResult:
-    """Send what one export wrote; with ``fallback`` (sc or mr) and a refused Parametric Map, re-encode and send that.
-
-    ``reencode(mode, parametric_map_series)`` exports the same volume in ``mode`` in the Parametric Map's study
-    and frame of reference (see fallback_metadata) and returns the written series.
-    """
-    if fallback is not None and fallback not in FALLBACK_MODES:
-        raise SendError(f"--fallback must be one of {', '.join(FALLBACK_MODES)}, not {fallback!r}")
-    sent = send_files([path for item in series for path in item.files], destination, progress)
-    if fallback is None or not sent.parametric_map_refused:
-        return sent
-    parametric_map = next(item for item in series if item.mode == "pm")
-    already = [item for item in series if item.mode == fallback]
-    if already:
-        uids = {item.sop_instance_uid for item in sent.stored}
-        arrived = all(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID in uids for path in already[0].files)
-        if arrived:
-            return replace(sent, notes=(f"no fallback sent: the {fallback.upper()} series of this export, which arrived, already carries the values",))
-    if reencode is None:
-        raise SendError("a fallback needs the volume to re-encode; send from an export (CLI --fallback, or exportVolume(..., fallback=...))")
-    try:
-        fallback_series = reencode(fallback, parametric_map)
-    except FAExportError as error:  # e.g. the values do not fit the scale in that mode: the first send's result stands
-        return replace(sent, notes=(f"the Parametric Map was refused, and the {fallback.upper()} fallback could not be exported: {error}",))
-    fallback_sent = send_files([path for item in fallback_series for path in item.files], destination, progress)
-    note = f"the Parametric Map was refused, so the {fallback.upper()} series was sent instead ({len(fallback_sent.stored)} of {len(fallback_sent.instances)} instances stored)"
-    return replace(sent, fallback=FallbackResult(fallback, fallback_series, fallback_sent), notes=(note,))

@@ -11,7 +11,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from .errors import InputError
+from .errors import Field, InputError
 from .metadata import ExportMetadata
 
 # ExportMetadata field <- DICOM keyword: what joining the source's patient and study copies.
@@ -73,7 +73,7 @@ class SourceSeries:
             raise InputError(f"the source DICOM folder {folder} holds no DICOM images")
         if len(by_series) > 1:
             listing = ", ".join(f"{uid} ({len(items)} files)" for uid, items in sorted(by_series.items()))
-            raise InputError(f"the source DICOM folder {folder} holds {len(by_series)} series ({listing}); choose one with --source-series-uid")
+            raise InputError(f"the source DICOM folder {folder} holds {len(by_series)} series ({listing})", remedy=("choose one with ", Field("source_series_uid")))
         return cls.from_datasets(next(iter(by_series.values())))
 
     def joined(self, metadata: ExportMetadata) -> ExportMetadata:

@@ -93,11 +93,9 @@ def test_killed_mid_write_leaves_only_a_hidden_partial_folder(tmp_path):
                 open({str(marker)!r}, "w").close()
                 os.kill(os.getpid(), signal.SIGKILL)
             return False
-        import FAExportLib.pipeline as pipeline
-        original = pipeline.export_volume
-        pipeline.export_volume = lambda *a, **k: original(*a, **k, progress=progress)
-        import FAExportLib.cli as cli
-        cli.export_volume = pipeline.export_volume
+        import FAExportLib.workflow as workflow
+        original = workflow.export_volume
+        workflow.export_volume = lambda *a, **k: original(*a, **dict(k, progress=progress))
         main(["export", {str(source)!r}, {str(output)!r}])
         """,
     )

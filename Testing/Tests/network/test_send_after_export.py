@@ -23,7 +23,8 @@ from conftest import GEOMETRIES, map_values, run_cli, write_volume
 from readers import decoded_values
 
 from FAExportLib import export_volume
-from FAExportLib.send import FAILED, PARAMETRIC_MAP_STORAGE, REFUSED, STORED, DimseDestination, SendError, StowDestination, send_files, send_series
+from FAExportLib.send import FAILED, PARAMETRIC_MAP_STORAGE, REFUSED, STORED, DimseDestination, SendError, StowDestination, send_files
+from FAExportLib.workflow import send_series
 
 pytestmark = require_servers()
 TIMEOUT = 5.0  # the tests' send timeout (seconds); a bounded error must come well within a few of these
@@ -460,7 +461,7 @@ def test_logic_without_pynetdicom_explains_and_writes_nothing(tmp_path, monkeypa
 
 
 def test_batch_sends_each_file_and_exits_4_when_the_archive_refuses(tmp_path, orthanc, classic_only, fa_map):
-    from test_slicer_logic import run_batch
+    from test_console_logic_and_batch import run_batch
 
     inputs = [str(fa_map[2])]
     completed = run_batch("--input", *inputs, "--output", str(tmp_path / "a"), "--no-database", "--mode", "pm", "--send-dimse", f"127.0.0.1:{orthanc.dicom_port}", "--called-ae", orthanc.aet, "--json")

@@ -1,0 +1,194 @@
+"""The one export workflow every interface runs: export (verified), deliver, send, and fall back.
+
+The command line, Slicer's logic (and through it the panel, the batch script and the Export-to-DICOM dialog) all
+call ``export_and_send``; the fallback (an archive refused the Parametric Map, so the same values are re-encoded
+as SC or MR in the same study and sent instead) exists here only.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from .codes import Code, Quantity
+from .errors import FAExportError, Field, Message, SendError, SendInterrupted
+from .metadata import ExportMetadata
+from .pipeline import ExportResult, SeriesResult, export_volume
+from .sources import SourceSeries
+
+FALLBACK_MODES = ("sc", "mr")
+Progress = Callable[[str, int], bool]  # (message, files done) -> True to cancel
+Deliver = Callable[[list[SeriesResult]], list[SeriesResult]]
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to write, beyond the voxels and their geometry.
+
+    Attributes:
+        mode: ``mr`` (int16 MR images, one per slice), ``sc`` (multi-frame Secondary Capture), ``pm`` (float32
+            Parametric Map) or ``mr+pm`` (both, one study).
+        scale: ``auto`` (finest that fits), ``1000``, ``32000`` or a positive number; stored integer = value x scale.
+        quantity: a known quantity's name (FA, MD, T1, ...) or a ``Quantity``.
+        quantity_code: the quantity's code instead of the known one's (``Code`` or ``VALUE,SCHEME,MEANING``).
+        unit: the unit (a UCUM code such as ``ms``, or a ``Code``) instead of the quantity's.
+        method: the measurement method code (Parametric Map).
+        metadata: patient, study and series fields; None: an anonymous new study.
+        source: the DICOM series the map was computed from: the export joins its patient, study and frame of reference.
+        replace_nonfinite: replace NaN/infinite voxels with this value instead of refusing them.
+        plain_integers: ``mr``/``sc``: stored = round(value x scale) with RescaleSlope 1, the factor in the description.
+        allow_coarse_scale: export even when the scale's step is too coarse for the values (refused by default).
+
+    """
+
+    mode: str = "mr"
+    scale: str | float = "auto"
+    quantity: str | Quantity | None = "FA"
+    quantity_code: Code | str | None = None
+    unit: Code | str | None = None
+    method: Code | str | None = None
+    metadata: ExportMetadata | None = None
+    source: SourceSeries | None = None
+    replace_nonfinite: float | None = None
+    plain_integers: bool = False
+    allow_coarse_scale: bool = False
+
+    def keywords(self) -> dict:
+        """The options as ``export_volume``'s keyword arguments."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What ``export_and_send`` did.
+
+    Attributes:
+        export: the series written and verified (as ``deliver`` placed them) and the export's warnings.
+        sent: what reached the archive, per instance, with any fallback; None when not sending or sending failed.
+        send_error: why sending failed after the export succeeded (the export stands), or None.
+
+    """
+
+    export: ExportResult
+    sent: "SendResult | None" = None  # noqa: F821 -- send.py is imported only when sending
+    send_error: SendError | None = None
+
+
+def check_send_request(mode: str, destination, fallback: str | None) -> None:
+    """Refuse a fallback that cannot apply, before anything is exported (SendError naming the option)."""
+    if fallback is None:
+        return
+    if fallback not in FALLBACK_MODES:
+        raise SendError(Field("fallback"), f" must be one of {', '.join(FALLBACK_MODES)}, not {fallback!r}", value=fallback)
+    if "pm" not in mode:
+        raise SendError(Field("fallback"), f" replaces a refused Parametric Map; mode {mode} writes none (use ", Field("mode", "pm"), " or mr+pm)", value=fallback)
+    if destination is None:
+        raise SendError(Field("fallback"), " applies when sending", remedy=("add ", Field("destination_dimse"), " or ", Field("destination_stow")))
+
+
+def export_and_send(
+    array: np.ndarray,
+    ijk_to_ras: np.ndarray,
+    output_dir: str | Path,
+    options: ExportOptions,
+    *,
+    destination=None,
+    fallback: str | None = None,
+    progress: Progress | None = None,
+    deliver: Deliver | None = None,
+    input_warnings: Sequence[str] = (),
+) -> Delivery:
+    """Export ``array[k, j, i]`` with its IJK-to-RAS matrix as ``options`` say, then send it to ``destination``.
+
+    Args:
+        array: the voxels, ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order).
+        ijk_to_ras: the 4x4 IJK-to-RAS matrix in mm.
+        output_dir: the folder that receives one new sub-folder per series.
+        options: what to write (see ExportOptions).
+        destination: a ``send.DimseDestination`` or ``send.StowDestination``, or None to only export.
+        fallback: ``sc`` or ``mr``: when the archive refuses the Parametric Map class, export the same values in this
+            mode (same study and frame of reference), deliver and send that.
+        progress: ``progress(message, done)`` before each file written or sent; returning True cancels.
+        deliver: puts each export's series where they belong and returns them as placed there (Slicer's logic adds them
+            to its DICOM database); the fallback series are delivered the same way, before they are sent.
+        input_warnings: warnings about the input (from reading its file), first in the result's warnings.
+
+    Raises FAExportError, with nothing written, when the export cannot be done. A failure while sending raises
+    nothing: the export stands, and ``Delivery.send_error`` says what went wrong.
+
+    """
+    check_send_request(options.mode, destination, fallback)
+    exported = _export(array, ijk_to_ras, output_dir, options, progress, deliver, input_warnings)
+    if destination is None:
+        return Delivery(exported)
+
+    def reencode(mode: str, parametric_map: SeriesResult) -> list[SeriesResult]:
+        again = replace(options, mode=mode, metadata=fallback_metadata(options.metadata or ExportMetadata(), parametric_map))
+        return _export(array, ijk_to_ras, output_dir, again, progress, deliver, ()).series
+
+    try:
+        return Delivery(exported, send_series(exported.series, destination, fallback=fallback, reencode=reencode, progress=progress))
+    except KeyboardInterrupt:
+        return Delivery(exported, send_error=SendInterrupted("interrupted while sending"))
+    except ImportError as error:
+        return Delivery(exported, send_error=SendError(f"the Python package {error.name} is missing: pip install pynetdicom dicomweb-client"))
+    except FAExportError as error:  # a file vanished, the fallback's destination was wrong
+        return Delivery(exported, send_error=error if isinstance(error, SendError) else SendError(*error.problem, remedy=error.remedy, field=error.field, value=error.value))
+
+
+def _export(array, ijk_to_ras, output_dir, options: ExportOptions, progress, deliver, input_warnings) -> ExportResult:
+    result = export_volume(array, ijk_to_ras, output_dir, **options.keywords(), progress=progress, input_warnings=input_warnings)
+    return replace(result, series=list(deliver(list(result.series)))) if deliver is not None else result
+
+
+def fallback_metadata(metadata: ExportMetadata, parametric_map: SeriesResult) -> ExportMetadata:
+    """``metadata`` for re-encoding: the Parametric Map's patient, study and frame of reference, a new series."""
+    import pydicom
+
+    from .sources import PATIENT_STUDY_FIELDS
+
+    ds = pydicom.dcmread(parametric_map.files[0], stop_before_pixels=True)
+    values = {name: str(ds.get(keyword, "") or "") for name, keyword in PATIENT_STUDY_FIELDS.items()}
+    return replace(metadata, **values, frame_of_reference_uid=parametric_map.frame_of_reference_uid, series_instance_uid=None, series_number=None)
+
+
+def send_series(
+    series: list[SeriesResult],
+    destination,
+    *,
+    fallback: str | None = None,
+    reencode: Callable[[str, SeriesResult], list[SeriesResult]] | None = None,
+    progress: Progress | None = None,
+):
+    """Send what one export wrote; with ``fallback`` (sc or mr) and a refused Parametric Map, re-encode and send that.
+
+    ``reencode(mode, parametric_map_series)`` exports the same volume in ``mode`` in the Parametric Map's study
+    and frame of reference (see fallback_metadata) and returns the written series. Returns a ``send.SendResult``.
+    """
+    import pydicom
+
+    from .send import FallbackResult, send_files
+
+    if fallback is not None and fallback not in FALLBACK_MODES:
+        raise SendError(Field("fallback"), f" must be one of {', '.join(FALLBACK_MODES)}, not {fallback!r}", value=fallback)
+    sent = send_files([path for item in series for path in item.files], destination, progress)
+    if fallback is None or not sent.parametric_map_refused:
+        return sent
+    parametric_map = next(item for item in series if item.mode == "pm")
+    already = [item for item in series if item.mode == fallback]
+    if already:
+        uids = {item.sop_instance_uid for item in sent.stored}
+        arrived = all(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID in uids for path in already[0].files)
+        if arrived:
+            return replace(sent, notes=(f"no fallback sent: the {fallback.upper()} series of this export, which arrived, already carries the values",))
+    if reencode is None:
+        raise SendError("a fallback needs the volume to re-encode", remedy="send it from an export (the export's fallback option), which has the volume")
+    try:
+        fallback_series = reencode(fallback, parametric_map)
+    except FAExportError as error:  # e.g. the values do not fit the scale in that mode: the first send's result stands
+        remedy = ("; ", *error.remedy) if error.remedy else ()
+        return replace(sent, notes=(Message(f"the Parametric Map was refused, and the {fallback.upper()} fallback could not be exported: ", *error.problem, *remedy),))
+    fallback_sent = send_files([path for item in fallback_series for path in item.files], destination, progress)
+    note = f"the Parametric Map was refused, so the {fallback.upper()} series was sent instead ({len(fallback_sent.stored)} of {len(fallback_sent.instances)} instances stored)"
+    return replace(sent, fallback=FallbackResult(fallback, fallback_series, fallback_sent), notes=(note,))
