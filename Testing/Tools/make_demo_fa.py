@@ -13,7 +13,7 @@ Rerun it (from the repository root) in a throwaway environment; nothing here bel
     /tmp/dipyenv/bin/pip install dipy==1.12.1 nibabel==5.4.2
     /tmp/dipyenv/bin/python Testing/Tools/make_demo_fa.py
 
-The output is byte-for-byte reproducible with those versions; README.md beside this file records its sha256.
+The output is byte-for-byte reproducible with those versions; Testing/Data/README.md records its sha256.
 """
 
 import hashlib

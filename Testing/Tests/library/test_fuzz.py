@@ -41,7 +41,7 @@ EPS = np.finfo(np.float64).eps
 MAX_AXIS = 64
 MODES = {"mr": ("mr",), "sc": ("sc",), "pm": ("pm",), "mr+pm": ("mr", "pm")}
 DTYPES = ("float32", "float32", "float64", "float16", "int16", "uint8", "int32")
-# The README's coarse-scale rule: a 16-bit scale may change values by at most half a step of MIN_LEVELS steps across
+# The coarse-scale rule (Docs/encodings.md): a 16-bit scale may change values by at most half a step of MIN_LEVELS steps across
 # their span (max - min, or |value| for a constant map); a scale that changes them more is refused.
 MIN_LEVELS = 100
 # Stored values around which a fixed scale starts or stops fitting, and exact ties.
@@ -219,7 +219,7 @@ def refusal(case: Case, values: np.ndarray) -> tuple[str, str]:
         return "must_refuse", "a value overflows float32 in the Parametric Map"
     max_abs = float(np.max(np.abs(values)))
     if any(encoding != "pm" for encoding in encodings):
-        # No 16-bit rescale reaches these (README, "Scale and quantization error"): the slope or intercept would
+        # No 16-bit rescale reaches these (Docs/encodings.md, "Measured error and refused values"): the slope or intercept would
         # overflow float64, or an automatic slope would fall below float64's normal numbers.
         for limit, beyond, reason in (
             (LARGEST_RESCALABLE, max_abs > LARGEST_RESCALABLE, "too large for any 16-bit rescale"),
@@ -358,7 +358,7 @@ def check_series(case: Case, array: np.ndarray, ijk_to_ras: np.ndarray, output: 
         bound = s.max_quantization_error
         assert math.isfinite(bound) and bound >= 0, f"{s.mode}: bound {bound}"
         # The measured error is computed in float64 like a reader's; at an exact tie it may exceed the bound by that
-        # rounding, which FAExport's own check allows (README: 8 eps x (max |value| + |intercept|)).
+        # rounding, which FAExport's own check allows (Docs/encodings.md: 8 eps x (max |value| + |intercept|)).
         rounding = 8 * EPS * (max_abs + abs(s.rescale_intercept or 0.0))
         assert s.measured_max_error <= bound + rounding, f"{s.mode}: measured {s.measured_max_error!r} > bound {bound!r}"
         if s.mode == "pm":

@@ -20,7 +20,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.uid import MRImageStorage
 from readers import ReadBack, compare, dciodvfy_errors, read_dcm2niix, read_pydicom, read_simpleitk, read_slicer_volume_file, read_vtkitk, run_dciodvfy
 
-POSITION_TOLERANCE_MM = 1e-4  # the README holds every reader to this
+POSITION_TOLERANCE_MM = 1e-4  # Docs/encodings.md (Geometry) holds every reader to this
 READERS = ("dcm2niix", "simpleitk", "pydicom", "vtkitk")
 DS_MAX_LENGTH = 16
 GEOMETRY_NAMES = list(GEOMETRIES)

@@ -31,7 +31,7 @@ FA_CODE = ("110808", "DCM", "Fractional Anisotropy")
 NO_UNITS = ("1", "UCUM", "no units")
 MM2_PER_S = ("mm2/s", "UCUM", "mm2/s")
 BRAIN = ("12738006", "SCT", "Brain")
-# Quantity name -> (values kind, quantity code, unit code): the codes the README promises for the known quantities.
+# Quantity name -> (values kind, quantity code, unit code): the codes Docs/metadata.md promises for the known quantities.
 QUANTITIES = {
     "FA": ("fa", FA_CODE, NO_UNITS),
     "MD": ("diffusivity", ("113202", "DCM", "Mean Diffusivity"), MM2_PER_S),
@@ -291,7 +291,7 @@ def test_pm_highdicom_get_volume(exports, geometry_name):
 
 def test_pm_attributes_fa(exports):
     """SOP class, modality, identity RWVM covering the data, FA code and unit, Frame Anatomy, ContentCreatorName,
-    window: what the README promises for an FA Parametric Map.
+    window: what the documentation promises for an FA Parametric Map.
     """
     exported = exports("pm", "oblique")
     report = exported.only("pm")[0]

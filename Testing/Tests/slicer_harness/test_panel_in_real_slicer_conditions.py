@@ -350,11 +350,13 @@ def test_an_older_slicer_gets_a_clear_message(slicer, tmp_path, caplog):
         slicer.app.setVersion(5, 12)
 
 
-def test_readme_states_the_supported_slicer_versions_truthfully():
-    text = (REPO / "README.md").read_text()
-    assert "as Slicer's own exporters do" not in text
+def test_docs_state_the_supported_slicer_versions_truthfully():
+    documentation = [REPO / "README.md", *sorted((REPO / "Docs").glob("*.md"))]
+    assert not [path.name for path in documentation if "as Slicer's own exporters do" in path.read_text()]
+    text = (REPO / "Docs" / "slicer.md").read_text()  # the statement, with the reason
     assert "Slicer 5.12 or later" in text
     assert "5.10" in text  # and says why earlier releases are refused
+    assert "Slicer 5.12 or later" in (REPO / "README.md").read_text()  # the front door's install line
 
 
 # --- 12. the widget without a parent (console, tests)

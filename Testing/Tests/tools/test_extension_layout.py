@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 MODULE = REPO / "FAExport"
-BUNDLED_BY_SLICER = {"pydicom": "3.0.2", "highdicom": "0.27.0"}  # Slicer 5.12 (see README)
+BUNDLED_BY_SLICER = {"pydicom": "3.0.2", "highdicom": "0.27.0"}  # Slicer 5.12 (see Docs/slicer.md)
 APPLICATION_ONLY_IMPORTS = {"slicer", "qt", "ctk", "vtk", "DICOMLib", "SimpleITK"}
 
 

@@ -127,7 +127,8 @@ def test_readme_has_what_the_index_template_asks():
     for title in module_titles():
         assert re.search(rf"^- \*\*{re.escape(title)}\*\*", modules, re.MULTILINE), f"no sentence for module {title!r}"
     assert "\n## How to cite\n" in readme
-    assert "\n## Submitting to the Slicer Extensions Index\n" in readme
+    assert "\n## Submitting to the Slicer Extensions Index\n" in (REPO / "Docs" / "maintainers.md").read_text()  # the runbook
+    assert "](Docs/maintainers.md" in readme, "the README links to the maintainers' page and its runbook"
 
 
 def module_titles() -> list[str]:
