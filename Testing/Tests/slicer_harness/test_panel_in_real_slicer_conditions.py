@@ -18,8 +18,8 @@ import pytest
 import slicer_app
 from conftest import GEOMETRIES, PACKAGE_ROOT, REPO, map_values, run_cli, write_volume
 from readers import compare, read_vtkitk
-from test_panel_exports import MODULE_FILE, Panel, application, load_map, panel, slicer  # noqa: F401 -- fixtures
 from test_console_logic_and_batch import BATCH_SCRIPT, run_batch
+from test_panel_exports import MODULE_FILE, Panel, application, load_map, panel, slicer  # noqa: F401 -- fixtures
 
 # Slicer's Python submodules (Slicer v5.12.3 Base/Python/slicer/*.py and packages). slicer/__init__.py imports none of
 # them; the application imports slicer.util at start-up, everything else must be imported by whoever uses it.
