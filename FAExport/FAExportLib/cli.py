@@ -106,7 +106,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-coarse-scale",
         action="store_true",
-        help="export even when the scale's step is too coarse for the values (refused by default: see the README's coarse-scale rule)",
+        help="export even when the scale's step is too coarse for the values (refused by default: see Docs/encodings.md, the coarse-scale rule)",
     )
     identity = parser.add_argument_group("patient, study and series")
     identity.add_argument("--patient-name", default="Anonymous^")

@@ -3,7 +3,7 @@
 Values round-trip exactly (float32 input) and carry their quantity, unit and method as codes in the
 Real World Value Mapping. Built with pydicom plus highdicom's content items, not highdicom's
 ParametricMap, which needs a source image, sorts frames against dcmqi (Slicer's loader) and omits
-Frame Anatomy; see the README for every such trap and how it is closed here.
+Frame Anatomy; see Docs/conformance.md for every such trap and how it is closed here.
 """
 
 import re

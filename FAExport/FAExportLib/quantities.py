@@ -273,7 +273,7 @@ def derivation_code(quantity: Quantity) -> Code:
 
 
 def markdown_table() -> str:
-    """The README's table of quantities known by name (generated here; a test keeps the README equal to it)."""
+    """The table of quantities known by name in Docs/metadata.md (generated here; a test keeps the page equal to it)."""
     rows = [
         "| name | also | DICOM code (value, scheme, meaning) | default unit | usual units | default body part |",
         "|---|---|---|---|---|---|",
