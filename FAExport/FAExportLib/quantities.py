@@ -281,7 +281,7 @@ def markdown_table() -> str:
     for entry in ENTRIES:
         quantity = known_quantities()[entry.name]
         code = f"({quantity.code.value}, {quantity.code.scheme}, {quantity.code.meaning})" if quantity.code else "none in DICOM's vocabulary"
-        unit = f"`{quantity.unit.value}` ({quantity.unit.meaning})" if quantity.unit else "none: give `--unit`"
+        unit = f"`{quantity.unit.value}` ({quantity.unit.meaning})" if quantity.unit else "none: the unit must be given"
         usual = ", ".join(f"`{u}`" for u in entry.units)
         also = ", ".join(entry.aliases)
         rows.append(f"| {entry.name} | {also} | {code} | {unit} | {usual} | {entry.body_part} |")
