@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import slicer
+import slicer.util
 
 if TYPE_CHECKING:
     from FAExportLib import SeriesResult

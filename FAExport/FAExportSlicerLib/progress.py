@@ -6,6 +6,7 @@ from FAExportSlicerLib.i18n import _
 
 import qt
 import slicer
+import slicer.util
 
 
 class ExportProgress:

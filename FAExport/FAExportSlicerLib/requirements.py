@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import slicer
+import slicer.util
 
 if TYPE_CHECKING:
     from FAExportLib.send import DimseDestination, StowDestination

@@ -13,6 +13,7 @@ from FAExportSlicerLib.database import dicomDatabase
 from FAExportSlicerLib.i18n import _
 
 import slicer
+import slicer.util
 import vtk
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
 
