@@ -461,7 +461,7 @@ def test_logic_without_pynetdicom_explains_and_writes_nothing(tmp_path, monkeypa
 
 
 def test_batch_sends_each_file_and_exits_4_when_the_archive_refuses(tmp_path, orthanc, classic_only, fa_map):
-    from test_console_logic_and_batch import run_batch
+    from slicer_harness.conftest import run_batch
 
     inputs = [str(fa_map[2])]
     completed = run_batch("--input", *inputs, "--output", str(tmp_path / "a"), "--no-database", "--mode", "pm", "--send-dimse", f"127.0.0.1:{orthanc.dicom_port}", "--called-ae", orthanc.aet, "--json")

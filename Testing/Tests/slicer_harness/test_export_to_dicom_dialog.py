@@ -14,6 +14,7 @@ import types
 from pathlib import Path
 
 from FAExport import FAExportLogic
+from slicer_harness.conftest import POSITION_TOLERANCE_MM, load_case, place_in_dicom_study
 
 import numpy as np
 import pydicom
@@ -22,7 +23,6 @@ from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
 from dicom_export_standins import ExportDialog, ScalarVolumeExporterModel, install
 from readers import compare, read_dcm2niix
 from slicer_standins import ctkDICOMDatabase
-from test_console_logic_and_batch import POSITION_TOLERANCE_MM, load_case, place_in_dicom_study
 from test_pm_sc_values_and_geometry import read_dcmqi
 
 import slicer

@@ -5,7 +5,6 @@ If one of these failed, a panel test could pass on behaviour Slicer does not hav
 
 import pytest
 import slicer_app
-from test_panel_exports import application, slicer  # noqa: F401 -- fixtures
 
 
 def test_qt_properties_are_attributes_and_shadow_getters(slicer):

@@ -15,7 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 MODULE = REPO / "FAExport"
 BUNDLED_BY_SLICER = {"pydicom": "3.0.2", "highdicom": "0.27.0"}  # Slicer 5.12 (see Docs/slicer.md)
-APPLICATION_ONLY_IMPORTS = {"slicer", "qt", "ctk", "vtk", "DICOMLib", "SimpleITK"}
+# What FAExportLib (the Slicer-free encoder) must never import: the application's modules and FAExport's Slicer glue.
+APPLICATION_ONLY_IMPORTS = {"slicer", "qt", "ctk", "vtk", "DICOMLib", "SimpleITK", "FAExport", "FAExportSlicerLib", "DICOMFAExportPlugin"}
 
 
 def cmake_list(name: str) -> list[str]:
@@ -38,7 +39,8 @@ def test_top_level_cmake_is_an_extension_that_adds_the_module():
 
 def test_every_script_on_disk_is_listed_and_every_listed_script_exists():
     listed = set(cmake_list("MODULE_PYTHON_SCRIPTS"))
-    on_disk = {path.name for path in MODULE.glob("*.py")} | {str(path.relative_to(MODULE)) for path in (MODULE / "FAExportLib").glob("*.py")}
+    on_disk = {path.name for path in MODULE.glob("*.py")}
+    on_disk |= {str(path.relative_to(MODULE)) for package in ("FAExportLib", "FAExportSlicerLib") for path in (MODULE / package).glob("*.py")}
     assert listed == on_disk
 
 
@@ -81,11 +83,18 @@ def test_every_parameter_has_a_widget_in_the_ui_and_every_bound_widget_a_paramet
 
 
 def test_widgets_the_panel_code_uses_exist_in_the_ui():
+    """FAExport.py's wiring and FAExportSlicerLib's panel sections (self.ui, or a ui argument) name only widgets of the .ui."""
     root = ElementTree.parse(MODULE / "Resources" / "UI" / "FAExport.ui").getroot()
     names = {widget.get("name") for widget in root.iter("widget")}
-    used = set(re.findall(r"self\.ui\.(\w+)", (MODULE / "FAExport.py").read_text()))
+    sources = [MODULE / "FAExport.py", *sorted((MODULE / "FAExportSlicerLib").glob("*.py"))]
+    used = {name for path in sources for name in re.findall(r"\bui\.(\w+)", path.read_text())}
     assert used, "the panel uses no widgets?"
     assert used <= names, f"missing in FAExport.ui: {sorted(used - names)}"
+
+
+def test_every_slicer_helper_says_what_it_is():
+    for path in sorted((MODULE / "FAExportSlicerLib").glob("*.py")):
+        assert ast.get_docstring(ast.parse(path.read_text())), f"FAExportSlicerLib/{path.name} has no docstring saying what it is"
 
 
 def test_encoding_package_imports_nothing_of_slicer_or_qt():

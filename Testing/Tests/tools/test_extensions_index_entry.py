@@ -28,7 +28,7 @@ PANEL_SCREENSHOT = REPO / "Docs" / "panel.png"
 # Imported at module scope by what Slicer loads: only what every supported Slicer bundles (highdicom only from
 # 5.12 on, so it is imported where a Parametric Map is written), the application's own modules and ours.
 SLICER_BUNDLED = {"numpy", "pydicom", "vtk", "slicer", "qt", "ctk", "vtkITK", "DICOMLib", "SimpleITK"}
-OURS = {"FAExport", "FAExportLib", "DICOMFAExportPlugin"}
+OURS = {"FAExport", "FAExportLib", "FAExportSlicerLib", "DICOMFAExportPlugin"}
 
 
 def cmake_variable(name: str) -> str:
@@ -159,7 +159,7 @@ def module_scope_imports(tree: ast.Module) -> set[str]:
 
 
 def shipped_python_files() -> list[Path]:
-    return sorted([*MODULE.glob("*.py"), *(MODULE / "FAExportLib").glob("*.py"), *(MODULE / "Resources").rglob("*.py")])
+    return sorted([*MODULE.glob("*.py"), *(MODULE / "FAExportLib").glob("*.py"), *(MODULE / "FAExportSlicerLib").glob("*.py"), *(MODULE / "Resources").rglob("*.py")])
 
 
 @pytest.mark.parametrize("path", shipped_python_files(), ids=lambda path: str(path.relative_to(MODULE)))

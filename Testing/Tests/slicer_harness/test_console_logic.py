@@ -1,11 +1,10 @@
-"""The module's logic on Slicer's real MRML (PyPI slicer-core): volume node -> DICOM files and database.
+"""The module's logic as the Python console uses it, on Slicer's real MRML (PyPI slicer-core): volume node -> DICOM files and database.
 
 Volumes are loaded through Slicer's own storage node; subject hierarchies are built as Slicer's DICOM loader
 builds them; results are read back with Slicer's vtkITK DICOM series reader (what its scalar volume DICOM
 plugin runs), dcm2niix and pydicom. Only ``slicer.dicomDatabase`` is a stand-in (see slicer_standins.py).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from FAExport import FAExportLogic
+from slicer_harness.conftest import POSITION_TOLERANCE_MM, load_case, only_entries, place_in_dicom_study
 
 import numpy as np
 import pydicom
@@ -23,12 +23,8 @@ from slicer_standins import ctkDICOMDatabase
 
 import slicer
 from FAExportLib import ExportCancelled, InputError, OutputError
-from slicer import vtkMRMLSubjectHierarchyNode, vtkSlicerSubjectHierarchyModuleLogic
 from vtk import vtkMatrix4x4, vtkThinPlateSplineTransform
 from vtk.util.numpy_support import vtk_to_numpy
-
-BATCH_SCRIPT = PACKAGE_ROOT / "Resources" / "Scripts" / "FAExportBatch.py"
-POSITION_TOLERANCE_MM = 1e-4
 
 
 @pytest.fixture
@@ -44,34 +40,6 @@ def database(tmp_path, monkeypatch):
     standIn = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
     monkeypatch.setattr(slicer, "dicomDatabase", standIn, raising=False)
     return standIn
-
-
-def load_case(tmp_path: Path, scene, geometry_name: str, file_format: str = "nii", values_kind: str = "fa"):
-    """Write a test map to a file and load it with Slicer's storage node; return (node, truth values, truth affine)."""
-    geometry = GEOMETRIES[geometry_name]
-    values = map_values(values_kind, geometry.shape)
-    path = write_volume(tmp_path / f"{geometry_name}{'.nii.gz' if file_format == 'nii' else '.nrrd'}", values, geometry.affine)
-    return FAExportLogic.readVolumeFile(path, scene), values, geometry.affine
-
-
-def place_in_dicom_study(scene, volumeNode, patient: dict, study: dict, seriesUID: str) -> None:
-    """Put the volume under patient and study items the way DICOMPlugin.addSeriesInSubjectHierarchy does."""
-    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
-    seriesItem = shNode.CreateItem(shNode.GetSceneItemID(), volumeNode)
-    shNode.SetItemUID(seriesItem, "DICOM", seriesUID)
-    vtkSlicerSubjectHierarchyModuleLogic.InsertDicomSeriesInHierarchy(shNode, patient["DICOM.PatientID"], study["StudyInstanceUID"], seriesUID)
-    patientItem = shNode.GetItemByUID("DICOM", patient["DICOM.PatientID"])
-    studyItem = shNode.GetItemByUID("DICOM", study["StudyInstanceUID"])
-    for name, value in patient.items():
-        shNode.SetItemAttribute(patientItem, name, value)
-    for name, value in study.items():
-        if name != "StudyInstanceUID":
-            shNode.SetItemAttribute(studyItem, name, value)
-    assert shNode.GetItemParent(seriesItem) == studyItem and shNode.GetItemParent(studyItem) == patientItem
-
-
-def only_entries(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 def faexport_temp_folders() -> set[str]:
@@ -305,57 +273,6 @@ def test_missing_highdicom_is_explained_for_parametric_maps(tmp_path):
         "10",
     ]
     assert not (tmp_path / "pm").exists()
-
-
-def run_batch(*args: str) -> subprocess.CompletedProcess:
-    """The batch script as Slicer runs it with --python-script, here under plain Python with slicer-core."""
-    return subprocess.run([sys.executable, str(BATCH_SCRIPT), "--", *args], capture_output=True, text=True, check=False, timeout=300)
-
-
-def test_batch_exports_a_folder_and_reports_each_failure(tmp_path):
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    for name in ("axial", "las"):
-        geometry = GEOMETRIES[name]
-        write_volume(inputs / f"{name}.nrrd", map_values("fa", geometry.shape), geometry.affine)
-    broken = map_values("fa", GEOMETRIES["axial"].shape)
-    broken[1, 2, 3] = np.nan
-    write_volume(inputs / "broken.nii.gz", broken, GEOMETRIES["axial"].affine)
-    completed = run_batch("--input", str(inputs), "--output", str(tmp_path / "out"), "--no-database", "--mode", "sc", "--json")
-    assert completed.returncode == 1, completed.stderr
-    report = {Path(item["input"]).name: item for item in json.loads(completed.stdout)["files"]}
-    assert sorted(report) == ["axial.nrrd", "broken.nii.gz", "las.nrrd"]
-    message = (
-        f"1 voxel of {inputs / 'broken.nii.gz'} is NaN or infinite, and Slicer's NIfTI reader turns them into 0 when loading; "
-        "fix the map, or accept 0 for them explicitly (--replace-nonfinite 0)"
-    )
-    assert report["broken.nii.gz"]["error"] == message
-    assert f"FAExportBatch: error: {inputs / 'broken.nii.gz'}: {message}" in completed.stderr
-    assert completed.stderr.rstrip().endswith("FAExportBatch: 2 of 3 files exported")
-    for name in ("axial", "las"):
-        (series,) = report[f"{name}.nrrd"]["series"]
-        geometry = GEOMETRIES[name]
-        comparison = compare(map_values("fa", geometry.shape), geometry.affine, read_dcm2niix(Path(series["directory"]), tmp_path / f"dcm2niix-{name}"))
-        assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
-        assert comparison.max_value_error <= series["max_quantization_error"] + float(np.spacing(np.float32(1.0)))
-    assert len(only_entries(tmp_path / "out")) == 2
-
-
-def test_batch_without_any_destination_is_a_usage_error(tmp_path):
-    completed = run_batch("--input", str(tmp_path), "--no-database")
-    assert completed.returncode == 2
-    assert completed.stderr.strip() == "FAExportBatch: error: with --no-database, give --output DIR (otherwise nothing would be written)"
-
-
-def test_batch_without_a_database_outside_slicer_says_so(tmp_path):
-    geometry = GEOMETRIES["axial"]
-    write_volume(tmp_path / "fa.nii.gz", map_values("fa", geometry.shape), geometry.affine)
-    completed = run_batch("--input", str(tmp_path / "fa.nii.gz"))
-    assert completed.returncode == 1
-    assert (
-        f"FAExportBatch: error: {tmp_path / 'fa.nii.gz'}: Slicer's DICOM database is not open; open the DICOM module (it creates the database), "
-        "or export to a folder only"
-    ) in completed.stderr
 
 
 def test_slicer_reads_nifti_nan_as_zero_so_files_are_checked_before_loading(tmp_path, scene):

@@ -1,0 +1,111 @@
+"""The texts FAExport shows in Slicer: codes, quantities and units as the panel's fields take them, a preview as a
+few lines, and FAExportLib's messages in the panel's words (its field labels for the command-line options they name).
+"""
+
+from typing import TYPE_CHECKING
+
+from FAExportSlicerLib.i18n import _
+
+if TYPE_CHECKING:
+    from FAExportLib import Code, Preview, Quantity
+
+
+def codeText(code: "Code") -> str:
+    """A code as the panel's fields show it (and Code.parse reads it): VALUE,SCHEME,MEANING."""
+    return f"{code.value},{code.scheme},{code.meaning}"
+
+
+def quantityLabel(name: str, quantity: "Quantity") -> str:
+    """A quantity as the combo lists it: name and DICOM meaning ("MD (Mean Diffusivity)"), the meaning alone when it
+    only spells the name differently ("Tmax"), and a note when DICOM has no code for it (mr/sc only, or a code typed).
+    """
+    if quantity.code is None:
+        return _("{name} (no DICOM code)").format(name=name)
+    if quantity.code.meaning.lower() == name.lower():
+        return quantity.code.meaning
+    return f"{name} ({quantity.code.meaning})"
+
+
+def unitText(unit: "Code") -> str:
+    """A unit as the panel's unit field shows it: the UCUM code alone (parse_unit reads it back), else VALUE,SCHEME,MEANING."""
+    from FAExportLib.quantities import parse_unit
+
+    if unit.scheme == "UCUM":
+        try:
+            parsed = parse_unit(unit.value)
+            if (parsed.value, parsed.scheme) == (unit.value, unit.scheme):
+                return unit.value
+        except ValueError:
+            pass
+    return codeText(unit)
+
+
+def previewText(checked: "Preview", mode: str, plainIntegers: bool) -> str:
+    """A preview as the panel shows it: the value range, the stored integers and the worst-case error the chosen scale
+    gives, then one line per warning. ``plainIntegers`` (mr, sc, mr+pm): the factor, and that readers get the values
+    multiplied by it (RescaleSlope 1).
+    """
+    values = {
+        "low": checked.value_range.minimum,
+        "high": checked.value_range.maximum,
+        "lowStored": checked.rescale.stored_value(checked.value_range.minimum),
+        "highStored": checked.rescale.stored_value(checked.value_range.maximum),
+        "error": checked.max_quantization_error,
+    }
+    if mode == "pm":
+        text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(**values)
+    elif plainIntegers:
+        text = _(
+            "Values {low:.6g} to {high:.6g} are stored as plain integers {lowStored:.0f} to {highStored:.0f} = value x {factor} (RescaleSlope 1): "
+            "readers get the values multiplied by {factor}, and the series description says so; worst-case error {error:.3g} (in the original units).",
+        ).format(factor=checked.rescale.scale_label, **values)
+        if mode == "mr+pm":
+            text += " " + _("The Parametric Map keeps the values themselves (float32).")
+    else:
+        text = _("Values {low:.6g} to {high:.6g} are stored as integers {lowStored:.0f} to {highStored:.0f} (RescaleSlope {slope}); worst-case quantization error {error:.3g}.").format(
+            slope=checked.rescale.slope_text,
+            **values,
+        )
+        if mode == "mr+pm":
+            text += " " + _("The Parametric Map keeps them exactly (float32).")
+    return "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in checked.warnings)])
+
+
+# --- FAExportLib's messages in the panel's words
+
+
+def panelFieldNames(ui) -> dict[str, str]:
+    """Command-line options (which FAExportLib's messages name) -> this panel's field labels, quoted."""
+    labels = {
+        "--quantity": ui.quantityLabel,
+        "--quantity-code": ui.quantityCodeLabel,
+        "--unit": ui.quantityUnitLabel,
+        "--scale": ui.scaleLabel,
+        "--plain-integers": ui.plainIntegersCheckBox,
+        "--allow-coarse-scale": ui.allowCoarseScaleCheckBox,
+        "--laterality": ui.lateralityLabel,
+        "--series-description": ui.seriesDescriptionLabel,
+        "--series-number": ui.seriesNumberLabel,
+        "--patient-name": ui.patientNameLabel,
+        "--patient-id": ui.patientIDLabel,
+        "--study-description": ui.studyDescriptionLabel,
+        "--fallback": ui.sendFallbackLabel,
+        "--called-ae": ui.sendCalledAELabel,
+        "--calling-ae": ui.sendCallingAELabel,
+        "--stow-user": ui.sendUserLabel,
+        "--stow-password": ui.sendPasswordLabel,
+        "--stow-token": ui.sendTokenLabel,
+        "--send-dimse": ui.sendAddressLabel,
+        "--send-stow": ui.sendURLLabel,
+    }
+    # A checkbox's text is long ("Plain integers (readers get value x scale)"): its name is the part before "(".
+    return {option: '"' + widget.text.split("(")[0].strip().rstrip(":") + '"' for option, widget in labels.items()}
+
+
+def inPanelTerms(ui, message: str) -> str:
+    """A message of FAExportLib with the panel's field names for the command-line options it mentions."""
+    from FAExportLib.errors import name_options
+
+    message = message.replace("FAEXPORT_STOW_PASSWORD (or --stow-password)", "--stow-password")
+    message = message.replace("--stow-user and FAEXPORT_STOW_PASSWORD", "--stow-user and --stow-password")
+    return name_options(message, panelFieldNames(ui))

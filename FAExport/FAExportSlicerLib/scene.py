@@ -1,0 +1,251 @@
+"""What FAExport reads from Slicer's scene: a volume node's voxels, geometry and quantity, its subject-hierarchy study,
+the DICOM series it was computed from, and volume files read with Slicer's own reader.
+
+Works on any MRML scene (the application's, a private one, or PyPI slicer-core's): no Qt.
+"""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from FAExportSlicerLib.database import dicomDatabase
+from FAExportSlicerLib.i18n import _
+
+import slicer
+import slicer.util
+import vtk
+from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from FAExportLib import ExportMetadata, Quantity
+    from FAExportLib.sources import SourceSeries
+
+NON_SCALAR_NODE_CLASSES = {
+    "vtkMRMLLabelMapVolumeNode": "a labelmap (its voxels are segment labels, not measurements)",
+    # Checked in this order: Slicer's vector volume node derives from its tensor volume node.
+    "vtkMRMLVectorVolumeNode": "a vector or RGB volume (extract one scalar component first)",
+    "vtkMRMLTensorVolumeNode": "a tensor volume (compute a scalar map such as FA from it first)",
+}
+
+
+# --- the map's voxels, geometry and quantity
+
+
+def firstScalarVolume(scene):
+    """The first node that is exactly a scalar volume, as the panel's selector lists them (not a DWI, DTI or labelmap)."""
+    for index in range(scene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")):
+        node = scene.GetNthNodeByClass(index, "vtkMRMLScalarVolumeNode")
+        if node.GetClassName() == "vtkMRMLScalarVolumeNode" and not node.GetHideFromEditors():
+            return node
+    return None
+
+
+def voxelArray(volumeNode: vtkMRMLScalarVolumeNode) -> "np.ndarray":
+    """The node's voxels as array[k, j, i], a view of its image data (no copy); refuses what is not one scalar map."""
+    from FAExportLib import InputError
+
+    if volumeNode is None:
+        raise InputError("no volume was given; select the scalar map to export")
+    name = volumeNode.GetName()
+    for className, what in NON_SCALAR_NODE_CLASSES.items():
+        if volumeNode.IsA(className):
+            raise InputError(f'volume "{name}" is {what}; FAExport exports scalar maps')
+    imageData = volumeNode.GetImageData()
+    if imageData is None or imageData.GetPointData().GetScalars() is None:
+        raise InputError(f'volume "{name}" has no voxels (no image data); load or compute the map first')
+    components = imageData.GetNumberOfScalarComponents()
+    if components != 1:
+        raise InputError(f'volume "{name}" has {components} values per voxel; FAExport exports scalar maps (one value per voxel)')
+    return slicer.util.arrayFromVolume(volumeNode)
+
+
+def refuseNonFinite(array: "np.ndarray", advice: str) -> None:
+    """InputError when a float map has NaN or infinite voxels, with ``advice`` as the way out."""
+    import numpy as np
+
+    from FAExportLib import InputError
+
+    if np.issubdtype(array.dtype, np.floating):
+        count = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if count:
+            what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
+            raise InputError(f"{what}; {advice}")
+
+
+def worldIJKToRAS(volumeNode: vtkMRMLScalarVolumeNode) -> "np.ndarray":
+    """IJK-to-RAS where the user sees the volume: with its parent transforms applied, which must be linear."""
+    from FAExportLib import InputError
+
+    ijkToRAS = vtk.vtkMatrix4x4()
+    volumeNode.GetIJKToRASMatrix(ijkToRAS)
+    matrix = slicer.util.arrayFromVTKMatrix(ijkToRAS)
+    transformNode = volumeNode.GetParentTransformNode()
+    if transformNode is None:
+        return matrix
+    if not transformNode.IsTransformToWorldLinear():
+        raise InputError(
+            f'volume "{volumeNode.GetName()}" is under the non-linear transform "{transformNode.GetName()}"; DICOM images '
+            "cannot carry a warp: harden the transform (Data module, right-click the volume, Harden transform) to resample "
+            "the map, or remove the transform",
+        )
+    toWorld = vtk.vtkMatrix4x4()
+    transformNode.GetMatrixTransformToWorld(toWorld)
+    return slicer.util.arrayFromVTKMatrix(toWorld) @ matrix
+
+
+def quantityOf(volumeNode: vtkMRMLScalarVolumeNode) -> "Quantity | None":
+    """The node's VoxelValueQuantity/Units as a Quantity (known ones by code), or None when not set."""
+    from FAExportLib import Code, Quantity
+    from FAExportLib.quantities import quantity_by_code
+
+    coded = volumeNode.GetVoxelValueQuantity()
+    if coded is None or coded.IsEmpty():
+        return None
+    code = Code(coded.GetCodeValue(), coded.GetCodingSchemeDesignator(), coded.GetCodeMeaning())
+    quantity = quantity_by_code(code)  # FAExport's names and DICOM's vocabulary
+    if quantity is None:
+        quantity = Quantity(code.meaning or code.value, code=code, unit=None)
+    units = volumeNode.GetVoxelValueUnits()
+    if units is not None and not units.IsEmpty():
+        quantity = replace(quantity, unit=Code(units.GetCodeValue(), units.GetCodingSchemeDesignator(), units.GetCodeMeaning()))
+    return quantity
+
+
+# --- patient and study: the subject hierarchy, the source series
+
+
+def subjectHierarchyMetadata(volumeNode: vtkMRMLScalarVolumeNode) -> dict:
+    """Patient and study attributes of the study the volume sits under in the subject hierarchy (empty if none)."""
+    scene = volumeNode.GetScene()
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
+    if shNode is None:
+        return {}
+    item = shNode.GetItemByDataNode(volumeNode)
+    constants = vtkMRMLSubjectHierarchyConstants
+    studyItem = shNode.GetItemAncestorAtLevel(item, constants.GetDICOMLevelStudy()) if item else 0
+    if not studyItem:
+        return {}
+    studyUID = shNode.GetItemUID(studyItem, constants.GetDICOMUIDName()) or shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyInstanceUIDAttributeName())
+    if not studyUID:
+        return {}  # a study folder made by hand, not from DICOM: nothing to join
+    values = {
+        "study_instance_uid": studyUID,
+        "study_id": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyIDAttributeName()),
+        "study_date": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyDateAttributeName()),
+        "study_time": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyTimeAttributeName()),
+        "study_description": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyDescriptionAttributeName()),
+    }
+    patientItem = shNode.GetItemAncestorAtLevel(studyItem, constants.GetDICOMLevelPatient())
+    if patientItem:
+        values.update(
+            patient_name=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientNameAttributeName()),
+            patient_id=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientIDAttributeName()) or shNode.GetItemUID(patientItem, constants.GetDICOMUIDName()),
+            patient_sex=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientSexAttributeName()),
+            patient_birth_date=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientBirthDateAttributeName()),
+        )
+    # Empty attributes stay defaults; the study UID alone is enough to join the study.
+    return {key: value for key, value in values.items() if value}
+
+
+def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: "ExportMetadata | dict | None", joinSubjectHierarchyStudy: bool = True) -> "ExportMetadata":
+    """The user's fields, with the patient and study of the volume's subject-hierarchy study when it has one (unless told not to join it)."""
+    from FAExportLib import ExportMetadata, InputError
+
+    if isinstance(metadata, dict):
+        try:
+            metadata = ExportMetadata(**metadata)
+        except TypeError as error:
+            raise InputError(f"metadata: {error}; use the field names of FAExportLib.ExportMetadata") from None
+    metadata = metadata or ExportMetadata()
+    if not joinSubjectHierarchyStudy:
+        return metadata
+    return replace(metadata, **subjectHierarchyMetadata(volumeNode))
+
+
+def sourceSeries(sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None, sourceSeriesInstanceUID: str | None = None) -> "SourceSeries | None":
+    """The DICOM series the map was computed from, read from Slicer's DICOM database."""
+    if sourceVolumeNode is None and not sourceSeriesInstanceUID:
+        return None
+    import pydicom
+
+    from FAExportLib import InputError
+    from FAExportLib.sources import SourceSeries
+
+    database = dicomDatabase()
+    if database is None:
+        raise InputError("a source series was given but Slicer's DICOM database is not open; open the DICOM module first")
+    if sourceVolumeNode is not None:
+        files = sourceFiles(database, sourceVolumeNode)
+        if not files:
+            raise InputError(f'the source volume "{sourceVolumeNode.GetName()}" was not loaded from DICOM; choose a volume loaded from the DICOM database')
+    else:
+        files = list(database.filesForSeries(sourceSeriesInstanceUID))
+    missing = [path for path in files if not path or not os.path.isfile(path)]
+    if not files or missing:
+        raise InputError("the source series' files are not in Slicer's DICOM database any more; re-import the source DICOM series")
+    return SourceSeries.from_datasets([pydicom.dcmread(path, stop_before_pixels=True) for path in files])
+
+
+def sourceFiles(database, volumeNode: vtkMRMLScalarVolumeNode) -> list[str]:
+    """The DICOM files a volume was loaded from, as each loader records them.
+
+    Slicer's scalar volume plugin sets the node attribute ``DICOM.instanceUIDs``
+    (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py). Other plugins, such as SlicerDMRI's diffusion one
+    (Modules/Scripted/DMRIPlugins/DICOMDiffusionVolumePlugin.py), only call DICOMPlugin.addSeriesInSubjectHierarchy
+    (Modules/Scripted/DICOMLib/DICOMPlugin.py), which records the instance UIDs (UID name ``DICOMInstanceUID``) and
+    the series UID (UID name ``DICOM``) on the series' subject hierarchy item.
+    """
+    instanceUIDs = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+    seriesUID = ""
+    scene = volumeNode.GetScene()
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
+    item = shNode.GetItemByDataNode(volumeNode) if shNode else 0
+    if not instanceUIDs and item:
+        instanceUIDs = (shNode.GetItemUID(item, vtkMRMLSubjectHierarchyConstants.GetDICOMInstanceUIDName()) or "").split()
+        seriesUID = shNode.GetItemUID(item, vtkMRMLSubjectHierarchyConstants.GetDICOMUIDName()) or ""
+    if instanceUIDs:
+        return [database.fileForInstance(uid) for uid in instanceUIDs]
+    return list(database.filesForSeries(seriesUID)) if seriesUID else []
+
+
+# --- volume files
+
+
+def volumeFile(volumeNode) -> str:
+    """The file the map was loaded from (its storage node's), or "" for a map computed in the scene."""
+    storageNode = volumeNode.GetStorageNode()
+    return (storageNode.GetFileName() or "") if storageNode is not None else ""
+
+
+def readVolumeFile(path: str | os.PathLike, scene) -> vtkMRMLScalarVolumeNode:
+    """Read a NIfTI/NRRD file into ``scene`` with Slicer's own volume reader (the geometry Slicer shows)."""
+    from FAExportLib import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file")
+    volumeNode = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", path.name.split(".")[0])
+    storageNode = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+    storageNode.SetFileName(str(path))
+    storageNode.SetSingleFile(1)
+    if not storageNode.ReadData(volumeNode):
+        raise InputError(f"Slicer could not read {path} as a scalar volume; give a NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) file")
+    return volumeNode
+
+
+def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None) -> None:
+    """Refuse NaN/infinite voxels of a NIfTI file: Slicer's (ITK's) reader silently turns them into 0."""
+    from FAExportLib import InputError
+    from FAExportLib.volume_files import nifti_nonfinite_count
+
+    if not str(path).lower().endswith((".nii", ".nii.gz")):
+        return  # Slicer's NRRD reader keeps them, and exportVolume refuses them
+    count = nifti_nonfinite_count(path)
+    if count and replaceNonFinite != 0:
+        raise InputError(
+            f"{count} voxel{'s' if count > 1 else ''} of {path} {'are' if count > 1 else 'is'} NaN or infinite, and Slicer's NIfTI reader turns them "
+            "into 0 when loading; fix the map, or accept 0 for them explicitly (--replace-nonfinite 0)",
+        )
