@@ -99,9 +99,9 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         exportable.pluginClass = self.pluginKey
         exportable.confidence = self.confidenceInt16 if valuesSurviveInt16(volumeNode) else self.confidenceLossy
         try:
-            preview = FAExportLogic().previewText(volumeNode, self.mode, "auto")
+            preview = FAExportLogic().previewText(volumeNode, mode=self.mode, scale="auto")
         except FAExportError as error:
-            preview = _("Cannot export: {error}").format(error=error)
+            preview = _("Cannot export: {error}").format(error=inDialogWords(error))
         exportable.tooltip = f"{self.exportTooltip}\n{preview}"
         for tagName, value in self.defaultSeriesTags(volumeNode).items():
             exportable.setTag(tagName, value)
@@ -145,7 +145,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
                 name = self._itemName(exportable)
                 self._exportOne(exportable, moved, studyDefaults, seriesUIDs)
         except FAExportError as error:
-            message = _("Series '{name}': {error}").format(name=name, error=tagNamesForOptions(str(error)))
+            message = _("Series '{name}': {error}").format(name=name, error=inDialogWords(error))
         except Exception as error:  # the dialog shows a returned message; a raised one becomes a generic failure
             logging.exception("FAExport: export of '%s' failed", name)
             message = _("Series '{name}': FAExport failed ({error}); see the application log for details").format(name=name, error=error)
@@ -357,12 +357,14 @@ def newStudyDefaults() -> dict:
     return {"study_instance_uid": generate_uid(), "study_date": now.strftime("%Y%m%d"), "study_time": now.strftime("%H%M%S")}
 
 
-def tagNamesForOptions(message: str) -> str:
-    """FAExportLib names metadata by command-line option (--study-date); in the dialog they are tags (StudyDate)."""
-    from FAExportLib.errors import name_options
+def inDialogWords(error) -> str:
+    """An FAExportLib error with its fields named as the dialog shows them: tags (StudyDate, Quantity, Scale); a field
+    the dialog has no tag for, as the Python console gives it (the way to set it there).
+    """
+    from FAExportSlicerLib.field_names import consoleLabel, labelsFrom
 
-    message = name_options(message, {"--" + field.replace("_", "-"): tagName for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items()})
-    return message.replace("(--replace-nonfinite VALUE)", "(in the Python console: FAExportLogic().exportVolume(..., replaceNonFinite=VALUE))")
+    tags = {field: tagName for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items()} | {"quantity": QUANTITY_TAG, "scale": SCALE_TAG}
+    return error.render(labelsFrom(tags, otherwise=lambda field: f"in the Python console: FAExportLogic().exportVolume(..., {consoleLabel(field)})"))
 
 
 #

@@ -17,14 +17,11 @@ numpy, pydicom and FAExportLib (the encoder) are imported where an export or a p
 import enum
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 from FAExportSlicerLib import database, labels, scene
-from FAExportSlicerLib.requirements import HIGHDICOM_MISSING, ensureSendLibrary, slicerVersionProblem
+from FAExportSlicerLib.options import FAExportOptions
+from FAExportSlicerLib.requirements import ensureSendLibrary, slicerVersionProblem
 from FAExportSlicerLib.result import FAExportResult
 
 import slicer
@@ -32,7 +29,7 @@ import vtk
 from slicer import vtkMRMLScalarVolumeNode
 
 if TYPE_CHECKING:
-    from FAExportLib import Code, ExportMetadata, Quantity, SeriesResult
+    from FAExportLib import SeriesResult
     from FAExportLib.send import DimseDestination, SendResult, StowDestination
 
 # The application is detected by slicer.app (Base/Python/slicer/__init__.py: set only inside the application), not by
@@ -397,8 +394,9 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 except ExportCancelled:
                     self.ui.resultLabel.text = _("Export cancelled; nothing was written.")
                     return
-                except FAExportError as error:  # shown by tryWithErrorDisplay: in the panel's words, not the command line's
-                    raise type(error)(labels.inPanelTerms(self.ui, str(error))) from error
+                except FAExportError as error:  # shown by tryWithErrorDisplay: in the panel's words, not the console's
+                    error.args = (labels.inPanelWords(self.ui, error),)
+                    raise
                 if "sendTo" in options:
                     self.sendSection.remember(parameters, options["sendTo"])
                 self.showResult(result)
@@ -408,7 +406,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.updatePanel()
 
     def showResult(self, result: FAExportResult) -> None:
-        self.ui.resultLabel.text = labels.inPanelTerms(self.ui, result.summary())
+        self.ui.resultLabel.text = result.summary(labels.panelLabel(self.ui))
         self._shownSeriesUIDs = [item.series_instance_uid for item in result.series] if result.addedToDatabase else []
         self.ui.showInBrowserButton.enabled = bool(self._shownSeriesUIDs)
 
@@ -455,231 +453,97 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
     # --- preview
 
-    def preview(
-        self,
-        volumeNode: vtkMRMLScalarVolumeNode,
-        mode: str,
-        scale,
-        replaceNonFinite: float | None = None,
-        nonFiniteAdvice: str | None = None,
-        allowCoarseScale: bool = False,
-        quantity: "str | Quantity | None" = None,
-        plainIntegers: bool = False,
-    ):
-        """FAExportLib.preview of the node: value range, rescale (or plain-integer factor) and ``warnings``.
-
-        Raises InputError/ScaleError/CoarseScaleError saying why the export would be refused (NaN/infinite voxels,
-        values that do not fit, a scale too coarse). ``nonFiniteAdvice`` replaces the library's way out for
-        NaN/infinite voxels (which names the command-line option).
+    def preview(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords):
+        """What exporting ``volumeNode`` would store, before anything is written: FAExportLib's ``Preview`` (value range,
+        rescale or plain-integer factor, ``warnings``). ``options`` and ``keywords`` as for exportVolume (mode, scale,
+        replaceNonFinite, allowCoarseScale, quantity, plainIntegers apply). Raises what the export would raise for the
+        values (NaN/infinite voxels, values that do not fit, a scale too coarse).
         """
+        from FAExportSlicerLib.export import inConsoleWords
+
         from FAExportLib import preview
 
-        array = self.voxelArray(volumeNode)
-        if nonFiniteAdvice and replaceNonFinite is None:
-            scene.refuseNonFinite(array, nonFiniteAdvice)
-        return preview(
-            array,
-            "auto" if mode == "pm" else scale,
-            replaceNonFinite,
-            allow_coarse_scale=allowCoarseScale,
-            quantity=quantity or self.quantityOf(volumeNode) or "FA",
-            plain_integers=plainIntegers and mode != "pm",
-        )
+        options = (options or FAExportOptions()).updated(**keywords)
+        with inConsoleWords():
+            return preview(
+                self.voxelArray(volumeNode),
+                "auto" if options.mode == "pm" else options.scale,
+                options.replaceNonFinite,
+                allow_coarse_scale=options.allowCoarseScale,
+                quantity=options.quantity or self.quantityOf(volumeNode) or "FA",
+                plain_integers=options.plainIntegers and options.mode != "pm",
+            )
 
-    def previewText(
-        self,
-        volumeNode: vtkMRMLScalarVolumeNode,
-        mode: str,
-        scale,
-        replaceNonFinite: float | None = None,
-        nonFiniteAdvice: str | None = None,
-        allowCoarseScale: bool = False,
-        quantity: "str | Quantity | None" = None,
-        plainIntegers: bool = False,
-    ) -> str:
-        """The panel's text: the value range, the stored integers and the worst-case error the chosen scale gives, then
-        one line per warning. Raises what ``preview`` raises.
-
-        ``plainIntegers`` (mr, sc, mr+pm): the factor, and that readers get the values multiplied by it (RescaleSlope 1).
-        """
-        plainIntegers = plainIntegers and mode != "pm"
-        checked = self.preview(volumeNode, mode, scale, replaceNonFinite, nonFiniteAdvice, allowCoarseScale, quantity, plainIntegers)
-        return labels.previewText(checked, mode, plainIntegers)
+    def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> str:
+        """The panel's preview: the value range, the stored integers and the worst-case error, then one line per warning."""
+        options = (options or FAExportOptions()).updated(**keywords)
+        return labels.previewText(self.preview(volumeNode, options), options.mode, options.plainIntegers and options.mode != "pm")
 
     # --- export
 
-    def exportVolume(
-        self,
-        volumeNode: vtkMRMLScalarVolumeNode,
-        mode: str = "mr",
-        scale: str | float = "auto",
-        quantity: "str | Quantity | None" = None,
-        quantityCode: "Code | str | None" = None,
-        unit: "Code | str | None" = None,
-        methodCode: "Code | str | None" = None,
-        metadata: "ExportMetadata | dict | None" = None,
-        sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None,
-        sourceSeriesInstanceUID: str | None = None,
-        outputFolder: str | os.PathLike | None = None,
-        addToDatabase: bool = True,
-        replaceNonFinite: float | None = None,
-        progressCallback: Callable[[str, int], bool] | None = None,
-        joinSubjectHierarchyStudy: bool = True,
-        plainIntegers: bool = False,
-        sendTo: "DimseDestination | StowDestination | None" = None,
-        fallback: str | None = None,
-        allowCoarseScale: bool = False,
-        laterality: str | None = None,
-    ) -> FAExportResult:
-        """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or ``outputFolder``.
+    def exportVolume(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
+        """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or a folder, and send it if asked.
 
-        ``mode``: mr, sc, pm or mr+pm. ``scale``: auto, 1000, 32000 or a number. ``quantity`` (FA, MD, ...) and the
-        codes (objects or "VALUE,SCHEME,MEANING"; ``unit`` also a UCUM code such as "ms") override the node's
-        VoxelValueQuantity/Units. ``plainIntegers`` (mr, sc): stored = round(value x scale), RescaleSlope 1, the factor in
-        the series description. ``metadata`` holds patient/study/series fields (ExportMetadata or a dict of its field names); a source series or the subject
-        hierarchy study of the volume takes precedence for patient and study (see README); with
-        ``joinSubjectHierarchyStudy=False`` only a source series does (Slicer's export dialog passes the tags the
-        user edited, which must win). ``allowCoarseScale`` exports with a scale too coarse for the values (refused
-        otherwise); ``laterality`` (L, R, B, U) is the side of a paired body part. Raises FAExportError with nothing
-        written or added on bad input, failure or cancel; the result's ``warnings`` say what to check (they are also logged).
-
-        ``sendTo`` (a DimseDestination or StowDestination) sends the written and verified series to an archive; the
-        result's ``sent`` says what arrived (a failed send raises nothing: the export stands). ``fallback`` (sc or
-        mr) re-exports and sends that mode, in the same study and frame of reference, if the archive refuses the
-        Parametric Map.
+        ``options`` is an FAExportOptions (every option documented there); ``keywords`` are its fields, alone or to
+        change some of ``options`` (``exportVolume(node, mode="mr+pm", outputFolder="/data/dicom")``). Raises
+        FAExportError, with nothing written or added, on bad input, failure or cancel; the result's ``warnings`` say
+        what to check, ``sent`` what reached the archive and ``sendError`` why a send failed (the export stands).
         """
-        from FAExportLib import Code, InputError, OutputError, export_volume
-        from FAExportLib.quantities import parse_unit
-        from FAExportLib.send import SendError, fallback_metadata
+        from FAExportSlicerLib.export import exportNode
 
-        problem = slicerVersionProblem()
-        if problem:
-            raise InputError(problem)
-        if not (addToDatabase or outputFolder):
-            raise OutputError("nothing to export to: give an output folder, or addToDatabase=True")
-        if fallback is not None and (sendTo is None or "pm" not in mode):
-            raise SendError("fallback replaces a refused Parametric Map when sending: give sendTo and mode pm or mr+pm")
-        if sendTo is not None:
-            self.ensureSendLibrary(sendTo)  # before exporting: asks to install pynetdicom, or explains
-        if "pm" in mode:
-            try:
-                import highdicom  # noqa: F401
-            except ImportError:
-                raise InputError(HIGHDICOM_MISSING.format(mode=mode)) from None
-        database = self.dicomDatabase() if addToDatabase else None
-        if addToDatabase and database is None:
-            raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
-        array = self.voxelArray(volumeNode)
-        ijkToRAS = self.worldIJKToRAS(volumeNode)
-        codes = {name: (parse_unit if name == "unit" else Code.parse)(value) if isinstance(value, str) else value for name, value in (("quantity_code", quantityCode), ("unit", unit), ("method", methodCode))}
-        if quantity is None and codes["quantity_code"] is None:
-            nodeQuantity = self.quantityOf(volumeNode)
-            quantity = nodeQuantity if nodeQuantity is not None else "FA"
-        metadata = self.exportMetadata(volumeNode, metadata, joinSubjectHierarchyStudy)
-        if laterality is not None:
-            metadata = replace(metadata, laterality=laterality)
-        source = self.sourceSeries(sourceVolumeNode, sourceSeriesInstanceUID)
-        workFolder = None if outputFolder else tempfile.mkdtemp(prefix="FAExport-")
-        try:
-            result = export_volume(
-                array,
-                ijkToRAS,
-                outputFolder or workFolder,
-                mode=mode,
-                scale=scale,
-                quantity=quantity,
-                **codes,
-                metadata=metadata,
-                source=source,
-                replace_nonfinite=replaceNonFinite,
-                progress=progressCallback,
-                plain_integers=plainIntegers,
-                allow_coarse_scale=allowCoarseScale,
-            )
-            exported = FAExportResult(series=list(result.series), outputFolder=str(outputFolder) if outputFolder else None, warnings=list(result.warnings))
-            if database is not None:
-                self.addToDatabase(database, exported.series)
-                exported.addedToDatabase = True
-                if outputFolder is None:
-                    exported.series = [self._inDatabase(database, item) for item in exported.series]
-        finally:
-            if workFolder is not None:
-                shutil.rmtree(workFolder, ignore_errors=True)
-        if sendTo is not None:
-            def reencode(fallbackMode: str, parametricMap: "SeriesResult") -> "list[SeriesResult]":
-                options = dict(scale=scale, quantity=quantity, quantityCode=quantityCode, unit=unit, methodCode=methodCode, replaceNonFinite=replaceNonFinite, plainIntegers=plainIntegers, allowCoarseScale=allowCoarseScale, laterality=laterality)
-                again = self.exportVolume(
-                    volumeNode,
-                    mode=fallbackMode,
-                    metadata=fallback_metadata(metadata, parametricMap),  # already joined and with its laterality
-                    sourceVolumeNode=sourceVolumeNode,
-                    sourceSeriesInstanceUID=sourceSeriesInstanceUID,
-                    outputFolder=outputFolder,
-                    addToDatabase=addToDatabase,
-                    progressCallback=progressCallback,
-                    joinSubjectHierarchyStudy=joinSubjectHierarchyStudy,
-                    **options,
-                )
-                return again.series
+        return exportNode(volumeNode, (options or FAExportOptions()).updated(**keywords))
 
-            exported.sent = self.sendSeries(exported, sendTo, fallback=fallback, reencode=reencode, progressCallback=progressCallback)
-        logging.info("FAExport: %s", exported.summary())
-        for warning in exported.warnings:
-            logging.warning("FAExport: %s", warning)
-        return exported
+    def sendSeries(self, exported: "FAExportResult | list[SeriesResult]", destination: "DimseDestination | StowDestination", progressCallback=None) -> "SendResult":
+        """Send the series of an earlier export (as written and verified) to an archive; one result per instance.
 
-    # --- sending
-
-    def sendSeries(
-        self,
-        exported: "FAExportResult | list[SeriesResult]",
-        destination: "DimseDestination | StowDestination",
-        fallback: str | None = None,
-        reencode: "Callable[[str, SeriesResult], list[SeriesResult]] | None" = None,
-        progressCallback: Callable[[str, int], bool] | None = None,
-    ) -> "SendResult":
-        """Send the series of an export (as written and verified) to an archive; one result per instance.
-
-        Never retries and never changes the local files. ``fallback`` needs ``reencode`` (exportVolume passes one).
+        Never retries and never changes the local files. To fall back to another mode when the archive refuses the
+        Parametric Map, send with the export itself (``exportVolume(..., sendTo=..., fallback="sc")``): that has the volume.
         """
-        from FAExportLib.send import send_series
+        from FAExportSlicerLib.export import inConsoleWords, logResult
+
+        from FAExportLib.workflow import send_series
 
         self.ensureSendLibrary(destination)
         series = exported.series if isinstance(exported, FAExportResult) else list(exported)
-        sent = send_series(series, destination, fallback=fallback, reencode=reencode, progress=progressCallback)
-        for line in sent.messages():
-            (logging.info if sent.complete else logging.error)("FAExport: %s", line)
+        with inConsoleWords():
+            sent = send_series(series, destination, progress=progressCallback)
+        logResult(FAExportResult(series=[], sent=sent))
         return sent
 
     # --- files
 
-    def exportFile(self, path: str | os.PathLike, **options) -> FAExportResult:
-        """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it; ``options`` as for exportVolume."""
+    def exportFile(self, path: str | os.PathLike, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
+        """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it; options as for exportVolume."""
+        from FAExportSlicerLib.export import inConsoleWords
+
         from FAExportLib.volume_files import nifti_header_warnings
 
-        self.checkNonFiniteNIfTI(path, options.get("replaceNonFinite"))
+        options = (options or FAExportOptions()).updated(**keywords)
+        with inConsoleWords():
+            self.checkNonFiniteNIfTI(path, options.replaceNonFinite)
         fileWarnings = nifti_header_warnings(path)  # which NIfTI transform Slicer's reader used, if the other differs
         for warning in fileWarnings:
             logging.warning("FAExport: %s", warning)
-        scene = slicer.vtkMRMLScene()  # private: the user's scene is untouched, and freed after each file
+        privateScene = slicer.vtkMRMLScene()  # the user's scene is untouched, and this one freed after each file
         try:
-            result = self.exportVolume(self.readVolumeFile(path, scene), **options)
+            result = self.exportVolume(self.readVolumeFile(path, privateScene), options)
         finally:
-            scene.Clear(True)
+            privateScene.Clear(True)
         result.warnings[:0] = fileWarnings
         return result
 
-    def exportFiles(self, paths, **options) -> "list[tuple[str, FAExportResult | Exception]]":
+    def exportFiles(self, paths, options: FAExportOptions | None = None, **keywords) -> "list[tuple[str, FAExportResult | Exception]]":
         """Export many files, each on its own (no failure stops the others); returns (path, result or error).
 
         An unexpected error (a bug, not a refused input) is logged with its traceback and reported like the others.
         """
         from FAExportLib import FAExportError
 
+        options = (options or FAExportOptions()).updated(**keywords)
         outcomes = []
         for path in paths:
             try:
-                outcomes.append((str(path), self.exportFile(path, **options)))
+                outcomes.append((str(path), self.exportFile(path, options)))
             except FAExportError as error:
                 logging.error("FAExport: %s: %s", path, error)
                 outcomes.append((str(path), error))

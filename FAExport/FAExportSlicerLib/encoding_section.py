@@ -5,7 +5,7 @@ Enum parameters are compared by value: FAExport.py, which defines them, is impor
 """
 
 from FAExportSlicerLib.i18n import _
-from FAExportSlicerLib.labels import inPanelTerms
+from FAExportSlicerLib.labels import inPanelWords
 from FAExportSlicerLib.scene import volumeFile
 
 
@@ -77,19 +77,18 @@ class EncodingSection:
 
             self.coarseScaleRefused = False
             try:
-                advice = _('fix the map, or tick "Replace NaN/infinite voxels with 0"')
                 text = self.logic.previewText(
-                    volumeNode, parameters.exportMode.value, self.scale(parameters), replacement, nonFiniteAdvice=advice,
+                    volumeNode, mode=parameters.exportMode.value, scale=self.scale(parameters), replaceNonFinite=replacement,
                     allowCoarseScale=allowCoarse, quantity=quantity, plainIntegers=plainIntegers,
                 )
                 # The file the map was loaded from: which NIfTI transform Slicer's reader used, when the other differs.
                 fileWarnings = nifti_header_warnings(volumeFile(volumeNode)) if volumeFile(volumeNode) else []
                 text = "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in fileWarnings)])
-                self.previewState = (inPanelTerms(self.ui, text), "")
+                self.previewState = (text, "")
             except CoarseScaleError as error:
                 self.coarseScaleRefused = True
-                self.previewState = (None, _("Cannot export: {error}").format(error=inPanelTerms(self.ui, str(error))))
+                self.previewState = (None, _("Cannot export: {error}").format(error=inPanelWords(self.ui, error)))
             except FAExportError as error:
-                self.previewState = (None, _("Cannot export: {error}").format(error=inPanelTerms(self.ui, str(error))))
+                self.previewState = (None, _("Cannot export: {error}").format(error=inPanelWords(self.ui, error)))
             self.previewKey = key
         return self.previewState

@@ -26,13 +26,17 @@ OPTION_NAMES = {"mode", "scale", "quantity", "unit", "laterality", "fallback", *
 DESTINATION_NAMES = {"called_ae", "calling_ae", "send_timeout", "stow_user", "stow_password", "stow_token"}
 
 
+# Values in FAExportLib's messages that stand for what the user fills in.
+PLACEHOLDERS = {"VALUE", "VALUE,SCHEME,MEANING"}
+
+
 def pythonValue(text: str) -> str:
     """A value in a message as Python source: a number or a placeholder (VALUE) as it is, text quoted."""
     try:
         float(text)
         return text
     except ValueError:
-        return text if text.isupper() else repr(text)
+        return text if text in PLACEHOLDERS else repr(text)
 
 
 def consoleLabel(field) -> str:

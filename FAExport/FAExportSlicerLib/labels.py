@@ -73,39 +73,59 @@ def previewText(checked: "Preview", mode: str, plainIntegers: bool) -> str:
 
 # --- FAExportLib's messages in the panel's words
 
+# FAExportLib's fields -> the panel's widget whose text names the field in messages.
+PANEL_FIELDS = {
+    "mode": "exportModeLabel",
+    "quantity": "quantityLabel",
+    "quantity_code": "quantityCodeLabel",
+    "unit": "quantityUnitLabel",
+    "scale": "scaleLabel",
+    "plain_integers": "plainIntegersCheckBox",
+    "allow_coarse_scale": "allowCoarseScaleCheckBox",
+    "replace_nonfinite": "replaceNonFiniteCheckBox",
+    "laterality": "lateralityLabel",
+    "series_description": "seriesDescriptionLabel",
+    "series_number": "seriesNumberLabel",
+    "patient_name": "patientNameLabel",
+    "patient_id": "patientIDLabel",
+    "study_description": "studyDescriptionLabel",
+    "output_folder": "writeToFolderCheckBox",
+    "add_to_database": "addToDatabaseCheckBox",
+    "fallback": "sendFallbackLabel",
+    "called_ae": "sendCalledAELabel",
+    "calling_ae": "sendCallingAELabel",
+    "stow_user": "sendUserLabel",
+    "stow_password": "sendPasswordLabel",
+    "stow_token": "sendTokenLabel",
+    "destination_dimse": "sendAddressLabel",
+    "destination_stow": "sendURLLabel",
+}
 
-def panelFieldNames(ui) -> dict[str, str]:
-    """Command-line options (which FAExportLib's messages name) -> this panel's field labels, quoted."""
-    labels = {
-        "--quantity": ui.quantityLabel,
-        "--quantity-code": ui.quantityCodeLabel,
-        "--unit": ui.quantityUnitLabel,
-        "--scale": ui.scaleLabel,
-        "--plain-integers": ui.plainIntegersCheckBox,
-        "--allow-coarse-scale": ui.allowCoarseScaleCheckBox,
-        "--laterality": ui.lateralityLabel,
-        "--series-description": ui.seriesDescriptionLabel,
-        "--series-number": ui.seriesNumberLabel,
-        "--patient-name": ui.patientNameLabel,
-        "--patient-id": ui.patientIDLabel,
-        "--study-description": ui.studyDescriptionLabel,
-        "--fallback": ui.sendFallbackLabel,
-        "--called-ae": ui.sendCalledAELabel,
-        "--calling-ae": ui.sendCallingAELabel,
-        "--stow-user": ui.sendUserLabel,
-        "--stow-password": ui.sendPasswordLabel,
-        "--stow-token": ui.sendTokenLabel,
-        "--send-dimse": ui.sendAddressLabel,
-        "--send-stow": ui.sendURLLabel,
-    }
+
+def panelLabel(ui):
+    """FAExportLib's fields named by the panel's labels, quoted (``"Unit" ms``); a field the panel does not show is
+    named in words (the panel never sets it, but a message may still mention it).
+    """
+    from FAExportSlicerLib.field_names import labelsFrom
+
     # A checkbox's text is long ("Plain integers (readers get value x scale)"): its name is the part before "(".
-    return {option: '"' + widget.text.split("(")[0].strip().rstrip(":") + '"' for option, widget in labels.items()}
+    names = {name: '"' + getattr(ui, widget).text.split("(")[0].strip().rstrip(":") + '"' for name, widget in PANEL_FIELDS.items()}
+    return labelsFrom(names, otherwise=lambda field: field.name.replace("_", " ") + (f" {field.value}" if field.value else ""))
 
 
-def inPanelTerms(ui, message: str) -> str:
-    """A message of FAExportLib with the panel's field names for the command-line options it mentions."""
-    from FAExportLib.errors import name_options
+def inPanelWords(ui, message) -> str:
+    """An FAExportLib error, or a message (a send result's line), in the panel's words.
 
-    message = message.replace("FAEXPORT_STOW_PASSWORD (or --stow-password)", "--stow-password")
-    message = message.replace("--stow-user and FAEXPORT_STOW_PASSWORD", "--stow-user and --stow-password")
-    return name_options(message, panelFieldNames(ui))
+    NaN/infinite voxels get the panel's own way out: its checkbox replaces them with 0 (the library's way out names
+    a value to give, which the panel does not take).
+    """
+    from FAExportLib import FAExportError, Field
+    from FAExportLib.errors import render
+
+    label = panelLabel(ui)
+    if not isinstance(message, FAExportError):
+        return render(message, label)
+    remedy = None
+    if message.field == "replace_nonfinite" and message.remedy:
+        remedy = (_("fix the map, or tick {checkbox}").format(checkbox=label(Field("replace_nonfinite"))),)
+    return message.render(label, remedy=remedy)

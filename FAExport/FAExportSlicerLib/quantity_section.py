@@ -3,7 +3,7 @@ unit field means, the logic's quantity arguments, and why the fields cannot make
 """
 
 from FAExportSlicerLib.i18n import _
-from FAExportSlicerLib.labels import codeText, inPanelTerms, quantityLabel, unitText
+from FAExportSlicerLib.labels import codeText, inPanelWords, quantityLabel, unitText
 from FAExportSlicerLib.scene import quantityOf
 
 OTHER_QUANTITY = "other"  # the quantity parameter for a code and unit typed in
@@ -138,7 +138,7 @@ class QuantitySection:
             try:
                 parse_unit(parameters.quantityUnit)
             except ValueError as error:
-                return _("Cannot export: {error}").format(error=inPanelTerms(self.ui, str(error)))
+                return _("Cannot export: {error}").format(error=inPanelWords(self.ui, error))
         if "pm" not in parameters.exportMode.value or parameters.inputVolume is None:
             return ""
         try:
@@ -150,5 +150,5 @@ class QuantitySection:
 
             check_quantity(resolve_quantity(quantity, quantity_code=options.get("quantityCode"), unit=options.get("unit"), method=None))
         except (FAExportError, ValueError) as error:
-            return _("Cannot export: {error}").format(error=inPanelTerms(self.ui, str(error)))
+            return _("Cannot export: {error}").format(error=inPanelWords(self.ui, error))
         return ""

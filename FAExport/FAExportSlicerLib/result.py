@@ -3,10 +3,11 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from FAExportSlicerLib.field_names import consoleLabel
 from FAExportSlicerLib.i18n import _
 
 if TYPE_CHECKING:
-    from FAExportLib import SeriesResult
+    from FAExportLib import SendError, SeriesResult
     from FAExportLib.send import SendResult
 
 
@@ -19,9 +20,12 @@ class FAExportResult:
     outputFolder: str | None = None
     sent: "SendResult | None" = None  # when sent to an archive (exportVolume's sendTo, or sendSeries)
     warnings: list[str] = field(default_factory=list)  # what the user should check (FAExportLib's, and the file's)
+    sendError: "SendError | None" = None  # why sending failed after the export was written (the export stands)
 
-    def summary(self) -> str:
-        """A few lines for the panel or the console, warnings last."""
+    def summary(self, label=consoleLabel) -> str:
+        """A few lines for the panel or the console, warnings last; options named by ``label`` (the console's words
+        by default, the panel passes its field labels).
+        """
         lines = []
         for item in self.series:
             count = len(item.files)
@@ -38,6 +42,8 @@ class FAExportResult:
                 lines.append("  " + _("RescaleSlope {slope:.12g}, RescaleIntercept {intercept:.12g}").format(slope=item.rescale_slope, intercept=item.rescale_intercept))
             lines.append("  " + _("worst-case error {bound:.3g}, measured {measured:.3g}").format(bound=item.max_quantization_error, measured=item.measured_max_error))
         if self.sent is not None:
-            lines.append(self.sent.summary())
+            lines.append(self.sent.summary(label))
+        if self.sendError is not None:
+            lines.append(_("Sending failed: {error}; the exported series are kept").format(error=self.sendError.render(label)))
         lines.extend(_("Warning: {warning}").format(warning=warning) for warning in self.warnings)
         return "\n".join(lines)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from FAExportSlicerLib.database import dicomDatabase
-from FAExportSlicerLib.i18n import _
 
 import slicer
 import slicer.util
@@ -60,19 +59,6 @@ def voxelArray(volumeNode: vtkMRMLScalarVolumeNode) -> "np.ndarray":
     if components != 1:
         raise InputError(f'volume "{name}" has {components} values per voxel; FAExport exports scalar maps (one value per voxel)')
     return slicer.util.arrayFromVolume(volumeNode)
-
-
-def refuseNonFinite(array: "np.ndarray", advice: str) -> None:
-    """InputError when a float map has NaN or infinite voxels, with ``advice`` as the way out."""
-    import numpy as np
-
-    from FAExportLib import InputError
-
-    if np.issubdtype(array.dtype, np.floating):
-        count = int(array.size - np.count_nonzero(np.isfinite(array)))
-        if count:
-            what = _("1 voxel is NaN or infinite") if count == 1 else _("{count} voxels are NaN or infinite").format(count=count)
-            raise InputError(f"{what}; {advice}")
 
 
 def worldIJKToRAS(volumeNode: vtkMRMLScalarVolumeNode) -> "np.ndarray":
@@ -238,7 +224,7 @@ def readVolumeFile(path: str | os.PathLike, scene) -> vtkMRMLScalarVolumeNode:
 
 def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None) -> None:
     """Refuse NaN/infinite voxels of a NIfTI file: Slicer's (ITK's) reader silently turns them into 0."""
-    from FAExportLib import InputError
+    from FAExportLib import Field, InputError
     from FAExportLib.volume_files import nifti_nonfinite_count
 
     if not str(path).lower().endswith((".nii", ".nii.gz")):
@@ -246,6 +232,7 @@ def checkNonFiniteNIfTI(path: str | os.PathLike, replaceNonFinite: float | None)
     count = nifti_nonfinite_count(path)
     if count and replaceNonFinite != 0:
         raise InputError(
-            f"{count} voxel{'s' if count > 1 else ''} of {path} {'are' if count > 1 else 'is'} NaN or infinite, and Slicer's NIfTI reader turns them "
-            "into 0 when loading; fix the map, or accept 0 for them explicitly (--replace-nonfinite 0)",
+            f"{count} voxel{'s' if count > 1 else ''} of {path} {'are' if count > 1 else 'is'} NaN or infinite, and Slicer's NIfTI reader turns them into 0 when loading",
+            remedy=("fix the map, or accept 0 for them explicitly (", Field("replace_nonfinite", "0"), ")"),
+            field="replace_nonfinite",
         )

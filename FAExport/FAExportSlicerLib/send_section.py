@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from FAExportSlicerLib.i18n import _
-from FAExportSlicerLib.labels import inPanelTerms
+from FAExportSlicerLib.labels import inPanelWords
 
 import qt
 
@@ -210,5 +210,5 @@ class SendSection:
         try:
             self.destination(parameters)
         except FAExportError as error:
-            return _("Cannot send: {error}").format(error=inPanelTerms(self.ui, str(error)))
+            return _("Cannot send: {error}").format(error=inPanelWords(self.ui, error))
         return ""

@@ -25,7 +25,7 @@ from FAExport import FAExportLogic
 import slicer
 import slicer.util
 from FAExportLib.cli import EXIT_FAILURE, EXIT_SEND_INCOMPLETE, EXIT_USAGE, add_export_options, add_send_options, destination_from_arguments, metadata_from_arguments
-from FAExportLib.errors import FAExportError
+from FAExportLib.errors import FAExportError, command_line_label
 
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr")
 
@@ -53,8 +53,8 @@ def input_files(paths: list[str]) -> list[Path]:
 
 
 def describe(error: Exception) -> str:
-    """A refused input says what to do; anything else is named as the unexpected error it is."""
-    return str(error) if isinstance(error, FAExportError) else f"unexpected {type(error).__name__}: {error}"
+    """A refused input says what to do, naming this script's options; anything else is named as the unexpected error it is."""
+    return error.render(command_line_label) if isinstance(error, FAExportError) else f"unexpected {type(error).__name__}: {error}"
 
 
 def main(argv: list[str]) -> int:
@@ -104,18 +104,25 @@ def main(argv: list[str]) -> int:
         report = [
             {"input": path, "error": describe(outcome)}
             if isinstance(outcome, Exception)
-            else {"input": path, "series": [item.to_json() for item in outcome.series], "warnings": outcome.warnings, "send": outcome.sent.to_json() if outcome.sent else None}
+            else {
+                "input": path,
+                "series": [item.to_json() for item in outcome.series],
+                "warnings": outcome.warnings,
+                "send": outcome.sent.to_json() if outcome.sent else None,
+                "send_error": describe(outcome.sendError) if outcome.sendError else None,
+            }
             for path, outcome in outcomes
         ]
         print(json.dumps({"files": report}))
     else:
         for path, outcome in outcomes:
             if not isinstance(outcome, Exception):
-                print(f"{path}:\n{outcome.summary()}")
+                print(f"{path}:\n{outcome.summary(command_line_label)}")
     print(f"FAExportBatch: {len(outcomes) - len(failed)} of {len(outcomes)} files exported", file=sys.stderr)
-    unsent = [path for path, outcome in outcomes if not isinstance(outcome, Exception) and outcome.sent is not None and not outcome.sent.complete]
-    for path in unsent:
-        print(f"FAExportBatch: error: {path}: exported, but not everything reached the archive (see its send result)", file=sys.stderr)
+    unsent = [(path, outcome) for path, outcome in outcomes if not isinstance(outcome, Exception) and (outcome.sendError or (outcome.sent is not None and not outcome.sent.complete))]
+    for path, outcome in unsent:
+        why = f"sending failed: {describe(outcome.sendError)}" if outcome.sendError else "not everything reached the archive (see its send result)"
+        print(f"FAExportBatch: error: {path}: exported, but {why}", file=sys.stderr)
     return EXIT_FAILURE if failed else EXIT_SEND_INCOMPLETE if unsent else 0
 
 

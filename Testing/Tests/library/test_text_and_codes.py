@@ -286,7 +286,7 @@ def test_logic_checks_codes_and_writes_laterality(tmp_path):
     node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "FA")
     slicer.util.updateVolumeFromArray(node, np.linspace(0.0, 1.0, 24, dtype=np.float32).reshape(2, 3, 4))
     logic = FAExportLogic()
-    with pytest.raises(InputError, match=r"^--unit 1,UCUM,M{65}: the code meaning is 65 bytes long"):
+    with pytest.raises(InputError, match=r"^unit='1,UCUM,M{65}': the code meaning is 65 bytes long"):  # the console's words
         logic.exportVolume(node, mode="pm", unit=f"1,UCUM,{LONG_MEANING}", outputFolder=tmp_path / "refused", addToDatabase=False)
     with pytest.raises(InputError, match=r"^the body part KNEE is paired"):
         logic.exportVolume(node, mode="pm", metadata={"body_part_examined": "knee"}, outputFolder=tmp_path / "refused", addToDatabase=False)

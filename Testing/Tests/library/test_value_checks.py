@@ -209,8 +209,8 @@ def test_logic_preview_and_export_apply_the_rule(tmp_path):
     slicer.util.updateVolumeFromArray(node, fa_ijk().transpose(2, 1, 0))
     logic = FAExportLogic()
     with pytest.raises(CoarseScaleError, match=r"^scale 1 is too coarse"):
-        logic.previewText(node, "mr", "1")
-    text = logic.previewText(node, "mr", "1", allowCoarseScale=True)
+        logic.previewText(node, mode="mr", scale="1")
+    text = logic.previewText(node, mode="mr", scale="1", allowCoarseScale=True)
     assert text.endswith(f"\nWarning: {FA_SCALE_1}; exported anyway, as asked (coarse scales allowed)")
     with pytest.raises(CoarseScaleError):
         logic.exportVolume(node, scale=1, outputFolder=tmp_path / "refused", addToDatabase=False)

@@ -140,10 +140,10 @@ def test_batch_reports_an_unexpected_error_per_file_and_goes_on(tmp_path, monkey
         write_volume(tmp_path / f"{name}.nrrd", map_values("fa", geometry.shape), geometry.affine)
     original = batch.FAExportLogic.exportFile
 
-    def exportFile(self, path, **options):
+    def exportFile(self, path, *options, **keywords):
         if Path(path).name == "a.nrrd":
             raise RuntimeError("simulated bug")
-        return original(self, path, **options)
+        return original(self, path, *options, **keywords)
 
     monkeypatch.setattr(batch.FAExportLogic, "exportFile", exportFile)
     assert batch.run(["--input", str(tmp_path), "--output", str(tmp_path / "out"), "--no-database"]) == 1

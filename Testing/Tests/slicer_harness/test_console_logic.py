@@ -300,7 +300,7 @@ def test_preview_shows_the_error_before_exporting_and_refuses_what_would_clip(tm
     volumeNode, _, _ = load_case(tmp_path, scene, "axial", values_kind="signed")  # -3..5
     logic = FAExportLogic()
     outside = "Warning: 4617 voxels of the FA map lie outside 0 to 1, what FA means (values -3 to 5; first at IJK 0,0,0); exported as they are: check the map"
-    assert logic.previewText(volumeNode, "mr", "1000") == f"Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005.\n{outside}"
-    assert logic.previewText(volumeNode, "pm", "1000", quantity="T1") == "Values -3 to 5; the Parametric Map stores them as float32 (exact for a float32 map)."
+    assert logic.previewText(volumeNode, mode="mr", scale="1000") == f"Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005.\n{outside}"
+    assert logic.previewText(volumeNode, mode="pm", scale="1000", quantity="T1") == "Values -3 to 5; the Parametric Map stores them as float32 (exact for a float32 map)."
     with pytest.raises(InputError, match=r"^the largest value 5 .*does not fit"):
-        logic.previewText(volumeNode, "mr", "32000")
+        logic.previewText(volumeNode, mode="mr", scale="32000")

@@ -121,7 +121,7 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
         "Scalar Volume (50%, 1 series) (DICOMScalarVolumePlugin)",
     ]
     mr = rows[0].exportables[0]  # the preselected row
-    assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, "mr", "auto")
+    assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, mode="mr", scale="auto")
     assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1 are stored as integers 0 to 32767 (RescaleSlope ")
     seriesTags = ExportDialog(scene).seriesTags
     assert seriesTags(mr) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
@@ -481,7 +481,7 @@ def test_a_bad_tag_is_named_in_the_message_and_nothing_is_written(tmp_path, scen
     volumeNode, _, _ = map_in_study(tmp_path, scene)
     # The encoder's own refusals, as the console gives them.
     message = message.format(
-        scale_error=error_of(lambda: FAExportLogic().previewText(volumeNode, "mr", 1000000.0)),
+        scale_error=error_of(lambda: FAExportLogic().previewText(volumeNode, mode="mr", scale=1000000.0)),
         quantity_error=error_of(lambda: FAExportLogic().exportVolume(volumeNode, quantity="F/A", outputFolder=tmp_path / "console", addToDatabase=False)),
     )
     isSeriesTag = not tag.startswith(("Study", "Patient"))

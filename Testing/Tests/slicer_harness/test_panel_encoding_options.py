@@ -111,7 +111,7 @@ def test_nan_voxels_block_the_export_until_the_user_accepts_zero(slicer, panel, 
     assert storage.ReadData(node)
     assert panel.ui.inputVolumeSelector.currentNode() is node
     assert not panel.ui.exportButton.enabled
-    assert panel.ui.disabledReasonLabel.text == 'Cannot export: 2 voxels are NaN or infinite; fix the map, or tick "Replace NaN/infinite voxels with 0"'
+    assert panel.ui.disabledReasonLabel.text == 'Cannot export: 2 voxels are NaN or infinite (at IJK 1,2,3; 4,5,6); fix the map, or tick "Replace NaN/infinite voxels with 0"'
     panel.ui.replaceNonFiniteCheckBox.checked = True
     assert panel.ui.exportButton.enabled
     assert panel.ui.previewLabel.text.startswith("Values 0 to 1 are stored as integers 0 to ")

@@ -1,0 +1,143 @@
+"""One export from Slicer: a volume node and FAExportOptions in, FAExportLib's workflow (export, verify, send, fall
+back) run once, Slicer's DICOM database as the place each series is delivered to, an FAExportResult out.
+
+The console, the panel, the batch script and the Export-to-DICOM dialog all come here through
+``FAExportLogic.exportVolume``. Errors raised here say their fields in the console's words (FAExportOptions' names);
+the panel and the dialog render the same errors in theirs (``FAExportSlicerLib.field_names``).
+"""
+
+import contextlib
+import logging
+import shutil
+import tempfile
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from FAExportSlicerLib import database, scene
+from FAExportSlicerLib.field_names import consoleLabel
+from FAExportSlicerLib.options import FAExportOptions
+from FAExportSlicerLib.requirements import HIGHDICOM_MISSING, ensureSendLibrary, slicerVersionProblem
+from FAExportSlicerLib.result import FAExportResult
+
+if TYPE_CHECKING:
+    from FAExportLib import ExportOptions, SeriesResult
+
+
+@contextlib.contextmanager
+def inConsoleWords():
+    """FAExportLib's errors raised inside say their fields as the console gives them (``str(error)``); their structure
+    stays, so that the panel and the dialog render them in their own words.
+    """
+    from FAExportLib import FAExportError
+
+    try:
+        yield
+    except FAExportError as error:
+        error.args = (error.render(consoleLabel),)
+        raise
+
+
+def exportNode(volumeNode, options: FAExportOptions) -> FAExportResult:
+    """Export ``volumeNode`` as ``options`` say (see FAExportOptions); FAExportError, with nothing written or added to
+    the database, when it cannot be done. A failed send raises nothing: the result's ``sendError`` says why.
+    """
+    with inConsoleWords():
+        return _export(volumeNode, options)
+
+
+def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
+    from FAExportLib import Field, InputError, OutputError, export_and_send
+
+    problem = slicerVersionProblem()
+    if problem:
+        raise InputError(problem)
+    if not (options.addToDatabase or options.outputFolder):
+        raise OutputError("nothing to export to", remedy=("give ", Field("output_folder"), ", or ", Field("add_to_database", "True")))
+    from FAExportLib.workflow import check_send_request
+
+    check_send_request(options.mode, options.sendTo, options.fallback)
+    if options.sendTo is not None:
+        ensureSendLibrary(options.sendTo)  # before exporting: asks to install pynetdicom, or explains
+    if "pm" in options.mode:
+        try:
+            import highdicom  # noqa: F401
+        except ImportError:
+            raise InputError(HIGHDICOM_MISSING.format(mode=options.mode)) from None
+    slicerDatabase = database.dicomDatabase() if options.addToDatabase else None
+    if options.addToDatabase and slicerDatabase is None:
+        raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
+    array = scene.voxelArray(volumeNode)
+    ijkToRAS = scene.worldIJKToRAS(volumeNode)
+    libraryOptions = libraryExportOptions(volumeNode, options)
+
+    def deliver(series: "list[SeriesResult]") -> "list[SeriesResult]":
+        """Into Slicer's database (which keeps its own copies), when asked; the series as they are stored there."""
+        if slicerDatabase is None:
+            return series
+        database.addToDatabase(slicerDatabase, series)
+        return series if options.outputFolder else [database.inDatabase(slicerDatabase, item) for item in series]
+
+    workFolder = None if options.outputFolder else tempfile.mkdtemp(prefix="FAExport-")
+    try:
+        delivery = export_and_send(
+            array,
+            ijkToRAS,
+            options.outputFolder or workFolder,
+            libraryOptions,
+            destination=options.sendTo,
+            fallback=options.fallback,
+            progress=options.progressCallback,
+            deliver=deliver,
+        )
+    finally:
+        if workFolder is not None:
+            shutil.rmtree(workFolder, ignore_errors=True)
+    result = FAExportResult(
+        series=list(delivery.export.series),
+        addedToDatabase=slicerDatabase is not None,
+        outputFolder=str(options.outputFolder) if options.outputFolder else None,
+        sent=delivery.sent,
+        sendError=delivery.send_error,
+        warnings=list(delivery.export.warnings),
+    )
+    logResult(result)
+    return result
+
+
+def libraryExportOptions(volumeNode, options: FAExportOptions) -> "ExportOptions":
+    """FAExportLib's options for the node: its quantity (VoxelValueQuantity) unless one is given, the patient and
+    study of its subject-hierarchy study (unless told not to join it), the source series read from the database.
+    """
+    from FAExportLib import ExportOptions
+
+    quantity = options.quantity
+    if quantity is None and options.quantityCode is None:
+        quantity = scene.quantityOf(volumeNode) or "FA"
+    metadata = scene.exportMetadata(volumeNode, options.metadata, options.joinSubjectHierarchyStudy)
+    if options.laterality is not None:
+        metadata = replace(metadata, laterality=options.laterality)
+    return ExportOptions(
+        mode=options.mode,
+        scale=options.scale,
+        quantity=quantity,
+        quantity_code=options.quantityCode,
+        unit=options.unit,
+        method=options.methodCode,
+        metadata=metadata,
+        source=scene.sourceSeries(options.sourceVolumeNode, options.sourceSeriesInstanceUID),
+        replace_nonfinite=options.replaceNonFinite,
+        plain_integers=options.plainIntegers,
+        allow_coarse_scale=options.allowCoarseScale,
+    )
+
+
+def logResult(result: FAExportResult) -> None:
+    """What was written (and sent) at INFO, what to check at WARNING, a failed send at ERROR: Slicer's log keeps it."""
+    logging.info("FAExport: %s", result.summary())
+    for warning in result.warnings:
+        logging.warning("FAExport: %s", warning)
+    if result.sent is not None and not result.sent.complete:
+        for line in result.sent.messages(consoleLabel):
+            logging.error("FAExport: %s", line)
+    if result.sendError is not None:
+        logging.error("FAExport: sending failed: %s; the exported series are kept", result.sendError.render(consoleLabel))
