@@ -14,14 +14,14 @@ Slicer imports every module file when it starts, so this file imports only what 
 numpy, pydicom and FAExportLib (the encoder) are imported where an export or a preview uses them.
 """
 
-import enum
 import logging
 import os
 from typing import TYPE_CHECKING, Annotated
 
-from FAExportSlicerLib import database, labels, scene
+from FAExportSlicerLib import database, export, labels, scene
 from FAExportSlicerLib.options import FAExportOptions
-from FAExportSlicerLib.requirements import ensureSendLibrary, slicerVersionProblem
+from FAExportSlicerLib.parameters import ExportMode, Laterality, ScaleChoice, SendFallback
+from FAExportSlicerLib.requirements import slicerVersionProblem
 from FAExportSlicerLib.result import FAExportResult
 
 import slicer
@@ -29,7 +29,7 @@ import vtk
 from slicer import vtkMRMLScalarVolumeNode
 
 if TYPE_CHECKING:
-    from FAExportLib import SeriesResult
+    from FAExportLib import Preview, SeriesResult
     from FAExportLib.send import DimseDestination, SendResult, StowDestination
 
 # The application is detected by slicer.app (Base/Python/slicer/__init__.py: set only inside the application), not by
@@ -49,7 +49,7 @@ else:  # PyPI slicer-core or PythonSlicer: MRML without Qt; only FAExportLogic i
 
 # FAExportLib's errors, as attributes of this module for console users (``except FAExport.InputError``), imported on
 # first use (PEP 562) so that Slicer's start-up does not import the encoder.
-LAZY_EXPORTS = ("FAExportError", "InputError", "OutputError", "ScaleError", "ExportCancelled", "VerificationError")
+LAZY_EXPORTS = ("FAExportError", "InputError", "OutputError", "ScaleError", "CoarseScaleError", "SendError", "ExportCancelled", "VerificationError")
 
 
 def __getattr__(name: str):
@@ -60,7 +60,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-DOCUMENTATION_URL = "https://github.com/FAExport/FAExport#readme"
+DOCUMENTATION_URL = "https://github.com/FAExport/FAExport/blob/main/Docs/slicer.md"
 # Custom scale limits, the same in FAExport.ui (3 decimals): the smallest is still > 0 at the spin box's precision.
 CUSTOM_SCALE_RANGE = (0.001, 1e9)
 
@@ -96,63 +96,6 @@ class FAExport(ScriptedLoadableModule):
 #
 # Parameter node
 #
-
-
-class ExportMode(enum.Enum):
-    """What to write; the values are FAExportLib's mode names."""
-
-    MR = "mr"
-    SC = "sc"
-    PM = "pm"
-    MR_PM = "mr+pm"
-
-    def label(self) -> str:
-        return {
-            "mr": _("MR images (int16 + rescale, any PACS)"),
-            "sc": _("Secondary Capture (multi-frame, rescale)"),
-            "pm": _("Parametric Map (exact float32)"),
-            "mr+pm": _("MR images + Parametric Map"),
-        }[self.value]
-
-
-class ScaleChoice(enum.Enum):
-    """How float values become integers in the MR and SC modes."""
-
-    AUTO = "auto"
-    X1000 = "1000"
-    X32000 = "32000"
-    CUSTOM = "custom"
-
-    def label(self) -> str:
-        return {"auto": _("auto (finest that fits)"), "1000": "x1000", "32000": "x32000", "custom": _("custom")}[self.value]
-
-
-class Laterality(enum.Enum):
-    """The side of a paired body part; the values are FAExportLib's (--laterality)."""
-
-    NONE = ""
-    L = "L"
-    R = "R"
-    B = "B"
-    U = "U"
-
-    def label(self) -> str:
-        return {"": _("not given"), "L": _("L (left)"), "R": _("R (right)"), "B": _("B (both)"), "U": _("U (unpaired)")}[self.value]
-
-
-class SendFallback(enum.Enum):
-    """What to send when the archive refuses the Parametric Map; the values are FAExportLib's fallback modes."""
-
-    NONE = ""
-    SC = "sc"
-    MR = "mr"
-
-    def label(self) -> str:
-        return {
-            "": _("report it, send nothing else"),
-            "sc": _("send SC instead (sc)"),
-            "mr": _("send MR instead (mr)"),
-        }[self.value]
 
 
 @parameterNodeWrapper
@@ -275,7 +218,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         if not self._parameterNode.inputVolume:
-            firstVolume = self.logic.firstScalarVolume(slicer.mrmlScene)
+            firstVolume = scene.firstScalarVolume(slicer.mrmlScene)
             if firstVolume:
                 self._parameterNode.inputVolume = firstVolume
         self.sendSection.prefillLastDestination(self._parameterNode)
@@ -358,17 +301,17 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # --- export
 
-    def exportOptions(self) -> dict:
-        """The logic's keyword arguments for what the panel shows (the send destination included when sending)."""
+    def exportOptions(self) -> FAExportOptions:
+        """The logic's options for what the panel shows (the send destination included when sending)."""
         parameters = self._parameterNode
-        return {
+        return FAExportOptions().updated(**{
             **self.encodingSection.options(parameters),
             "sourceVolumeNode": parameters.sourceVolume,
             **self.outputSection.options(parameters),
             **self.quantitySection.options(parameters),
             **self.sendSection.options(parameters),
             **self.studySection.options(parameters),
-        }
+        })
 
     def onExportButton(self) -> None:
         if self._exporting:
@@ -390,15 +333,15 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 progress.open()  # modal: nothing else in Slicer (Export again, closing the scene) can run while the files are written
                 try:
                     options = self.exportOptions()
-                    result = self.logic.exportVolume(parameters.inputVolume, progressCallback=progress.report, **options)
+                    result = self.logic.exportVolume(parameters.inputVolume, options, progressCallback=progress.report)
                 except ExportCancelled:
                     self.ui.resultLabel.text = _("Export cancelled; nothing was written.")
                     return
                 except FAExportError as error:  # shown by tryWithErrorDisplay: in the panel's words, not the console's
                     error.args = (labels.inPanelWords(self.ui, error),)
                     raise
-                if "sendTo" in options:
-                    self.sendSection.remember(parameters, options["sendTo"])
+                if options.sendTo is not None:
+                    self.sendSection.remember(parameters, options.sendTo)
                 self.showResult(result)
         finally:
             progress.close()
@@ -424,25 +367,14 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 class FAExportLogic(ScriptedLoadableModuleLogic):
     """Export scalar volume nodes to DICOM files and to Slicer's DICOM database.
 
-    Usable from the panel, the Python console and batch mode; needs no Qt (it runs under PyPI slicer-core). The scene,
-    database and requirement helpers it uses are FAExportSlicerLib's, also reachable here as static methods.
+    Usable from the panel, the Python console and batch mode; needs no Qt (it runs under PyPI slicer-core). What it
+    does is FAExportSlicerLib's (export.py); the helpers a console user may want are also here as static methods.
     """
 
-    firstScalarVolume = staticmethod(scene.firstScalarVolume)
-    voxelArray = staticmethod(scene.voxelArray)
-    worldIJKToRAS = staticmethod(scene.worldIJKToRAS)
-    quantityOf = staticmethod(scene.quantityOf)
-    subjectHierarchyMetadata = staticmethod(scene.subjectHierarchyMetadata)
-    exportMetadata = staticmethod(scene.exportMetadata)
-    sourceSeries = staticmethod(scene.sourceSeries)
-    sourceFiles = staticmethod(scene.sourceFiles)
-    readVolumeFile = staticmethod(scene.readVolumeFile)
-    checkNonFiniteNIfTI = staticmethod(scene.checkNonFiniteNIfTI)
-    dicomDatabase = staticmethod(database.dicomDatabase)
-    addToDatabase = staticmethod(database.addToDatabase)
-    refreshDICOMBrowser = staticmethod(database.refreshDICOMBrowser)
-    _inDatabase = staticmethod(database.inDatabase)
-    ensureSendLibrary = staticmethod(ensureSendLibrary)
+    voxelArray = staticmethod(scene.voxelArray)  # the node's voxels as array[k, j, i], a view (no copy)
+    quantityOf = staticmethod(scene.quantityOf)  # the node's VoxelValueQuantity as an FAExportLib Quantity, or None
+    readVolumeFile = staticmethod(scene.readVolumeFile)  # a NIfTI/NRRD file read by Slicer's reader into a scene
+    dicomDatabase = staticmethod(database.dicomDatabase)  # slicer.dicomDatabase when it is open, else None
 
     def __init__(self) -> None:
         if hasattr(slicer, "app"):
@@ -451,106 +383,40 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return FAExportParameterNode(super().getParameterNode())
 
-    # --- preview
+    # --- the console API: each option of FAExportOptions, given as an object or as keywords (see Docs/slicer.md)
 
-    def preview(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords):
-        """What exporting ``volumeNode`` would store, before anything is written: FAExportLib's ``Preview`` (value range,
-        rescale or plain-integer factor, ``warnings``). ``options`` and ``keywords`` as for exportVolume (mode, scale,
-        replaceNonFinite, allowCoarseScale, quantity, plainIntegers apply). Raises what the export would raise for the
-        values (NaN/infinite voxels, values that do not fit, a scale too coarse).
+    def preview(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> "Preview":
+        """What exporting ``volumeNode`` would store, before anything is written (value range, rescale, ``warnings``);
+        raises what the export would raise for the values (NaN/infinite voxels, values that do not fit, a coarse scale).
         """
-        from FAExportSlicerLib.export import inConsoleWords
-
-        from FAExportLib import preview
-
-        options = (options or FAExportOptions()).updated(**keywords)
-        with inConsoleWords():
-            return preview(
-                self.voxelArray(volumeNode),
-                "auto" if options.mode == "pm" else options.scale,
-                options.replaceNonFinite,
-                allow_coarse_scale=options.allowCoarseScale,
-                quantity=options.quantity or self.quantityOf(volumeNode) or "FA",
-                plain_integers=options.plainIntegers and options.mode != "pm",
-            )
+        return export.previewNode(volumeNode, (options or FAExportOptions()).updated(**keywords))
 
     def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> str:
-        """The panel's preview: the value range, the stored integers and the worst-case error, then one line per warning."""
+        """The preview as the panel shows it: value range, stored integers, worst-case error, one line per warning."""
         options = (options or FAExportOptions()).updated(**keywords)
         return labels.previewText(self.preview(volumeNode, options), options.mode, options.plainIntegers and options.mode != "pm")
 
-    # --- export
-
     def exportVolume(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
-        """Export ``volumeNode`` as DICOM into Slicer's DICOM database and/or a folder, and send it if asked.
+        """Export ``volumeNode`` into Slicer's DICOM database and/or a folder, and send it if asked (FAExportOptions).
 
-        ``options`` is an FAExportOptions (every option documented there); ``keywords`` are its fields, alone or to
-        change some of ``options`` (``exportVolume(node, mode="mr+pm", outputFolder="/data/dicom")``). Raises
-        FAExportError, with nothing written or added, on bad input, failure or cancel; the result's ``warnings`` say
-        what to check, ``sent`` what reached the archive and ``sendError`` why a send failed (the export stands).
+        Raises FAExportError, with nothing written or added, on bad input, failure or cancel; the result's ``warnings``
+        say what to check, ``sent`` what reached the archive and ``sendError`` why a send failed (the export stands).
         """
-        from FAExportSlicerLib.export import exportNode
-
-        return exportNode(volumeNode, (options or FAExportOptions()).updated(**keywords))
+        return export.exportNode(volumeNode, (options or FAExportOptions()).updated(**keywords))
 
     def sendSeries(self, exported: "FAExportResult | list[SeriesResult]", destination: "DimseDestination | StowDestination", progressCallback=None) -> "SendResult":
-        """Send the series of an earlier export (as written and verified) to an archive; one result per instance.
-
-        Never retries and never changes the local files. To fall back to another mode when the archive refuses the
-        Parametric Map, send with the export itself (``exportVolume(..., sendTo=..., fallback="sc")``): that has the volume.
+        """Send an earlier export's series, as written and verified, to an archive; one result per instance (to fall back
+        when the archive refuses the Parametric Map, send with the export: ``exportVolume(..., sendTo=..., fallback="sc")``).
         """
-        from FAExportSlicerLib.export import inConsoleWords, logResult
-
-        from FAExportLib.workflow import send_series
-
-        self.ensureSendLibrary(destination)
-        series = exported.series if isinstance(exported, FAExportResult) else list(exported)
-        with inConsoleWords():
-            sent = send_series(series, destination, progress=progressCallback)
-        logResult(FAExportResult(series=[], sent=sent))
-        return sent
-
-    # --- files
+        return export.sendExported(exported, destination, progressCallback)
 
     def exportFile(self, path: str | os.PathLike, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
-        """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it; options as for exportVolume."""
-        from FAExportSlicerLib.export import inConsoleWords
-
-        from FAExportLib.volume_files import nifti_header_warnings
-
-        options = (options or FAExportOptions()).updated(**keywords)
-        with inConsoleWords():
-            self.checkNonFiniteNIfTI(path, options.replaceNonFinite)
-        fileWarnings = nifti_header_warnings(path)  # which NIfTI transform Slicer's reader used, if the other differs
-        for warning in fileWarnings:
-            logging.warning("FAExport: %s", warning)
-        privateScene = slicer.vtkMRMLScene()  # the user's scene is untouched, and this one freed after each file
-        try:
-            result = self.exportVolume(self.readVolumeFile(path, privateScene), options)
-        finally:
-            privateScene.Clear(True)
-        result.warnings[:0] = fileWarnings
-        return result
+        """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it as ``exportVolume`` does."""
+        return export.exportFile(self, path, (options or FAExportOptions()).updated(**keywords))
 
     def exportFiles(self, paths, options: FAExportOptions | None = None, **keywords) -> "list[tuple[str, FAExportResult | Exception]]":
-        """Export many files, each on its own (no failure stops the others); returns (path, result or error).
-
-        An unexpected error (a bug, not a refused input) is logged with its traceback and reported like the others.
-        """
-        from FAExportLib import FAExportError
-
-        options = (options or FAExportOptions()).updated(**keywords)
-        outcomes = []
-        for path in paths:
-            try:
-                outcomes.append((str(path), self.exportFile(path, options)))
-            except FAExportError as error:
-                logging.error("FAExport: %s: %s", path, error)
-                outcomes.append((str(path), error))
-            except Exception as error:
-                logging.exception("FAExport: %s: unexpected error", path)
-                outcomes.append((str(path), error))
-        return outcomes
+        """Export many files, each on its own (no failure stops the others); returns (path, result or error) pairs."""
+        return export.exportFiles(self, paths, (options or FAExportOptions()).updated(**keywords))
 
 
 #

@@ -20,7 +20,8 @@ from FAExportSlicerLib.requirements import HIGHDICOM_MISSING, ensureSendLibrary,
 from FAExportSlicerLib.result import FAExportResult
 
 if TYPE_CHECKING:
-    from FAExportLib import ExportOptions, SeriesResult
+    from FAExportLib import ExportOptions, Preview, SeriesResult
+    from FAExportLib.send import SendResult
 
 
 @contextlib.contextmanager
@@ -102,6 +103,73 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     )
     logResult(result)
     return result
+
+
+def previewNode(volumeNode, options: FAExportOptions) -> "Preview":
+    """FAExportLib's preview of the node's voxels for the options that decide the stored values."""
+    from FAExportLib import preview
+
+    with inConsoleWords():
+        return preview(
+            scene.voxelArray(volumeNode),
+            "auto" if options.mode == "pm" else options.scale,
+            options.replaceNonFinite,
+            allow_coarse_scale=options.allowCoarseScale,
+            quantity=options.quantity or scene.quantityOf(volumeNode) or "FA",
+            plain_integers=options.plainIntegers and options.mode != "pm",
+        )
+
+
+def sendExported(exported, destination, progressCallback=None) -> "SendResult":
+    """Send the series of an earlier export (an FAExportResult or a list of FAExportLib's SeriesResult)."""
+    from FAExportLib.workflow import send_series
+
+    ensureSendLibrary(destination)
+    series = exported.series if isinstance(exported, FAExportResult) else list(exported)
+    with inConsoleWords():
+        sent = send_series(series, destination, progress=progressCallback)
+    logResult(FAExportResult(series=[], sent=sent))
+    return sent
+
+
+def exportFile(logic, path, options: FAExportOptions) -> FAExportResult:
+    """Read a NIfTI/NRRD file with Slicer's reader into a private scene (the user's is untouched, and this one freed
+    after the file) and export it with ``logic.exportVolume``; the file's NIfTI transform warning comes first.
+    """
+    import slicer
+    from FAExportLib.volume_files import nifti_header_warnings
+
+    with inConsoleWords():
+        scene.checkNonFiniteNIfTI(path, options.replaceNonFinite)
+    fileWarnings = nifti_header_warnings(path)  # which NIfTI transform Slicer's reader used, if the other differs
+    for warning in fileWarnings:
+        logging.warning("FAExport: %s", warning)
+    privateScene = slicer.vtkMRMLScene()
+    try:
+        result = logic.exportVolume(scene.readVolumeFile(path, privateScene), options)
+    finally:
+        privateScene.Clear(True)
+    result.warnings[:0] = fileWarnings
+    return result
+
+
+def exportFiles(logic, paths, options: FAExportOptions) -> "list[tuple[str, FAExportResult | Exception]]":
+    """Each file on its own with ``logic.exportFile``: a failure is logged and reported, and the others go on. An
+    unexpected error (a bug, not a refused input) is logged with its traceback.
+    """
+    from FAExportLib import FAExportError
+
+    outcomes = []
+    for path in paths:
+        try:
+            outcomes.append((str(path), logic.exportFile(path, options)))
+        except FAExportError as error:
+            logging.error("FAExport: %s: %s", path, error)
+            outcomes.append((str(path), error))
+        except Exception as error:
+            logging.exception("FAExport: %s: unexpected error", path)
+            outcomes.append((str(path), error))
+    return outcomes
 
 
 def libraryExportOptions(volumeNode, options: FAExportOptions) -> "ExportOptions":

@@ -50,8 +50,10 @@ def test_preview_follows_voxels_changed_or_filled_after_selection(slicer, panel,
 def test_typing_in_a_text_field_does_not_rescan_the_volume(slicer, panel, tmp_path, monkeypatch):
     load_map(slicer, tmp_path, "axial")
     scans = []
-    original = panel.FAExport.FAExportLogic.voxelArray
-    monkeypatch.setattr(panel.FAExport.FAExportLogic, "voxelArray", staticmethod(lambda node: scans.append(node) or original(node)))
+    from FAExportSlicerLib import scene
+
+    original = scene.voxelArray  # every preview and export reads the voxels through it
+    monkeypatch.setattr(scene, "voxelArray", lambda node: scans.append(node) or original(node))
     for text in ("F", "FA", "FA ", "FA m", "FA ma", "FA map"):
         panel.ui.seriesDescriptionLineEdit.text = text
         panel.ui.patientNameLineEdit.text = text
