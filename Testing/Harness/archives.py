@@ -135,6 +135,15 @@ def orthanc_fixture(tmp_path_factory, name: str = "orthanc", **options):
         archive.stop()
 
 
+def classic_only_fixture(tmp_path_factory):
+    """Start a storescp accepting only MR, CT and Secondary Capture storage (no Parametric Map) for a test module."""
+    archive = StoreSCP(tmp_path_factory.mktemp("classic"), classic_only=True).start()
+    try:
+        yield archive
+    finally:
+        archive.stop()
+
+
 # storescp accepting only classic storage classes (MR, CT, single- and multi-frame Secondary Capture):
 # the dcmtk association negotiation profile format (dcmtk's storescp.cfg), written for this test.
 CLASSIC_ONLY_STORESCP_CONFIG = """\

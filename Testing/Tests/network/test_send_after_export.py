@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from archives import Orthanc, StoreSCP, free_port, orthanc_fixture, require_servers
+from archives import Orthanc, classic_only_fixture, free_port, orthanc_fixture, require_servers
 from conftest import GEOMETRIES, map_values, run_cli, write_volume
 from readers import decoded_values
 
@@ -41,11 +41,7 @@ def orthanc(tmp_path_factory):
 @pytest.fixture(scope="module")
 def classic_only(tmp_path_factory):
     """dcmtk storescp accepting only MR, CT and Secondary Capture storage (no Parametric Map)."""
-    archive = StoreSCP(tmp_path_factory.mktemp("classic"), classic_only=True).start()
-    try:
-        yield archive
-    finally:
-        archive.stop()
+    yield from classic_only_fixture(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

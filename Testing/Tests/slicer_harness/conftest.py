@@ -14,7 +14,7 @@ from pathlib import Path
 import pydicom
 import pytest
 import slicer_app
-from archives import StoreSCP, orthanc_fixture
+from archives import classic_only_fixture, orthanc_fixture
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
 from slicer_standins import ctkDICOMDatabase
 
@@ -167,8 +167,4 @@ def guarded_orthanc(tmp_path_factory):
 @pytest.fixture(scope="module")
 def classic_only(tmp_path_factory):
     """dcmtk storescp accepting only MR, CT and Secondary Capture storage (no Parametric Map)."""
-    archive = StoreSCP(tmp_path_factory.mktemp("classic"), classic_only=True).start()
-    try:
-        yield archive
-    finally:
-        archive.stop()
+    yield from classic_only_fixture(tmp_path_factory)
