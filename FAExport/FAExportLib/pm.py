@@ -190,12 +190,12 @@ def derivation_item(plan: SeriesPlan) -> Dataset:
     return item
 
 
-def real_world_values(ds: Dataset, stored_frame: np.ndarray) -> np.ndarray:
-    """One frame's real-world values: its float pixels through the file's own Real World Value Mapping."""
+def file_value_mapping(ds: Dataset) -> tuple[float, float]:
+    """(slope, intercept) of the file's own Real World Value Mapping: real-world value = stored float x slope + intercept."""
     mapping = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
-    return stored_frame.astype(np.float64) * float(mapping.RealWorldValueSlope) + float(mapping.RealWorldValueIntercept)
+    return float(mapping.RealWorldValueSlope), float(mapping.RealWorldValueIntercept)
 
 
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:
     """Max |real-world value read back - input|."""
-    return verify.multi_frame_error(plan, files, real_world_values)
+    return verify.multi_frame_error(plan, files, file_value_mapping)
