@@ -54,6 +54,8 @@ def test_template_files_are_byte_identical_to_pydicom(character_set, name):
         varying.SliceLocation = str(index * 2.2)
         varying.add_new("PixelData", "OW", pixels.tobytes())
         encoded = b"".join(template.encode(uid, varying))
+        values = [("UI", uid), ("IS", str(index + 1)), ("DS", "\\".join(str(v) for v in varying.ImagePositionPatient)), ("DS", str(index * 2.2)), ("OW", memoryview(pixels).cast("B"))]
+        assert b"".join(template.encode_values(uid, values)) == encoded
 
         expected = Dataset()
         expected.update(shared)
@@ -74,6 +76,8 @@ def test_template_refuses_an_instance_without_its_varying_elements():
     varying.SOPInstanceUID = generate_uid()
     with pytest.raises(ValueError, match="exactly the varying elements"):
         template.encode(varying.SOPInstanceUID, varying)
+    with pytest.raises(ValueError, match="exactly the varying elements"):
+        template.encode_values(varying.SOPInstanceUID, [("UI", varying.SOPInstanceUID)])
 
 
 @pytest.mark.parametrize("dimensions", [True, False], ids=["pm_with_frame_content", "sc_positions_only"])
