@@ -126,6 +126,27 @@ def test_read_back_measures_what_pydicom_measures(tmp_path, before_read_back, mo
         assert MULTI_FRAME_ERROR(plan, published, *args) == measured
 
 
+@pytest.mark.parametrize("mode", ["mr", "sc", "pm", "mr+pm"])
+def test_pydicom_parses_one_header_per_series(tmp_path, before_read_back, monkeypatch, mode):
+    """What FAExport writes is read the fast way: pydicom parses the first file of an mr series, and a multi-frame
+    file's header without its per-frame groups and pixels; the rest is read from offsets (and compared with that parse).
+    """
+    parsed = []
+    original = pydicom.dcmread
+
+    def counting(source, *args, **kwargs):
+        parsed.append(len(source.getbuffer()) if isinstance(source, BytesIO) else Path(source).stat().st_size)
+        return original(source, *args, **kwargs)
+
+    monkeypatch.setattr(verify.pydicom, "dcmread", counting)
+    before_read_back()
+    result = run_export(tmp_path, mode)
+    assert len(parsed) == len(result.series)
+    for series, size in zip(result.series, parsed, strict=True):
+        first = Path(series.files[0]).stat().st_size
+        assert size == first if series.mode == "mr" else size < first - GEOMETRY.shape[0] * GEOMETRY.shape[1] * GEOMETRY.shape[2]
+
+
 # 2. A file that differs from what it should be fails the export, and nothing is written
 
 
