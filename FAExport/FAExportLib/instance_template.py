@@ -19,6 +19,8 @@ from pydicom.tag import Tag
 PREAMBLE = b"\0" * 128 + b"DICM"
 MEDIA_STORAGE_SOP_INSTANCE_UID = Tag(0x0002, 0x0003)
 GROUP_LENGTH_HEADER = struct.pack("<HH2sH", 0x0002, 0x0000, b"UL", 4)
+# Explicit VR little endian: these VRs have a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2).
+LONG_LENGTH_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT"))
 
 
 def encode_elements(elements, encodings: list[str]) -> bytes:
@@ -29,6 +31,22 @@ def encode_elements(elements, encodings: list[str]) -> bytes:
     for element in elements:
         write_data_element(stream, element, encodings)
     return stream.getvalue()
+
+
+def encode_element(tag: int, vr: str, value: str | bytes) -> list[bytes]:
+    """One element, explicit VR little endian, as pydicom writes it: a text value (UI, IS, DS: the default character
+    repertoire) padded to even length with a NUL for UI, else a space; a byte value (OB, OW) with a NUL. As chunks: the
+    header, then the value (not copied).
+    """
+    if isinstance(value, str):
+        value = value.encode("ascii")
+        if len(value) % 2:
+            value += b"\0" if vr == "UI" else b" "
+    elif len(value) % 2:
+        value = bytes(value) + b"\0"
+    if vr in LONG_LENGTH_VRS:
+        return [struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr.encode("ascii"), 0, len(value)), value]
+    return [struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode("ascii"), len(value)), value]
 
 
 class InstanceTemplate:
@@ -61,5 +79,19 @@ class InstanceTemplate:
             raise ValueError("an instance must give exactly the varying elements of its template")
         for element, segment in zip(varying, self._segments[1:], strict=True):
             parts.append(encode_elements([element], self._encodings))
+            parts.append(segment)
+        return parts
+
+    def encode_values(self, sop_instance_uid: str, values: list[tuple[str, str | bytes]]) -> list[bytes]:
+        """``encode`` with the varying elements given as (VR, value) in tag order, UIDs, numbers or bytes: the same file,
+        without a pydicom Dataset per instance (setting and writing its elements was a third of an mr export's time).
+        """
+        if len(values) != len(self._varying_tags):
+            raise ValueError("an instance must give exactly the varying elements of its template")
+        instance_uid = b"".join(encode_element(MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", sop_instance_uid))
+        group_length = len(self._meta_before) + len(instance_uid) + len(self._meta_after)
+        parts = [PREAMBLE, GROUP_LENGTH_HEADER, struct.pack("<I", group_length), self._meta_before, instance_uid, self._meta_after, self._segments[0]]
+        for tag, (vr, value), segment in zip(self._varying_tags, values, self._segments[1:], strict=True):
+            parts += encode_element(tag, vr, value)
             parts.append(segment)
         return parts

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage, generate_uid
 
@@ -93,7 +94,7 @@ def check(plan: SeriesPlan) -> None:
     """Nothing to refuse beyond what the pipeline checks: one small file per slice."""
 
 
-# The elements that differ from slice to slice; everything else is encoded once per series.
+# The elements that differ from slice to slice, in tag order; everything else is encoded once per series.
 VARYING_KEYWORDS = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
 
 
@@ -102,13 +103,15 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list[bytes]]]
     template = InstanceTemplate(shared_attributes(plan, base), file_meta(SOP_CLASS_UID, ""), VARYING_KEYWORDS)
     for stored_index in range(plan.geometry.slice_count):
         sop_instance_uid = generate_uid()
-        varying = Dataset()
-        varying.SOPInstanceUID = sop_instance_uid
-        varying.InstanceNumber = stored_index + 1
-        varying.ImagePositionPatient = plan.geometry.image_position(stored_index)
-        varying.SliceLocation = plan.geometry.slice_location(stored_index)
-        varying.add_new("PixelData", "OW", plan.rescale.quantize(plan.stored_slice(stored_index)).astype(STORAGE.dtype, copy=False).tobytes())
-        yield f"IM{stored_index + 1:05d}.dcm", template.encode(sop_instance_uid, varying)
+        pixels = np.ascontiguousarray(plan.rescale.quantize(plan.stored_slice(stored_index)), dtype=STORAGE.dtype)  # rows in file order
+        varying = [
+            ("UI", sop_instance_uid),
+            ("IS", str(stored_index + 1)),
+            ("DS", "\\".join(plan.geometry.image_position(stored_index))),
+            ("DS", plan.geometry.slice_location(stored_index)),
+            ("OW", memoryview(pixels).cast("B")),
+        ]
+        yield f"IM{stored_index + 1:05d}.dcm", template.encode_values(sop_instance_uid, varying)
 
 
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:

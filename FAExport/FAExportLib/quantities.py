@@ -6,7 +6,9 @@ R2*, Ktrans, QSM, ...), each pointing at a code of DICOM's vocabulary (PS3.16, a
 by keyword (``MeanDiffusivity``) or meaning (``mean diffusivity``); (3) else a short free label,
 which is uncoded (``mr``/``sc`` only, or ``pm`` with an explicit code). Codes and meanings always
 come from pydicom; FAExport's own table holds only what the vocabulary lacks: the abbreviations, the
-default unit, the usual units, the default window and body part, and the kind of map.
+default unit, the usual units, the default window and body part, and the kind of map. (The meanings of
+the table's own codes are also kept in ``TABLE_MEANINGS``, as pydicom gives them and checked against it
+by the tests, so that exporting a known quantity does not import the whole vocabulary.)
 
 Units are UCUM codes (``ms``, ``mm2/s``, ``1/s``, ``%``, ...): the meaning is the vocabulary's, or for
 UCUM codes the vocabulary lacks, UCUM's display name from ``UCUM_DISPLAY``.
@@ -112,6 +114,50 @@ ENTRIES = (
     Entry("ISOVF", None, DIFFUSION, "1", FRACTION, aliases=("FISO",), window=(0.5, 1.0), body_part=BRAIN),
 )
 
+# The meaning pydicom's vocabulary gives each code of the table and each default unit (test_quantities checks every one
+# against the installed pydicom). Looking them up imported pydicom.sr._concepts_dict, a 2 MB module whose import and
+# teardown were a tenth of an export's command line; names and units beyond the table are still looked up there.
+TABLE_MEANINGS = {
+    ("DCM", "110808"): "Fractional Anisotropy",
+    ("DCM", "110809"): "Relative Anisotropy",
+    ("DCM", "113202"): "Mean Diffusivity",
+    ("DCM", "113204"): "Axial Diffusivity",
+    ("DCM", "113203"): "Radial Diffusivity",
+    ("DCM", "113041"): "Apparent Diffusion Coefficient",
+    ("DCM", "113201"): "Trace",
+    ("DCM", "113205"): "Mean Kurtosis",
+    ("DCM", "113208"): "Axial Kurtosis",
+    ("DCM", "113207"): "Radial Kurtosis",
+    ("DCM", "113209"): "Fractional Kurtosis Anisotropy",
+    ("DCM", "113063"): "T1",
+    ("DCM", "113065"): "T2",
+    ("DCM", "113064"): "T2*",
+    ("DCM", "126393"): "R1",
+    ("DCM", "126394"): "R2",
+    ("DCM", "126395"): "R2*",
+    ("DCM", "113058"): "Proton Density",
+    ("DCM", "113098"): "Magnetization Transfer Ratio",
+    ("DCM", "126390"): "Absolute Regional Blood Flow",
+    ("DCM", "126391"): "Absolute Regional Blood Volume",
+    ("DCM", "126397"): "Relative Regional Blood Flow",
+    ("DCM", "126398"): "Relative Regional Blood Volume",
+    ("DCM", "113052"): "Mean Transit Time",
+    ("DCM", "113069"): "Time To Peak",
+    ("DCM", "113084"): "Tmax",
+    ("DCM", "126392"): "Oxygen Extraction Fraction",
+    ("DCM", "126312"): "Ktrans",
+    ("DCM", "126313"): "kep",
+    ("DCM", "126314"): "ve",
+    ("DCM", "126331"): "vp",
+    ("DCM", "126396"): "Magnetic Susceptibility",
+    ("DCM", "129100"): "Fat fraction",
+    ("DCM", "129103"): "Water fraction",
+    ("DCM", "110830"): "Elasticity",
+    ("DCM", "113071"): "Z-score",
+    ("UCUM", "1"): "no units",
+    ("UCUM", "mm2/s"): "mm2/s",
+}
+
 # UCUM display names of the UCUM codes users type that DICOM's vocabulary lacks (UCUM's own names).
 UCUM_DISPLAY = {
     "1/s": "per second",
@@ -152,6 +198,8 @@ def _scheme(scheme: str) -> dict[str, tuple[str, frozenset[int]]]:
 
 def vocabulary_code(scheme: str, value: str) -> Code | None:
     """The concept (scheme, value) with the vocabulary's meaning, or None if pydicom does not ship it."""
+    if (scheme, value) in TABLE_MEANINGS:
+        return Code(value, scheme, TABLE_MEANINGS[scheme, value])
     concept = _scheme(scheme).get(value)
     return Code(value, scheme, concept[0]) if concept else None
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_modality_lut
 from pydicom.uid import MultiFrameGrayscaleWordSecondaryCaptureImageStorage, generate_uid
 
 from . import anatomy, multiframe, verify
@@ -80,11 +79,6 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     yield "SC00001.dcm", multiframe.encoded_file(ds, plan, False, "PixelData", stored)
 
 
-def real_world_values(ds: Dataset, stored_frame: np.ndarray) -> np.ndarray:
-    """One frame's values: the stored frame through the file's top-level modality LUT (pydicom's)."""
-    return np.asarray(apply_modality_lut(stored_frame, ds), dtype=np.float64)
-
-
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:
-    """Max |value read back - input|."""
-    return verify.multi_frame_error(plan, files, real_world_values)
+    """Max |value read back - input|, decoded through the file's top-level modality LUT stage as pydicom applies it."""
+    return verify.multi_frame_error(plan, files, verify.modality_rescale)

@@ -187,6 +187,10 @@ def nifti_header_warnings(path: str | Path) -> list[str]:
 
 
 def _read_nifti(path: Path) -> VolumeFile:
+    return _read_plain_nifti1(path) or _read_nifti_with_nibabel(path)
+
+
+def _read_nifti_with_nibabel(path: Path) -> VolumeFile:
     import nibabel
 
     image = nibabel.load(path)
@@ -200,6 +204,161 @@ def _read_nifti(path: Path) -> VolumeFile:
     affine, choice, notes = nifti_transform(header, (list(image.shape) + [1, 1])[:3], path.name)
     data = np.asanyarray(image.dataobj)
     return VolumeFile(_scalar_ijk(data, path).T, affine, choice, notes)
+
+
+# The fields of a NIfTI-1 header that reading a volume needs, at their offsets (nifti1.h), typed as nibabel's header_dtype
+# types them, so that the header methods below compute with the same numpy types as nibabel's.
+_NIFTI1_FIELDS = np.dtype(
+    {
+        "names": ["sizeof_hdr", "dim", "datatype", "bitpix", "pixdim", "vox_offset", "scl_slope", "scl_inter", "xyzt_units", "qform_code", "sform_code"]
+        + ["quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z", "srow_x", "srow_y", "srow_z", "magic"],
+        "formats": ["<i4", ("<i2", (8,)), "<i2", "<i2", ("<f4", (8,)), "<f4", "<f4", "<f4", "u1", "<i2", "<i2"]
+        + ["<f4"] * 6 + [("<f4", (4,))] * 3 + ["S4"],
+        "offsets": [0, 40, 70, 72, 76, 108, 112, 116, 123, 252, 254, 256, 260, 264, 268, 272, 276, 280, 296, 312, 344],
+        "itemsize": 348,
+    },
+)
+# NIfTI-1 datatype codes of plain numeric voxels -> numpy type (nibabel's; complex and RGB voxels are left to nibabel).
+_NIFTI1_PLAIN_TYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4", 1024: "i8", 1280: "u8"}
+_NIFTI1_VOXELS_START = 352  # after the 348-byte header and the 4-byte extension flag
+
+
+def _read_plain_nifti1(path: Path) -> VolumeFile | None:
+    """A NIfTI-1 file that nibabel would read as it is (no header repair, no extension, no voxel scaling), read with numpy
+    alone, exactly as nibabel reads it: the same array (a copy-on-write memory map of a .nii, as nibabel's) and the same
+    matrices to the last bit (tested against nibabel over header variants). None for any other file, which nibabel reads
+    (and refuses in its own words). Importing nibabel was a sixth of the command line's time for an MNI-sized map.
+    """
+    compressed = path.name.lower().endswith(".gz")
+    try:
+        with (gzip.open if compressed else open)(path, "rb") as stream:
+            header = _PlainNifti1Header.read(stream.read(_NIFTI1_VOXELS_START))
+            if header is None:
+                return None
+            shape, dtype, offset = header.get_data_shape(), header.get_data_dtype(), header.get_data_offset()
+            size = int(np.prod(shape)) * dtype.itemsize
+            if compressed:  # as nibabel reads a compressed file: into a bytearray, in Fortran order
+                stream.seek(offset)
+                buffer = bytearray(size)
+                if stream.readinto(buffer) != size:
+                    return None
+                data = np.ndarray(shape, dtype, buffer=buffer, order="F")
+        if not compressed:
+            if path.stat().st_size < offset + size:
+                return None  # nibabel's reading says it is truncated
+            data = np.memmap(path, dtype=dtype, mode="c", shape=shape, order="F", offset=offset)
+        affine, choice, notes = nifti_transform(header, (list(shape) + [1, 1])[:3], path.name)
+    except (OSError, EOFError, ValueError, zlib.error):  # a file nibabel should say what is wrong with
+        return None
+    return VolumeFile(_scalar_ijk(data, path).T, affine, choice, notes)
+
+
+class _PlainNifti1Header:
+    """The header methods of nibabel's Nifti1Header that reading a volume uses, computed as nibabel computes them (its
+    nifti1.py, analyze.py and quaternions.py, MIT licence), for headers its checks pass without a problem.
+    """
+
+    quaternion_threshold = np.finfo(np.float32).eps * 3
+
+    def __init__(self, fields: np.ndarray, endianness: str):
+        self._structarr = fields
+        self.endianness = endianness
+
+    @classmethod
+    def read(cls, block: bytes) -> "_PlainNifti1Header | None":
+        """The header of ``block`` (the file's first 352 bytes), or None unless nibabel would read it unchanged."""
+        if len(block) < _NIFTI1_VOXELS_START:
+            return None
+        dim0 = struct.unpack_from("<h", block, 40)[0]
+        endianness = "<" if 1 <= dim0 <= 7 else ">"  # nibabel's guess (a dim[0] of 0 is left to it)
+        fields = np.ndarray(shape=(), dtype=_NIFTI1_FIELDS if endianness == "<" else _NIFTI1_FIELDS.newbyteorder(">"), buffer=block[:348]).copy()
+        dims, pixdim, code = fields["dim"], fields["pixdim"], int(fields["datatype"])
+        plain = (
+            int(fields["sizeof_hdr"]) == 348
+            and fields["magic"].item() == b"n+1"
+            and block[348] == 0  # no extensions
+            and 3 <= int(dims[0]) <= 7
+            and all(int(d) >= 1 for d in dims[1 : int(dims[0]) + 1])
+            and code in _NIFTI1_PLAIN_TYPES
+            and int(fields["bitpix"]) == np.dtype(_NIFTI1_PLAIN_TYPES[code]).itemsize * 8
+            and bool(np.all(pixdim[1:4] > 0))
+            and pixdim[0] in (-1, 1)
+            and float(fields["vox_offset"]).is_integer()
+            and float(fields["vox_offset"]) >= _NIFTI1_VOXELS_START
+            and int(fields["qform_code"]) in range(6)
+            and int(fields["sform_code"]) in range(6)
+        )
+        slope, intercept = float(fields["scl_slope"]), float(fields["scl_inter"])
+        unscaled = slope == 0 or not np.isfinite(slope) or (slope == 1 and intercept == 0)
+        return cls(fields, endianness) if plain and unscaled else None
+
+    def __getitem__(self, key: str):
+        return self._structarr[key]
+
+    def get_data_shape(self) -> tuple[int, ...]:
+        dims = self._structarr["dim"]
+        return tuple(int(d) for d in dims[1 : dims[0] + 1])
+
+    def get_data_dtype(self) -> np.dtype:
+        return np.dtype(_NIFTI1_PLAIN_TYPES[int(self._structarr["datatype"])]).newbyteorder(self.endianness)
+
+    def get_data_offset(self) -> int:
+        return int(self._structarr["vox_offset"])
+
+    def get_zooms(self) -> tuple:
+        hdr = self._structarr
+        return tuple(hdr["pixdim"][1 : hdr["dim"][0] + 1])
+
+    def get_sform(self, coded: bool = False):
+        hdr = self._structarr
+        code = int(hdr["sform_code"])
+        if code == 0 and coded:
+            return None, 0
+        out = np.eye(4)
+        out[0, :] = hdr["srow_x"][:]
+        out[1, :] = hdr["srow_y"][:]
+        out[2, :] = hdr["srow_z"][:]
+        return (out, code) if coded else out
+
+    def get_qform(self, coded: bool = False):
+        hdr = self._structarr
+        code = int(hdr["qform_code"])
+        if code == 0 and coded:
+            return None, 0
+        rotation = _quat2mat(_fillpositive([hdr["quatern_b"], hdr["quatern_c"], hdr["quatern_d"]], self.quaternion_threshold))
+        vox = hdr["pixdim"][1:4].copy()
+        vox[-1] *= hdr["pixdim"][0]
+        out = np.eye(4)
+        out[0:3, 0:3] = np.dot(rotation, np.diag(vox))
+        out[0:3, 3] = [hdr["qoffset_x"], hdr["qoffset_y"], hdr["qoffset_z"]]
+        return (out, code) if coded else out
+
+
+def _fillpositive(xyz, w2_thresh) -> np.ndarray:
+    """nibabel.quaternions.fillpositive: the unit quaternion (w >= 0) of its last three values, in the longest float."""
+    xyz = np.asarray(xyz, dtype=np.longdouble)
+    w2 = 1.0 - xyz @ xyz
+    if np.abs(w2) < np.abs(w2_thresh):
+        w = 0
+    elif w2 < 0:
+        raise ValueError(f"w2 should be positive, but is {w2:e}")
+    else:
+        w = np.sqrt(w2)
+    return np.r_[w, xyz]
+
+
+def _quat2mat(q) -> np.ndarray:
+    """nibabel.quaternions.quat2mat: the rotation matrix of quaternion ``q`` (w, x, y, z)."""
+    w, x, y, z = q
+    nq = w * w + x * x + y * y + z * z
+    if nq < np.finfo(float).eps:
+        return np.eye(3)
+    s = 2.0 / nq
+    xs, ys, zs = x * s, y * s, z * s
+    wx, wy, wz = w * xs, w * ys, w * zs
+    xx, xy, xz = x * xs, x * ys, x * zs
+    yy, yz, zz = y * ys, y * zs, z * zs
+    return np.array([[1.0 - (yy + zz), xy - wz, xz + wy], [xy + wz, 1.0 - (xx + zz), yz - wx], [xz - wy, yz + wx, 1.0 - (xx + yy)]])
 
 
 def _is_orthogonal(affine: np.ndarray, tolerance: float = 1e-4) -> bool:

@@ -4,9 +4,21 @@ Run from the repository root (not part of the test suite)::
 
     PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py            # full: 5 repetitions, 64^3 + MNI, growth on 128^3
     PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --quick    # 2 repetitions, the 64^3 map only
+    PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --processes-only   # only the whole processes (MNI map)
     PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --profile pm   # cProfile of one MNI export
 
-Every measurement goes from a float32 array in memory to a complete series on disk:
+First, whole processes as a user runs them, on the same NIfTI file (MNI map; 64^3 with --quick), each command in a
+fresh process, their repetitions interleaved, and the wall time from start to exit:
+
+- ``python -m FAExportLib export INPUT OUTDIR --mode mr`` (interpreter start, imports, reading the NIfTI, export,
+  verification, exit) against a SimpleITK process that reads the NIfTI with SimpleITK and writes the int16 slices
+  with the SimpleITK peer's own code (``sitk_write_slices`` below, the same source): target 0.8x;
+- ``--mode pm`` against dcmqi's ``itkimage2paramap`` as the venv runs it (the dcmqi wheel's command) with the JSON
+  metadata and the reference series it requires: target 1.0x; dcmqi's executable run directly, and a process that
+  only imports numpy and pydicom, are shown for information. One probe run per mode splits the command line's
+  time into interpreter start, imports, reading, export, verification and exit.
+
+Then every measurement in one process, from a float32 array in memory to a complete series on disk:
 
 - FAExport ``export_volume`` in each mode (mr, sc, pm, mr+pm), verification included; the verification
   (the encoders' ``read_back_error``, which the pipeline calls on the written files) is timed on its own too;
@@ -722,10 +734,11 @@ def measure(tool: str, size: str, map_path: Path, work: Path, repeat: int) -> Me
 
 
 def cli_check(map_path: Path, work: Path, repeat: int) -> dict:
-    """The command line: startup and import time, and whether an actual mr export imports highdicom.
+    """The command line: startup and import time, and whether an actual export imports highdicom or nibabel.
 
     The export runs ``python -m FAExportLib export`` exactly (``runpy`` with ``sys.argv``), with an
-    ``atexit`` hook that reports ``sys.modules`` when the interpreter ends; pm is run too as a control.
+    ``atexit`` hook that reports ``sys.modules`` when the interpreter ends (pydicom, always imported, is the
+    control that the hook reports at all); mr and pm are run.
     """
     import nibabel
 
@@ -766,9 +779,211 @@ def cli_check(map_path: Path, work: Path, repeat: int) -> dict:
         completed = subprocess.run([sys.executable, "-c", probe, "export", str(image), str(out), "--mode", mode, "--json"], capture_output=True, text=True, env=env, check=False)
         elapsed = time.perf_counter() - start
         modules = next((json.loads(line[len(RESULT_MARKER):]) for line in completed.stderr.splitlines() if line.startswith(RESULT_MARKER)), None)
-        result[mode] = {"exit": completed.returncode, "wall": elapsed, "highdicom": None if modules is None else "highdicom" in modules}
+        result[mode] = {"exit": completed.returncode, "wall": elapsed, **{name: None if modules is None else name in modules for name in ("highdicom", "nibabel", "pydicom")}}
         shutil.rmtree(out, ignore_errors=True)
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole processes, as a user runs them: interpreter start, imports, reading the NIfTI, writing, verifying, exit.
+
+# Targets (issue 17): each FAExport command's whole process / its peer's, same NIfTI input.
+PROCESS_TARGETS = (("cli-mr", "simpleitk-process", 0.8), ("cli-pm", "dcmqi-process", 1.0))
+PROCESS_NAMES = ("cli-mr", "simpleitk-process", "cli-pm", "dcmqi-process", "dcmqi-executable", "pydicom-floor")
+PROCESS_LABELS = {
+    "cli-mr": "`python -m FAExportLib export --mode mr`",
+    "simpleitk-process": "SimpleITK process: ReadImage + the SimpleITK peer's int16 slices",
+    "cli-pm": "`python -m FAExportLib export --mode pm`",
+    "dcmqi-process": "dcmqi `itkimage2paramap` (the venv's command)",
+    "dcmqi-executable": "dcmqi's executable, without the command's Python launcher",
+    "pydicom-floor": "`python -c 'import numpy, pydicom'`",
+}
+PROCESS_SHORT = {
+    "cli-mr": "FAExport mr",
+    "simpleitk-process": "SimpleITK process",
+    "cli-pm": "FAExport pm",
+    "dcmqi-process": "dcmqi command",
+    "dcmqi-executable": "dcmqi executable",
+    "pydicom-floor": "numpy + pydicom import",
+}
+# Ratios shown for information, on the row of the process named first.
+PROCESS_INFO = {"dcmqi-executable": ("cli-pm", "dcmqi-executable"), "pydicom-floor": ("pydicom-floor", "dcmqi-process")}
+PHASE_MARKER = "FAEXPORT-PHASES "
+# The command line with clocks around its phases: what __main__ does, with the reader and the encoders' read-back
+# wrapped (as ReadBackClock does); time.monotonic() is the same clock in every process, so the parent adds the
+# interpreter's start and exit.
+PHASE_PROBE = """
+import gc, json, sys, time
+started = time.monotonic()
+from FAExportLib import cli, mr, pm, sc, volume_files
+imported = time.monotonic()
+clock = {"read": 0.0, "verify": 0.0}
+def timed(function, phase):
+    def run(*args):
+        start = time.monotonic()
+        try:
+            return function(*args)
+        finally:
+            clock[phase] += time.monotonic() - start
+    return run
+volume_files.read_volume_file = timed(volume_files.read_volume_file, "read")
+for module in (mr, sc, pm):
+    module.read_back_error = timed(module.read_back_error, "verify")
+status = cli.main(sys.argv[1:])
+finished = time.monotonic()
+gc.freeze()
+sys.stderr.write(MARKER + json.dumps({"started": started, "imported": imported, "finished": finished, **clock}) + "\\n")
+sys.exit(status)
+""".replace("MARKER", repr(PHASE_MARKER))
+PHASES = ("interpreter start", "imports", "reading the NIfTI", "export (encode, write)", "verification (read-back)", "exit")
+
+
+def simpleitk_process_script() -> str:
+    """A stand-alone script: read the NIfTI with SimpleITK, quantize as SimpleITKInt16Tool does, and write the int16
+    slices with the SimpleITK peer's own functions (their source, copied); it imports what a user's script would.
+    """
+    import inspect
+
+    functions = "\n\n".join(inspect.getsource(function) for function in (new_uid, peer_rescale, sitk_write_slices))
+    return (
+        "import sys\nimport time\nimport uuid\nfrom pathlib import Path\n\nimport numpy as np\nimport SimpleITK as sitk\n\n"
+        f"INT16_MAX = {INT16_MAX}\n\n\n{functions}\n\n"
+        "image = sitk.ReadImage(sys.argv[1])\n"
+        "array = sitk.GetArrayViewFromImage(image)\n"
+        "slope, _ = peer_rescale(array)\n"
+        "stored = sitk.GetImageFromArray(np.rint(array / slope).astype(np.int16))\n"
+        "stored.CopyInformation(image)\n"
+        "sitk_write_slices(stored, Path(sys.argv[2]), [])\n"
+    )
+
+
+def dcmqi_executable() -> Path:
+    """The executable the venv's ``itkimage2paramap`` command launches (the wheel's dcmqi/bin/itkimage2paramap)."""
+    return Path(importlib.metadata.distribution("dcmqi").locate_file("dcmqi/bin/itkimage2paramap")).resolve()
+
+
+def process_commands(image: Path, metadata: Path, reference: Path, script: Path, out: Path) -> dict[str, list[str]]:
+    """Each whole process, writing into ``out``."""
+    dcmqi_arguments = ["--inputImage", str(image), "--inputMetadata", str(metadata), "--inputDICOMDirectory", str(reference), "--outputDICOM", str(out / "PM00001.dcm")]
+    return {
+        "cli-mr": [sys.executable, "-m", "FAExportLib", "export", str(image), str(out), "--mode", "mr"],
+        "simpleitk-process": [sys.executable, str(script), str(image), str(out)],
+        "cli-pm": [sys.executable, "-m", "FAExportLib", "export", str(image), str(out), "--mode", "pm"],
+        "dcmqi-process": [str(dcmqi_binary()), *dcmqi_arguments],
+        "dcmqi-executable": [str(dcmqi_executable()), *dcmqi_arguments],
+        "pydicom-floor": [sys.executable, "-c", "import numpy, pydicom"],
+    }
+
+
+def written_files(out: Path) -> int:
+    return sum(1 for path in out.rglob("*") if path.is_file())
+
+
+def process_check(map_path: Path, work: Path, repeat: int) -> dict:
+    """Every whole process ``repeat`` times, interleaved (one round runs each once), into a fresh, synced folder."""
+    import nibabel
+
+    array = np.load(map_path)
+    ijk_to_ras = ijk_to_ras_for(array.shape)
+    folder = work / "processes"
+    folder.mkdir()
+    image = folder / "fa.nii"
+    nibabel.Nifti1Image(array.transpose(2, 1, 0), ijk_to_ras).to_filename(image)
+    metadata = folder / "metadata.json"
+    metadata.write_text(json.dumps(DCMQI_METADATA), encoding="utf-8")
+    reference = folder / "reference"
+    reference.mkdir()
+    write_mr_slices(array, ijk_to_ras, reference)  # what dcmqi requires (a user passes the source series)
+    script = folder / "simpleitk_process.py"
+    script.write_text(simpleitk_process_script(), encoding="utf-8")
+    out = folder / "out"
+    commands = process_commands(image, metadata, reference, script, out)
+    expected_files = {"cli-mr": array.shape[0], "simpleitk-process": array.shape[0], "cli-pm": 1, "dcmqi-process": 1, "dcmqi-executable": 1, "pydicom-floor": 0}
+    env = worker_environment()
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    load_before = os.getloadavg()
+    for _ in range(repeat):
+        for name, command in commands.items():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            os.sync()
+            start = time.perf_counter()
+            completed = subprocess.run(command, capture_output=True, env=env, check=False)
+            elapsed = time.perf_counter() - start
+            if completed.returncode != 0 or written_files(out) != expected_files[name]:
+                tail = (completed.stderr or completed.stdout).decode(errors="replace").strip()[-500:]
+                raise RuntimeError(f"{name}: exit {completed.returncode}, {written_files(out)} files written: {tail}")
+            times[name].append(elapsed)
+    load_after = os.getloadavg()
+    phases = {mode: cli_phases(image, out, mode, env, repeat) for mode in ("mr", "pm")}
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"size": "x".join(map(str, array.shape[::-1])), "times": times, "phases": phases, "load": (load_before, load_after), "repeat": repeat}
+
+
+def cli_phases(image: Path, out: Path, mode: str, env: dict[str, str], repeat: int) -> dict[str, float]:
+    """Median seconds of each phase of the command line (PHASES), from ``repeat`` probe runs."""
+    runs: dict[str, list[float]] = {phase: [] for phase in (*PHASES, "total")}
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        os.sync()
+        spawned = time.monotonic()
+        completed = subprocess.run([sys.executable, "-c", PHASE_PROBE, "export", str(image), str(out), "--mode", mode], capture_output=True, text=True, env=env, check=False)
+        ended = time.monotonic()
+        clocks = next((json.loads(line[len(PHASE_MARKER) :]) for line in completed.stderr.splitlines() if line.startswith(PHASE_MARKER)), None)
+        if completed.returncode != 0 or clocks is None:
+            raise RuntimeError(f"phase probe, mode {mode}: exit {completed.returncode}: {completed.stderr.strip()[-500:]}")
+        export = clocks["finished"] - clocks["imported"] - clocks["read"] - clocks["verify"]
+        values = (clocks["started"] - spawned, clocks["imported"] - clocks["started"], clocks["read"], export, clocks["verify"], ended - clocks["finished"])
+        for phase, seconds in zip(PHASES, values, strict=True):
+            runs[phase].append(seconds)
+        runs["total"].append(ended - spawned)
+    return {phase: statistics.median(values) for phase, values in runs.items()}
+
+
+def process_ratio(process: dict, name: str, reference: str) -> float:
+    return statistics.median(process["times"][name]) / statistics.median(process["times"][reference])
+
+
+def process_target_rows(process: dict) -> list[list[str]]:
+    """The whole-process targets as rows of the Targets table: target, limit, ratio and verdict."""
+    rows = []
+    for name, reference, limit in PROCESS_TARGETS:
+        ratio = process_ratio(process, name, reference)
+        rows.append([f"whole process: {PROCESS_SHORT[name]} / {PROCESS_SHORT[reference]}", f"<= {limit:g}x", f"{fmt_ratio(ratio)} {verdict(ratio <= limit)}"])
+    return rows
+
+
+def process_lines(process: dict) -> list[str]:
+    """The whole processes: times, ratios against the targets, and the command line's phases."""
+    rows = []
+    targets = {name: (reference, limit) for name, reference, limit in PROCESS_TARGETS}
+    for name in PROCESS_NAMES:
+        times = process["times"][name]
+        median = statistics.median(times)
+        ratio = limit = result = ""
+        if name in targets:
+            reference, target = targets[name]
+            value = process_ratio(process, name, reference)
+            ratio, limit, result = f"{fmt_ratio(value)} {PROCESS_SHORT[reference]}", f"<= {target:g}x", verdict(value <= target)
+        elif name in PROCESS_INFO:
+            numerator, denominator = PROCESS_INFO[name]
+            ratio, result = f"{PROCESS_SHORT[numerator]} / {PROCESS_SHORT[denominator]}: {fmt_ratio(process_ratio(process, numerator, denominator))}", "information"
+        rows.append([PROCESS_LABELS[name], fmt_seconds(median), f"{fmt_seconds(min(times))}-{fmt_seconds(max(times))}", ratio, limit, result])
+    before, after = process["load"]
+    lines = [
+        (
+            f"{process['repeat']} interleaved rounds (median shown); the same NIfTI ({process['size']} float32) for every process; "
+            f"load average {' '.join(f'{v:.2f}' for v in before)} before, {' '.join(f'{v:.2f}' for v in after)} after."
+        ),
+        "",
+        *markdown_table(["process", "median s", "min-max s", "ratio", "limit", "verdict"], rows, "lrrlll"),
+        "",
+        "Where the command line's time goes (median of as many probe runs; the interpreter's start and exit measured from the parent):",
+        "",
+    ]
+    phase_rows = [[phase, *(fmt_seconds(process["phases"][mode][phase]) for mode in ("mr", "pm"))] for phase in (*PHASES, "total")]
+    return [*lines, *markdown_table(["phase", "`--mode mr` s", "`--mode pm` s"], phase_rows)]
 
 
 def _read_first(path: str, pattern: str) -> str | None:
@@ -973,9 +1188,12 @@ def timing_table(results: Results, size: str) -> list[str]:
     return markdown_table(headers, rows, "lrrrrll")
 
 
-def target_rows(results: Results, sizes: list[str], cli: dict) -> list[str]:
-    """PASS/FAIL of every target, one column per measured map."""
+def target_rows(results: Results, sizes: list[str], cli: dict, process: dict) -> list[str]:
+    """PASS/FAIL of every target, one column per measured map (the whole processes' in the column of their map)."""
     rows = []
+    process_size = LARGE if LARGE in sizes else SMALL
+    for target, limit, cell in process_target_rows(process):
+        rows.append([target, limit, *(cell if size == process_size else "" for size in sizes)])
     for mode, reference, limit in TIME_TARGETS:
         cells = []
         for size in sizes:
@@ -1073,7 +1291,8 @@ def cli_lines(cli: dict) -> list[str]:
     ]
     for mode in ("mr", "pm"):
         info = cli[mode]
-        rows.append([f"`export --mode {mode}` of the {cli['size']} map (NIfTI)", f"exit {info['exit']}, {info['wall']:.2f} s wall, highdicom {'imported' if info['highdicom'] else 'not imported'}{' (control)' if mode == 'pm' else ''}"])
+        imported = ", ".join(f"{name} {'imported' if info[name] else 'not imported'}" for name in ("highdicom", "nibabel", "pydicom"))
+        rows.append([f"`export --mode {mode}` of the {cli['size']} map (NIfTI)", f"exit {info['exit']}, {info['wall']:.2f} s wall, {imported} (pydicom: the control)"])
     return markdown_table(["command line", "measured"], rows, "ll")
 
 
@@ -1132,6 +1351,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="repetitions per tool (default 5, --quick 2)")
     parser.add_argument("--tmpdir", help="folder for the temporary output (default: the system's temporary folder)")
     parser.add_argument("--profile", choices=FAEXPORT_MODES, help="only profile one FAExport export of the MNI map (or 64^3 with --quick)")
+    parser.add_argument("--processes-only", action="store_true", help="only the whole processes (command line vs SimpleITK and dcmqi), with their targets")
+    parser.add_argument("--process-repeat", type=int, help="interleaved rounds of the whole processes (default 11, --quick 5)")
     parser.add_argument("--worker", choices=list(TOOLS), help=argparse.SUPPRESS)
     parser.add_argument("--map", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -1148,8 +1369,11 @@ def main() -> int:
         profile_export(args.profile, SMALL if args.quick else LARGE)
         return 0
     repeat = args.repeat or (2 if args.quick else 5)
+    process_repeat = args.process_repeat or (5 if args.quick else 11)
     main_sizes = [SMALL] if args.quick else [SMALL, LARGE]
     all_sizes = [SMALL] if args.quick else [SMALL, MEDIUM, LARGE]
+    if args.processes_only:
+        main_sizes = all_sizes = [SMALL if args.quick else LARGE]
     started = time.perf_counter()
     versions = {"highdicom": package_version("highdicom"), "highdicom-latest": latest_highdicom_version() or "absent"}
 
@@ -1165,6 +1389,23 @@ def main() -> int:
             map_paths[size] = work / f"map-{size.replace('^', '')}.npy"
             np.save(map_paths[size], maps[size])
         log(f"maps generated: {', '.join(all_sizes)}")
+        process_size = main_sizes[-1]
+        process = process_check(map_paths[process_size], work, process_repeat)
+        log(
+            f"whole processes, {process_size}: "
+            + ", ".join(f"{name} {statistics.median(times):.3f} s" for name, times in process["times"].items())
+            + "; "
+            + ", ".join(f"{name} / {reference} {fmt_ratio(process_ratio(process, name, reference))}" for name, reference, _ in PROCESS_TARGETS),
+        )
+        if args.processes_only:
+            load_at_end = os.getloadavg()
+            elapsed = time.perf_counter() - started
+            report = ["## Benchmark: whole processes", "", f"`Testing/Tools/benchmark.py --processes-only{' --quick' if args.quick else ''}`", ""]
+            report += [*machine, f"- Load average at end: {' '.join(f'{v:.2f}' for v in load_at_end)}", f"- Benchmark run time: {elapsed:.0f} s", ""]
+            report += [f"### Whole process, as a user runs it ({process_size} map, NIfTI input)", "", *process_lines(process), ""]
+            report += ["### Targets", "", *markdown_table(["target", "limit", process_size], process_target_rows(process), "llr")]
+            print("\n".join(report))
+            return 0
         measurements = []
         for size in all_sizes:
             for tool in MAIN_TOOLS if size in main_sizes else GROWTH_TOOLS:
@@ -1183,6 +1424,7 @@ def main() -> int:
     report = ["## Benchmark", "", f"`Testing/Tools/benchmark.py{' --quick' if args.quick else ''}`: {repeat} repetitions per tool (median shown), each tool in a fresh process.", ""]
     report += [*machine, f"- Load average at end: {' '.join(f'{v:.2f}' for v in load_at_end)}", f"- Benchmark run time: {elapsed:.0f} s", ""]
     report += ["### Input maps (FA-like: smooth structure plus noise, zero outside the brain; LAS grid like FSL's MNI152)", "", *map_table(maps), ""]
+    report += [f"### Whole process, as a user runs it ({main_sizes[-1]} map, NIfTI input)", "", *process_lines(process), ""]
     for size in main_sizes:
         report += [f"### Times, {size} map (array in memory -> complete series on disk)", "", *timing_table(results, size), ""]
     quantize = []
@@ -1202,7 +1444,7 @@ def main() -> int:
         "",
         "### Targets",
         "",
-        *target_rows(results, main_sizes, cli),
+        *target_rows(results, main_sizes, cli, process),
         "",
         "### Other ratios (information)",
         "",

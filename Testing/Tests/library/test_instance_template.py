@@ -1,5 +1,7 @@
-"""The mr encoder assembles files from pre-encoded bytes; they must be exactly what pydicom itself writes."""
+"""The encoders assemble bytes themselves where pydicom (or highdicom) was slow; they must be exactly what those write."""
 
+import types
+import warnings
 from io import BytesIO
 
 import numpy as np
@@ -8,9 +10,12 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import MRImageStorage, generate_uid
 
+from FAExportLib.codes import Code, Quantity, code_item
 from FAExportLib.geometry import SliceGeometry
 from FAExportLib.instance_template import InstanceTemplate, encode_elements
 from FAExportLib.multiframe import per_frame_groups
+from FAExportLib.pipeline import resolve_quantity
+from FAExportLib.pm import MEASUREMENT_METHOD_CONCEPT, real_world_value_mapping
 from FAExportLib.writer import file_meta
 
 VARYING = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
@@ -54,6 +59,8 @@ def test_template_files_are_byte_identical_to_pydicom(character_set, name):
         varying.SliceLocation = str(index * 2.2)
         varying.add_new("PixelData", "OW", pixels.tobytes())
         encoded = b"".join(template.encode(uid, varying))
+        values = [("UI", uid), ("IS", str(index + 1)), ("DS", "\\".join(str(v) for v in varying.ImagePositionPatient)), ("DS", str(index * 2.2)), ("OW", memoryview(pixels).cast("B"))]
+        assert b"".join(template.encode_values(uid, values)) == encoded
 
         expected = Dataset()
         expected.update(shared)
@@ -74,6 +81,8 @@ def test_template_refuses_an_instance_without_its_varying_elements():
     varying.SOPInstanceUID = generate_uid()
     with pytest.raises(ValueError, match="exactly the varying elements"):
         template.encode(varying.SOPInstanceUID, varying)
+    with pytest.raises(ValueError, match="exactly the varying elements"):
+        template.encode_values(varying.SOPInstanceUID, [("UI", varying.SOPInstanceUID)])
 
 
 @pytest.mark.parametrize("dimensions", [True, False], ids=["pm_with_frame_content", "sc_positions_only"])
@@ -96,3 +105,45 @@ def test_per_frame_groups_are_byte_identical_to_pydicom(dimensions):
     expected = Dataset()
     expected.PerFrameFunctionalGroupsSequence = frames
     assert per_frame_groups(geometry, dimensions) == encode_elements([expected["PerFrameFunctionalGroupsSequence"]], ["iso8859"])
+
+
+def highdicom_mapping(quantity: Quantity, value_range: tuple[float, float]) -> Dataset:
+    """The Real World Value Mapping as pm.py built it with highdicom's content items (FAExport 2026-11)."""
+    from highdicom.pm import RealWorldValueMapping
+    from highdicom.sr import CodeContentItem, CodedConcept
+
+    def coded(code: Code) -> CodedConcept:
+        return CodedConcept(code.value, code.scheme, code.meaning)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mapping = RealWorldValueMapping(
+            lut_label=quantity.unit.value[:16],
+            lut_explanation=quantity.code.meaning,
+            unit=coded(quantity.unit),
+            value_range=value_range,
+            slope=1.0,
+            intercept=0.0,
+            quantity_definition=coded(quantity.code),
+        )
+        if quantity.method is not None:
+            mapping.QuantityDefinitionSequence.append(CodeContentItem(name=coded(MEASUREMENT_METHOD_CONCEPT), value=coded(quantity.method)))
+    mapping.MeasurementUnitsCodeSequence = [code_item(quantity.unit)]
+    for item, code in zip(mapping.QuantityDefinitionSequence, (quantity.code, quantity.method), strict=False):
+        item.ConceptCodeSequence = [code_item(code)]
+    return mapping
+
+
+@pytest.mark.parametrize(
+    ("name", "unit", "method"),
+    [("FA", None, None), ("MD", "um2/ms", "113231,DCM,Single Tensor"), ("T1", "ms", None), ("Ktrans", "1/min", "126312,DCM,Tofts Model")],
+)
+def test_real_world_value_mapping_is_byte_identical_to_highdicoms(name, unit, method):
+    """pm builds its Real World Value Mapping with pydicom alone; it is the item highdicom's constructor made."""
+    quantity = resolve_quantity(name, quantity_code=None, unit=unit, method=method)
+    plan = types.SimpleNamespace(quantity=quantity)
+    for value_range in ((0.0, 1.0), (-3.5e-3, 2.0000000298023224), (17.0, 17.0)):
+        expected, written = Dataset(), Dataset()
+        expected.RealWorldValueMappingSequence = [highdicom_mapping(quantity, value_range)]
+        written.RealWorldValueMappingSequence = [real_world_value_mapping(plan, value_range)]
+        assert encode_elements([written["RealWorldValueMappingSequence"]], ["iso8859"]) == encode_elements([expected["RealWorldValueMappingSequence"]], ["iso8859"])

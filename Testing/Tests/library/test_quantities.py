@@ -87,6 +87,17 @@ def test_every_code_is_in_pydicoms_dictionary():
         assert quantities[name]["code"] is not None, name
 
 
+def test_the_tables_meanings_are_pydicoms():
+    """The meanings FAExport keeps for its table's codes and default units (so that exporting a known quantity does not
+    import pydicom's 2 MB vocabulary) are the installed pydicom's, for every code and default unit of the table.
+    """
+    from FAExportLib.quantities import ENTRIES, TABLE_MEANINGS
+
+    for (scheme, value), meaning in TABLE_MEANINGS.items():
+        assert vocabulary_meaning(scheme, value) == meaning, (scheme, value)
+    assert set(TABLE_MEANINGS) == {entry.code for entry in ENTRIES if entry.code} | {("UCUM", entry.unit) for entry in ENTRIES if entry.unit}
+
+
 NAMES = {
     "fa": "110808",
     "t2star": "113064",
