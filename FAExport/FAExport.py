@@ -86,7 +86,7 @@ class FAExport(ScriptedLoadableModule):
             "The quantization error is shown before exporting, and values that do not fit are never clipped. "
             'See the <a href="{url}">module documentation</a>.',
         ).format(url=DOCUMENTATION_URL)
-        self.parent.acknowledgementText = _("FAExport uses pydicom and highdicom, and is checked against dcm2niix, dcmqi, GDCM and dciodvfy.")
+        self.parent.acknowledgementText = _("FAExport uses pydicom, and is checked against dcm2niix, dcmqi, highdicom, GDCM and dciodvfy.")
         problem = slicerVersionProblem()
         if problem:
             logging.error(problem)
@@ -328,8 +328,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         progress = ExportProgress()
         try:
             with slicer.util.tryWithErrorDisplay(_("Export failed."), waitCursor=True):
-                if "pm" in parameters.exportMode.value:
-                    slicer.packaging.pip_ensure(slicer.packaging.load_requirements(self.resourcePath("requirements.txt")), requester="FAExport")
+                slicer.packaging.pip_ensure(slicer.packaging.load_requirements(self.resourcePath("requirements.txt")), requester="FAExport")
                 progress.open()  # modal: nothing else in Slicer (Export again, closing the scene) can run while the files are written
                 try:
                     options = self.exportOptions()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from FAExportSlicerLib import database, scene
 from FAExportSlicerLib.field_names import consoleLabel
 from FAExportSlicerLib.options import FAExportOptions
-from FAExportSlicerLib.requirements import HIGHDICOM_MISSING, ensureSendLibrary, slicerVersionProblem
+from FAExportSlicerLib.requirements import ensureSendLibrary, slicerVersionProblem
 from FAExportSlicerLib.result import FAExportResult
 
 if TYPE_CHECKING:
@@ -59,11 +59,6 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     check_send_request(options.mode, options.sendTo, options.fallback)
     if options.sendTo is not None:
         ensureSendLibrary(options.sendTo)  # before exporting: asks to install pynetdicom, or explains
-    if "pm" in options.mode:
-        try:
-            import highdicom  # noqa: F401
-        except ImportError:
-            raise InputError(HIGHDICOM_MISSING.format(mode=options.mode)) from None
     slicerDatabase = database.dicomDatabase() if options.addToDatabase else None
     if options.addToDatabase and slicerDatabase is None:
         raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")

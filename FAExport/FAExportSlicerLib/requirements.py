@@ -1,7 +1,7 @@
-"""What FAExport needs around it: the Slicer release, highdicom for a Parametric Map, the library of a send protocol.
+"""What FAExport needs around it: the Slicer release and the library of a send protocol.
 
-Slicer 5.12 bundles pydicom 3.0.2 and highdicom 0.27 and has slicer.packaging; pynetdicom (C-STORE) is installed on
-demand, after asking the user (Resources/requirements-send.txt).
+Slicer 5.12 bundles pydicom 3.0.2 and has slicer.packaging; pynetdicom (C-STORE) is installed on demand, after asking
+the user (Resources/requirements-send.txt).
 """
 
 import importlib
@@ -22,11 +22,6 @@ REQUIREMENTS_FILE = RESOURCES_FOLDER / "requirements.txt"
 SEND_REQUIREMENTS_FILE = RESOURCES_FOLDER / "requirements-send.txt"
 # Sending: protocol -> (module, pip requirement). Slicer bundles dicomweb-client; pynetdicom is installed on demand.
 SEND_LIBRARIES = {"dimse": ("pynetdicom", "pynetdicom>=2.1"), "stow": ("dicomweb_client", "dicomweb-client>=0.59")}
-HIGHDICOM_MISSING = (
-    "mode {mode} writes a Parametric Map, which needs the Python package highdicom (bundled with Slicer 5.12 and later). "
-    "Install it once from Slicer's Python console with: slicer.util.pip_install('highdicom>=0.27') and restart Slicer; "
-    "or choose mode mr or sc"
-)
 
 
 def slicerVersionProblem() -> str | None:

@@ -18,8 +18,9 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
-from readers import compare, dciodvfy_errors, read_dcm2niix, read_vtkitk
+from readers import compare, dciodvfy_errors, read_dcm2niix, read_slicer_volume_file, read_vtkitk
 from slicer_standins import ctkDICOMDatabase
+from test_pm_sc_values_and_geometry import read_dcmqi
 
 import slicer
 from FAExportLib import ExportCancelled, InputError, OutputError
@@ -252,27 +253,26 @@ def test_non_scalar_volumes_are_refused(tmp_path, scene, node_class, message):
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_highdicom_is_explained_for_parametric_maps(tmp_path):
-    """highdicom absent (Slicer before 5.12): pm is refused with the install instructions; mr still works."""
+def test_a_parametric_map_needs_no_highdicom(tmp_path):
+    """FAExportLib writes the Parametric Map with pydicom alone: without highdicom, mr+pm is written and dcmqi reads it."""
     code = (
         "import sys; sys.modules['highdicom'] = None\n"  # makes `import highdicom` raise ImportError, as when not installed
         "import slicer, FAExport\n"
         "scene = slicer.vtkMRMLScene()\n"
         f"node = FAExport.FAExportLogic.readVolumeFile({str(PACKAGE_ROOT.parent / 'Testing/Data/dipy_small_FA.nii.gz')!r}, scene)\n"
-        "try:\n"
-        f"    FAExport.FAExportLogic().exportVolume(node, mode='mr+pm', outputFolder={str(tmp_path / 'pm')!r}, addToDatabase=False)\n"
-        "except FAExport.InputError as error:\n"
-        "    print(error)\n"
-        f"print(len(FAExport.FAExportLogic().exportVolume(node, mode='mr', outputFolder={str(tmp_path / 'mr')!r}, addToDatabase=False).series[0].files))\n"
+        f"result = FAExport.FAExportLogic().exportVolume(node, mode='mr+pm', outputFolder={str(tmp_path / 'pm')!r}, addToDatabase=False)\n"
+        "print([len(series.files) for series in result.series], sys.modules['highdicom'] is not None)\n"
+        "print(result.series[1].files[0])\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)), check=False)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == [
-        ("mode mr+pm writes a Parametric Map, which needs the Python package highdicom (bundled with Slicer 5.12 and later). "
-        "Install it once from Slicer's Python console with: slicer.util.pip_install('highdicom>=0.27') and restart Slicer; or choose mode mr or sc"),
-        "10",
-    ]
-    assert not (tmp_path / "pm").exists()
+    counts, parametricMap = completed.stdout.splitlines()
+    assert counts == "[10, 1] False"
+    readBack, meta = read_dcmqi(Path(parametricMap), tmp_path / "dcmqi")  # what Slicer's Parametric Map loader runs
+    truth = read_slicer_volume_file(PACKAGE_ROOT.parent / "Testing/Data/dipy_small_FA.nii.gz")  # the map as Slicer loads it
+    comparison = compare(truth.values, truth.affine, readBack)
+    assert comparison.max_value_error == 0.0 and comparison.max_position_error_mm < POSITION_TOLERANCE_MM
+    assert meta["QuantityValueCode"]["CodeMeaning"] == "Fractional Anisotropy"
 
 
 def test_slicer_reads_nifti_nan_as_zero_so_files_are_checked_before_loading(tmp_path, scene):
