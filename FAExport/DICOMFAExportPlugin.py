@@ -358,13 +358,25 @@ def newStudyDefaults() -> dict:
 
 
 def inDialogWords(error) -> str:
-    """An FAExportLib error with its fields named as the dialog shows them: tags (StudyDate, Quantity, Scale); a field
-    the dialog has no tag for, as the Python console gives it (the way to set it there).
+    """An FAExportLib error with its fields named as the dialog shows them: tags (StudyDate, Quantity, Scale). A field
+    the dialog has no tag for is named as the Python console gives it, and the message ends by saying where that is.
     """
-    from FAExportSlicerLib.field_names import consoleLabel, labelsFrom
+    from FAExportSlicerLib.field_names import CONSOLE_NAMES, consoleLabel
 
     tags = {field: tagName for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items()} | {"quantity": QUANTITY_TAG, "scale": SCALE_TAG}
-    return error.render(labelsFrom(tags, otherwise=lambda field: f"in the Python console: FAExportLogic().exportVolume(..., {consoleLabel(field)})"))
+    untagged = []
+
+    def label(field) -> str:
+        tagName = tags.get(field.name)
+        if tagName is None:
+            untagged.append(CONSOLE_NAMES.get(field.name, field.name))
+            return consoleLabel(field)
+        return tagName if field.value is None else f"{tagName} {field.value}"
+
+    text = error.render(label)
+    if untagged:
+        text += _("; the dialog has no tag for {names}: give it to FAExportLogic().exportVolume in the Python console").format(names=", ".join(dict.fromkeys(untagged)))
+    return text
 
 
 #

@@ -198,6 +198,13 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def cleanup(self) -> None:
         self.removeObservers()
 
+    def onReload(self) -> None:
+        """Developer mode's Reload: the helpers of FAExportSlicerLib too, not only this file."""
+        import FAExportSlicerLib
+
+        FAExportSlicerLib.reloadHelpers()
+        ScriptedLoadableModuleWidget.onReload(self)
+
     def enter(self) -> None:
         if self.logic is not None:
             self.populateSendDestinations()  # servers may have been configured in the DICOM module meanwhile
@@ -388,11 +395,11 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         """What exporting ``volumeNode`` would store, before anything is written (value range, rescale, ``warnings``);
         raises what the export would raise for the values (NaN/infinite voxels, values that do not fit, a coarse scale).
         """
-        return export.previewNode(volumeNode, (options or FAExportOptions()).updated(**keywords))
+        return export.previewNode(volumeNode, FAExportOptions.of(options, keywords))
 
     def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> str:
         """The preview as the panel shows it: value range, stored integers, worst-case error, one line per warning."""
-        options = (options or FAExportOptions()).updated(**keywords)
+        options = FAExportOptions.of(options, keywords)
         return labels.previewText(self.preview(volumeNode, options), options.mode, options.plainIntegers and options.mode != "pm")
 
     def exportVolume(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
@@ -401,7 +408,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         Raises FAExportError, with nothing written or added, on bad input, failure or cancel; the result's ``warnings``
         say what to check, ``sent`` what reached the archive and ``sendError`` why a send failed (the export stands).
         """
-        return export.exportNode(volumeNode, (options or FAExportOptions()).updated(**keywords))
+        return export.exportNode(volumeNode, FAExportOptions.of(options, keywords))
 
     def sendSeries(self, exported: "FAExportResult | list[SeriesResult]", destination: "DimseDestination | StowDestination", progressCallback=None) -> "SendResult":
         """Send an earlier export's series, as written and verified, to an archive; one result per instance (to fall back
@@ -411,11 +418,11 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
 
     def exportFile(self, path: str | os.PathLike, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
         """Read a NIfTI/NRRD file with Slicer's reader into a private scene and export it as ``exportVolume`` does."""
-        return export.exportFile(self, path, (options or FAExportOptions()).updated(**keywords))
+        return export.exportFile(self, path, FAExportOptions.of(options, keywords))
 
     def exportFiles(self, paths, options: FAExportOptions | None = None, **keywords) -> "list[tuple[str, FAExportResult | Exception]]":
         """Export many files, each on its own (no failure stops the others); returns (path, result or error) pairs."""
-        return export.exportFiles(self, paths, (options or FAExportOptions()).updated(**keywords))
+        return export.exportFiles(self, paths, FAExportOptions.of(options, keywords))
 
 
 #

@@ -208,9 +208,9 @@ def options_from_arguments(args: argparse.Namespace) -> ExportOptions:
     )
 
 
-def run_export(args: argparse.Namespace, destination=None) -> tuple[Delivery, dict | None]:
+def run_export(args: argparse.Namespace, destination=None, on_exported=None) -> tuple[Delivery, dict | None]:
     """Export (and send) as the arguments say; returns what was done and the JSON description of the NIfTI transform
-    used (or None).
+    used (or None). ``on_exported(result)`` is called once the export is written, before anything is sent.
     """
     from .volume_files import read_volume_file
 
@@ -223,6 +223,7 @@ def run_export(args: argparse.Namespace, destination=None) -> tuple[Delivery, di
         destination=destination,
         fallback=args.fallback,
         input_warnings=volume.warnings,
+        on_exported=on_exported,
     )
     return delivery, volume.transform.to_json() if volume.transform is not None else None
 
@@ -250,11 +251,21 @@ def main(argv: list[str] | None = None) -> int:
     except FAExportError as error:
         print(f"{PROG}: error: {error} (nothing was written)", file=sys.stderr)
         return EXIT_USAGE
+    notes: list[str] = []
+
+    def report_export_warnings(result: ExportResult) -> None:
+        """The export's warnings, as soon as it is written: what sending warns about afterwards is not the export's."""
+        notes.extend([*result.warnings, *(f"{item.category.__name__}: {item.message}" for item in stray)])
+        for note in notes:
+            print(f"{PROG}: warning: {_one_line(note)}", file=sys.stderr)
+        del stray[:]
+        warnings.simplefilter("default")  # while sending: each library warning once, reported with the send
+
     try:
         with warnings.catch_warnings(record=True) as stray:  # success is quiet: no library's warning reaches stderr raw
             warnings.simplefilter("always")
             warnings.simplefilter("ignore", ResourceWarning)  # as Python's default: a network library's unclosed socket says nothing of the export
-            delivery, transform = run_export(args, destination)
+            delivery, transform = run_export(args, destination, report_export_warnings)
     except FAExportError as error:
         print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
@@ -266,11 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(error).__name__}: {error}; nothing was written (please report this)", file=sys.stderr)
         return EXIT_INTERNAL
-    result = delivery.export
-    notes = [*result.warnings, *(f"{item.category.__name__}: {item.message}" for item in stray)]
-    for note in notes:
-        print(f"{PROG}: warning: {_one_line(note)}", file=sys.stderr)
-    report = {**result.to_json(), "warnings": notes, "input_transform": transform}
+    for item in stray:
+        print(f"{PROG}: warning: while sending: {item.category.__name__}: {_one_line(str(item.message))}", file=sys.stderr)
+    report = {**delivery.export.to_json(), "warnings": notes, "input_transform": transform}
     return report_delivery(args, delivery, report)
 
 

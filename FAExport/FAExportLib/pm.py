@@ -50,7 +50,7 @@ def check_quantity(quantity: Quantity) -> None:
     """Refuse a quantity a Parametric Map cannot name: no code, or no unit (the panel asks this before exporting)."""
     if quantity.code is None:
         raise InputError(
-            f"a Parametric Map needs coded values: {quantity.name!r} has no code in DICOM's vocabulary (see `python -m FAExportLib quantities`)",
+            f"a Parametric Map needs coded values: {quantity.name!r} has no code in DICOM's vocabulary (the known quantities are listed in Docs/metadata.md)",
             remedy=("give ", Field("quantity_code", "VALUE,SCHEME,MEANING"), " and ", Field("unit"), " (a UCUM code such as ms, or VALUE,SCHEME,MEANING)"),
             value=quantity.name,
         )

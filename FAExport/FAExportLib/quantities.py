@@ -278,7 +278,7 @@ def quantity_by_name(name: str) -> Quantity:
         return quantity_by_code(Code(concept[1], concept[0], ""))
     if not _FREE_LABEL.match(text):
         raise ValueError(
-            f"quantity {name!r} is not a known name (e.g. FA, MD, T1, R2*, Ktrans, QSM; see `python -m FAExportLib quantities`), "
+            f"quantity {name!r} is not a known name (e.g. FA, MD, T1, R2*, Ktrans, QSM; all are listed in Docs/metadata.md), "
             "a DICOM quantity's keyword or meaning, nor a short label of letters, digits, spaces, '_', '+' or '-' "
             "(at most 32 characters)",
         )

@@ -279,8 +279,8 @@ def refusal_message(sop_class_uid: str, example: InstanceResult) -> Message:
     return Message(
         text,
         ". Export in mode mr or sc, which carry the values as integers with one rescale slope (or send with ",
-        Field("fallback", "sc|mr"),
-        "), or ask the archive's administrator to accept Parametric Map Storage",
+        Field("fallback"),
+        " sc or mr), or ask the archive's administrator to accept Parametric Map Storage",
     )
 
 

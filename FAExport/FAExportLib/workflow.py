@@ -5,6 +5,7 @@ call ``export_and_send``; the fallback (an archive refused the Parametric Map, s
 as SC or MR in the same study and sent instead) exists here only.
 """
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -98,6 +99,7 @@ def export_and_send(
     progress: Progress | None = None,
     deliver: Deliver | None = None,
     input_warnings: Sequence[str] = (),
+    on_exported: Callable[[ExportResult], None] | None = None,
 ) -> Delivery:
     """Export ``array[k, j, i]`` with its IJK-to-RAS matrix as ``options`` say, then send it to ``destination``.
 
@@ -113,6 +115,8 @@ def export_and_send(
         deliver: puts each export's series where they belong and returns them as placed there (Slicer's logic adds them
             to its DICOM database); the fallback series are delivered the same way, before they are sent.
         input_warnings: warnings about the input (from reading its file), first in the result's warnings.
+        on_exported: called with the export's result once it is written and delivered, before anything is sent (the
+            command line reports the export's warnings then, so that what sending warns about is not taken for them).
 
     Raises FAExportError, with nothing written, when the export cannot be done. A failure while sending raises
     nothing: the export stands, and ``Delivery.send_error`` says what went wrong.
@@ -120,6 +124,8 @@ def export_and_send(
     """
     check_send_request(options.mode, destination, fallback)
     exported = _export(array, ijk_to_ras, output_dir, options, progress, deliver, input_warnings)
+    if on_exported is not None:
+        on_exported(exported)
     if destination is None:
         return Delivery(exported)
 
@@ -132,9 +138,12 @@ def export_and_send(
     except KeyboardInterrupt:
         return Delivery(exported, send_error=SendInterrupted("interrupted while sending"))
     except ImportError as error:
-        return Delivery(exported, send_error=SendError(f"the Python package {error.name} is missing: pip install pynetdicom dicomweb-client"))
+        return Delivery(exported, send_error=SendError(f"the Python package {error.name or 'pynetdicom or dicomweb-client'} is missing: pip install pynetdicom dicomweb-client"))
     except FAExportError as error:  # a file vanished, the fallback's destination was wrong
         return Delivery(exported, send_error=error if isinstance(error, SendError) else SendError(*error.problem, remedy=error.remedy, field=error.field, value=error.value))
+    except Exception as error:  # a network library's own failure: the export stands, and says so; never "nothing was written"
+        logging.getLogger(__name__).exception("unexpected error while sending")
+        return Delivery(exported, send_error=SendError(f"unexpected {type(error).__name__} while sending: {error}"))
 
 
 def _export(array, ijk_to_ras, output_dir, options: ExportOptions, progress, deliver, input_warnings) -> ExportResult:
@@ -170,8 +179,8 @@ def send_series(
 
     from .send import FallbackResult, send_files
 
-    if fallback is not None and fallback not in FALLBACK_MODES:
-        raise SendError(Field("fallback"), f" must be one of {', '.join(FALLBACK_MODES)}, not {fallback!r}", value=fallback)
+    if fallback is not None:
+        check_send_request("pm", destination, fallback)
     sent = send_files([path for item in series for path in item.files], destination, progress)
     if fallback is None or not sent.parametric_map_refused:
         return sent

@@ -8,3 +8,28 @@ Slicer imports FAExport.py when it starts, and with it the files FAExport.py imp
 numpy, pydicom and FAExportLib only inside the functions that use them. The panel's section files import qt, so only
 the panel imports them (qt does not exist outside the application).
 """
+
+import importlib
+import sys
+
+# Every file of this package, each after those it imports: the order in which a reload must run them.
+MODULES = (
+    "i18n", "field_names", "options", "parameters", "requirements", "labels", "result", "database", "scene",
+    "export", "without_application", "progress", "quantity_section", "study_section", "encoding_section",
+    "output_section", "send_section",
+)  # fmt: skip
+
+
+def reloadHelpers() -> list[str]:
+    """Run again every file of this package that is loaded, dependencies first; returns their names.
+
+    Slicer's Reload (ScriptedLoadableModuleWidget.onReload -> slicer.util.reloadScriptedModule in Base/Python/slicer/
+    util.py) runs only the module's own file again: without this, a helper edited during development would stay stale.
+    """
+    reloaded = []
+    for name in MODULES:
+        module = sys.modules.get(f"{__name__}.{name}")
+        if module is not None:
+            importlib.reload(module)
+            reloaded.append(name)
+    return reloaded

@@ -1,7 +1,7 @@
 """The panel's encoding section: mode, scale, plain integers and NaN handling, the preview of what they give (kept
 until the map's voxels or an option it depends on change), and the coarse-scale override it offers.
 
-Enum parameters are compared by value: FAExport.py, which defines them, is imported afresh when Slicer reloads it.
+Enum parameters are compared by value: a reload (developer mode) makes new enum classes while old values may remain.
 """
 
 from FAExportSlicerLib.i18n import _

@@ -67,11 +67,18 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     libraryOptions = libraryExportOptions(volumeNode, options)
 
     def deliver(series: "list[SeriesResult]") -> "list[SeriesResult]":
-        """Into Slicer's database (which keeps its own copies), when asked; the series as they are stored there."""
+        """Into Slicer's database (which keeps its own copies), when asked; the series as they are stored there. Files
+        written only to be inserted are deleted at once, not kept while they are sent.
+        """
         if slicerDatabase is None:
             return series
         database.addToDatabase(slicerDatabase, series)
-        return series if options.outputFolder else [database.inDatabase(slicerDatabase, item) for item in series]
+        if options.outputFolder:
+            return series
+        stored = [database.inDatabase(slicerDatabase, item) for item in series]
+        for item in series:
+            shutil.rmtree(item.directory, ignore_errors=True)
+        return stored
 
     workFolder = None if options.outputFolder else tempfile.mkdtemp(prefix="FAExport-")
     try:
@@ -88,6 +95,8 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     finally:
         if workFolder is not None:
             shutil.rmtree(workFolder, ignore_errors=True)
+    if delivery.send_error is not None:  # returned, not raised: in the console's words all the same
+        delivery.send_error.args = (delivery.send_error.render(consoleLabel),)
     result = FAExportResult(
         series=list(delivery.export.series),
         addedToDatabase=slicerDatabase is not None,

@@ -60,6 +60,16 @@ class FAExportOptions:
     allowCoarseScale: bool = False
     laterality: str | None = None
 
+    @classmethod
+    def of(cls, options: "FAExportOptions | None", keywords: dict) -> "FAExportOptions":
+        """``options`` (or the defaults) with ``keywords`` changed: what every method of the logic takes."""
+        if options is not None and not isinstance(options, FAExportOptions):
+            raise TypeError(
+                f"the options must be an FAExportOptions, not {type(options).__name__} {options!r}; give the options by name, "
+                "e.g. exportVolume(node, mode='pm', scale=1000), or as FAExportOptions(mode='pm', ...)",
+            )
+        return (options or cls()).updated(**keywords)
+
     def updated(self, **keywords) -> "FAExportOptions":
         """A copy with ``keywords`` changed; an unknown name is refused (InputError listing the known ones)."""
         known = {item.name for item in fields(self)}

@@ -478,8 +478,8 @@ def test_pm_refuses_uncoded_quantity(pm_sc_workspace, outdir_state):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "faexport: error: a Parametric Map needs coded values: 'FOO' has no code in DICOM's vocabulary (see "
-        "`python -m FAExportLib quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, "
+        "faexport: error: a Parametric Map needs coded values: 'FOO' has no code in DICOM's vocabulary (the "
+        "known quantities are listed in Docs/metadata.md); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, "
         "or VALUE,SCHEME,MEANING)\n"
     )
     if outdir_state == "absent":

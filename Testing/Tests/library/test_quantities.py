@@ -264,8 +264,8 @@ REFUSALS = {
     ),
     "NDI": (
         ("--mode", "pm", "--quantity", "NDI"),
-        ("faexport: error: a Parametric Map needs coded values: 'NDI' has no code in DICOM's vocabulary (see `python -m FAExportLib "
-        "quantities`); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, or VALUE,SCHEME,MEANING)\n"),
+        ("faexport: error: a Parametric Map needs coded values: 'NDI' has no code in DICOM's vocabulary (the known "
+        "quantities are listed in Docs/metadata.md); give --quantity-code VALUE,SCHEME,MEANING and --unit (a UCUM code such as ms, or VALUE,SCHEME,MEANING)\n"),
     ),
     "vocabulary-concept": (
         ("--mode", "pm", "--quantity", "slow diffusion coefficient"),

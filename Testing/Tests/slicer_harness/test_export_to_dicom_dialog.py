@@ -460,7 +460,7 @@ def test_a_failing_series_returns_its_message_and_removes_the_series_already_wri
     assert not dialog.export(tmp_path / "out")
     assert dialog.errorLabel == (
         "Series 'broken': 1 voxel is NaN or infinite (at IJK 1,2,3); fix the map, or replace them explicitly with a value "
-        "(in the Python console: FAExportLogic().exportVolume(..., replaceNonFinite=VALUE))"
+        "(replaceNonFinite=VALUE); the dialog has no tag for replaceNonFinite: give it to FAExportLogic().exportVolume in the Python console"
     )
     assert leftovers(tmp_path / "out") == ["earlier.dcm"]
 

@@ -166,3 +166,22 @@ def test_the_widget_works_without_a_parent(slicer, tmp_path):
     finally:
         widget.cleanup()
         widget.parent.deleteLater()
+
+
+def test_reload_runs_the_helpers_again_then_the_module(slicer, panel):
+    """Developer mode's Reload reruns only the module's file in Slicer: the panel reloads FAExportSlicerLib first."""
+    import sys
+
+    import FAExportSlicerLib
+    from conftest import PACKAGE_ROOT
+
+    from slicer.ScriptedLoadableModule import RELOADED_MODULES
+
+    exportNode = sys.modules["FAExportSlicerLib.export"].exportNode
+    RELOADED_MODULES.clear()
+    panel.widget.onReload()
+    assert RELOADED_MODULES == ["FAExport"]
+    assert sys.modules["FAExportSlicerLib.export"].exportNode is not exportNode  # the file ran again
+    loaded = [name for name in FAExportSlicerLib.MODULES if f"FAExportSlicerLib.{name}" in sys.modules]
+    assert {"export", "options", "labels", "encoding_section", "send_section"} <= set(loaded)
+    assert sorted(path.stem for path in (PACKAGE_ROOT / "FAExportSlicerLib").glob("*.py") if path.stem != "__init__") == sorted(FAExportSlicerLib.MODULES)

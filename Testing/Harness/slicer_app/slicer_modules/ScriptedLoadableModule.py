@@ -80,6 +80,15 @@ class ScriptedLoadableModuleWidget:
     def setup(self):
         pass
 
+    def onReload(self):
+        """Slicer's (Base/Python/slicer/ScriptedLoadableModule.py) calls slicer.util.reloadScriptedModule, which runs the
+        module's own file again and rebuilds the widget; recorded here, not done.
+        """
+        RELOADED_MODULES.append(self.moduleName)
+
+
+RELOADED_MODULES: list = []
+
 
 class ScriptedLoadableModuleLogic:
     def __init__(self, parent=None):
