@@ -144,4 +144,6 @@ class SendError(FAExportError):
 
 
 class SendInterrupted(SendError):
-    """Sending was interrupted (Ctrl+C, or a cancel) after the export was written; the exported series are kept."""
+    """Sending was interrupted (Ctrl+C) after the export was written; the exported series are kept. (A cancel through
+    the progress callback is no error: the instances not sent say so in the send's result.)
+    """

@@ -19,7 +19,7 @@ from .pipeline import ExportResult, SeriesResult, export_volume
 from .sources import SourceSeries
 
 FALLBACK_MODES = ("sc", "mr")
-Progress = Callable[[str, int], bool]  # (message, files done) -> True to cancel
+Progress = Callable[[str, int], bool]  # (message, files done) -> True to cancel; send.py has its own: it is imported only to send
 Deliver = Callable[[list[SeriesResult]], list[SeriesResult]]
 
 

@@ -3,7 +3,9 @@
 FAExportLib's errors carry ``Field`` parts (``FAExportLib.errors``); each interface renders them with a label
 function: the command line (and the batch script) with ``--options``, the Python console with
 ``FAExportLogic.exportVolume``'s keyword arguments, the panel with its field labels, the Export-to-DICOM dialog
-with its tag names. No interface rewrites another's text. Standard library only (imported at Slicer's start-up).
+with its tag names. This file holds the console's names and the label builder; the panel's table is
+labels.PANEL_FIELDS, the dialog's DICOMFAExportPlugin.inDialogWords. No interface rewrites another's text. Standard
+library only (imported at Slicer's start-up).
 """
 
 from collections.abc import Callable

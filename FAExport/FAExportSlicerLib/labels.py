@@ -1,5 +1,5 @@
 """The texts FAExport shows in Slicer: codes, quantities and units as the panel's fields take them, a preview as a
-few lines, and FAExportLib's messages in the panel's words (its field labels for the command-line options they name).
+few lines, and FAExportLib's errors in the panel's words (PANEL_FIELDS: the widget whose label names each field).
 """
 
 from typing import TYPE_CHECKING

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 # Slicer 5.10 bundles pydicom 2.4 (no pydicom.pixels, which FAExportLib needs) and has neither.
 MINIMUM_SLICER_VERSION = (5, 12)
 RESOURCES_FOLDER = Path(__file__).resolve().parents[1] / "Resources"  # next to this package, in a checkout and installed
-REQUIREMENTS_FILE = RESOURCES_FOLDER / "requirements.txt"
 SEND_REQUIREMENTS_FILE = RESOURCES_FOLDER / "requirements-send.txt"
 # Sending: protocol -> (module, pip requirement). Slicer bundles dicomweb-client; pynetdicom is installed on demand.
 SEND_LIBRARIES = {"dimse": ("pynetdicom", "pynetdicom>=2.1"), "stow": ("dicomweb_client", "dicomweb-client>=0.59")}

@@ -68,6 +68,13 @@ def main(argv: list[str]) -> int:
     if args.no_database and not args.output:
         print("FAExportBatch: error: with --no-database, give --output DIR (otherwise nothing would be written)", file=sys.stderr)
         return EXIT_USAGE
+    if args.source_dicom or args.source_series_uid:  # the maps of a batch run join no source series: refused, not ignored
+        print(
+            "FAExportBatch: error: --source-dicom and --source-series-uid are not taken in batch mode; export each map computed "
+            "from a DICOM series with python -m FAExportLib export ... --source-dicom DIR, or from the panel's \"computed from\"",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         destination = destination_from_arguments(args)
     except FAExportError as error:

@@ -55,6 +55,17 @@ def test_batch_without_any_destination_is_a_usage_error(tmp_path):
     assert completed.stderr.strip() == "FAExportBatch: error: with --no-database, give --output DIR (otherwise nothing would be written)"
 
 
+def test_batch_refuses_a_source_series_instead_of_ignoring_it(tmp_path):
+    source = write_volume(tmp_path / "fa.nii.gz", map_values("fa", GEOMETRIES["axial"].shape), GEOMETRIES["axial"].affine)
+    completed = run_batch("--input", str(source), "--output", str(tmp_path / "out"), "--no-database", "--source-dicom", str(tmp_path))
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "FAExportBatch: error: --source-dicom and --source-series-uid are not taken in batch mode; export each map computed from a DICOM "
+        'series with python -m FAExportLib export ... --source-dicom DIR, or from the panel\'s "computed from"\n'
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_batch_without_a_database_outside_slicer_says_so(tmp_path):
     geometry = GEOMETRIES["axial"]
     write_volume(tmp_path / "fa.nii.gz", map_values("fa", geometry.shape), geometry.affine)
