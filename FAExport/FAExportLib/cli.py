@@ -260,11 +260,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: warning: {_one_line(note)}", file=sys.stderr)
         del stray[:]
         warnings.simplefilter("default")  # while sending: each library warning once, reported with the send
+        warnings.simplefilter("ignore", ResourceWarning)
 
     try:
         with warnings.catch_warnings(record=True) as stray:  # success is quiet: no library's warning reaches stderr raw
             warnings.simplefilter("always")
-            warnings.simplefilter("ignore", ResourceWarning)  # as Python's default: a network library's unclosed socket says nothing of the export
+            warnings.simplefilter("ignore", ResourceWarning)  # as Python's default: a library's unclosed socket or file says nothing of the export
             delivery, transform = run_export(args, destination, report_export_warnings)
     except FAExportError as error:
         print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
