@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from archives import Orthanc, classic_only_fixture, free_port, orthanc_fixture, require_servers
+from archives import Orthanc, classic_only_fixture, orthanc_fixture, require_servers
 from conftest import GEOMETRIES, map_values, run_cli, write_volume
 from readers import decoded_values
 
@@ -267,10 +267,26 @@ def assert_one_line_soon(sent, started: float, *words: str):
     assert all(item.outcome == FAILED for item in sent.instances)
 
 
+def closed_port() -> int:
+    """A port nothing listens on, below the kernel's ephemeral range: a connection to a closed ephemeral port on loopback
+    can be answered by the connecting socket itself (TCP self-connect, when the kernel picks that port as its source),
+    which then looks like a server aborting the association.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]) if Path("/proc/sys/net/ipv4/ip_local_port_range").exists() else 32768
+    for port in range(low - 1, 1024, -1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral range")
+
+
 @pytest.mark.parametrize("protocol", ["dimse", "stow"])
 def test_wrong_port_is_one_line(tmp_path, fa_map, protocol):
     (series,) = export(fa_map, tmp_path, "pm")
-    port = free_port()
+    port = closed_port()
     destination = dimse(None, "ANY", port) if protocol == "dimse" else StowDestination.parse(f"http://127.0.0.1:{port}/dicom-web", timeout=TIMEOUT)
     started = time.monotonic()
     assert_one_line_soon(send_files(series.files, destination), started, "connection refused", str(port))
@@ -287,7 +303,7 @@ def test_host_that_never_answers_times_out(tmp_path, fa_map, silent_port, protoc
 def test_unreachable_loopback_host(tmp_path, fa_map):
     (series,) = export(fa_map, tmp_path, "pm")
     started = time.monotonic()
-    sent = send_files(series.files, DimseDestination.parse(f"127.0.0.2:{free_port()}", "ANY", timeout=TIMEOUT))
+    sent = send_files(series.files, DimseDestination.parse(f"127.0.0.2:{closed_port()}", "ANY", timeout=TIMEOUT))
     assert_one_line_soon(sent, started, "cannot connect to ANY@127.0.0.2")
 
 
@@ -299,7 +315,7 @@ def test_wrong_called_ae_title(tmp_path, orthanc, fa_map):
 
 
 def test_cli_send_failure_is_one_line_exit_4_and_the_export_stands(tmp_path, fa_map):
-    port = free_port()
+    port = closed_port()
     completed = run_cli("export", str(fa_map[2]), str(tmp_path / "out"), "--mode", "sc", "--send-dimse", f"127.0.0.1:{port}", "--send-timeout", "5")
     assert completed.returncode == 4
     errors = [line for line in completed.stderr.splitlines() if line]
