@@ -106,6 +106,13 @@ class FAExportError(Exception):
         text = render_parts(self.problem, label)
         return f"{text}; {render_parts(remedy, label)}" if remedy else text
 
+    def in_words(self, label: Label) -> "FAExportError":
+        """Make ``str(self)`` say the fields in ``label``'s words (an interface's, for those that print errors as they
+        are); the structure stays for the others. Returns the error, to raise or keep.
+        """
+        self.args = (self.render(label),)
+        return self
+
     def __reduce__(self):
         """Keep the structure when pickled (errors cross process boundaries in batch runs)."""
         return (_rebuild, (type(self), self.problem, self.remedy, self.field, self.value))

@@ -76,12 +76,17 @@ class Delivery:
     send_error: SendError | None = None
 
 
+def check_fallback_mode(fallback: str) -> None:
+    """Refuse a fallback mode that is not one (SendError naming the option)."""
+    if fallback not in FALLBACK_MODES:
+        raise SendError(Field("fallback"), f" must be one of {', '.join(FALLBACK_MODES)}, not {fallback!r}", value=fallback)
+
+
 def check_send_request(mode: str, destination, fallback: str | None) -> None:
     """Refuse a fallback that cannot apply, before anything is exported (SendError naming the option)."""
     if fallback is None:
         return
-    if fallback not in FALLBACK_MODES:
-        raise SendError(Field("fallback"), f" must be one of {', '.join(FALLBACK_MODES)}, not {fallback!r}", value=fallback)
+    check_fallback_mode(fallback)
     if "pm" not in mode:
         raise SendError(Field("fallback"), f" replaces a refused Parametric Map; mode {mode} writes none (use ", Field("mode", "pm"), " or mr+pm)", value=fallback)
     if destination is None:
@@ -180,7 +185,7 @@ def send_series(
     from .send import FallbackResult, send_files
 
     if fallback is not None:
-        check_send_request("pm", destination, fallback)
+        check_fallback_mode(fallback)
     sent = send_files([path for item in series for path in item.files], destination, progress)
     if fallback is None or not sent.parametric_map_refused:
         return sent

@@ -34,8 +34,7 @@ def inConsoleWords():
     try:
         yield
     except FAExportError as error:
-        error.args = (error.render(consoleLabel),)
-        raise
+        raise error.in_words(consoleLabel)  # the same error, its words changed
 
 
 def exportNode(volumeNode, options: FAExportOptions) -> FAExportResult:
@@ -48,15 +47,14 @@ def exportNode(volumeNode, options: FAExportOptions) -> FAExportResult:
 
 def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     from FAExportLib import Field, InputError, OutputError, export_and_send
+    from FAExportLib.workflow import check_send_request
 
     problem = slicerVersionProblem()
     if problem:
         raise InputError(problem)
     if not (options.addToDatabase or options.outputFolder):
         raise OutputError("nothing to export to", remedy=("give ", Field("output_folder"), ", or ", Field("add_to_database", "True")))
-    from FAExportLib.workflow import check_send_request
-
-    check_send_request(options.mode, options.sendTo, options.fallback)
+    check_send_request(options.mode, options.sendTo, options.fallback)  # export_and_send checks it too, but only after the library prompt below
     if options.sendTo is not None:
         ensureSendLibrary(options.sendTo)  # before exporting: asks to install pynetdicom, or explains
     slicerDatabase = database.dicomDatabase() if options.addToDatabase else None
@@ -95,14 +93,12 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     finally:
         if workFolder is not None:
             shutil.rmtree(workFolder, ignore_errors=True)
-    if delivery.send_error is not None:  # returned, not raised: in the console's words all the same
-        delivery.send_error.args = (delivery.send_error.render(consoleLabel),)
     result = FAExportResult(
         series=list(delivery.export.series),
         addedToDatabase=slicerDatabase is not None,
         outputFolder=str(options.outputFolder) if options.outputFolder else None,
         sent=delivery.sent,
-        sendError=delivery.send_error,
+        sendError=delivery.send_error and delivery.send_error.in_words(consoleLabel),  # returned, not raised: in the console's words too
         warnings=list(delivery.export.warnings),
     )
     logResult(result)

@@ -156,3 +156,11 @@ def test_every_error_class_is_an_faexport_error_with_structure():
         error = cls("plain text")
         assert isinstance(error, FAExportError)
         assert (error.problem, error.remedy, error.field, str(error)) == (("plain text",), (), None, "plain text")
+
+
+def test_an_interface_can_make_an_error_say_its_words_and_keep_the_structure():
+    error = SendError(Field("stow_user"), " needs a password", remedy=("set ", Field("stow_password")))
+    assert error.in_words(bracket) is error
+    assert str(error) == "<stow_user> needs a password; set <stow_password>"
+    assert error.render() == "--stow-user needs a password; set FAEXPORT_STOW_PASSWORD (or --stow-password)"
+    assert error.field == "stow_user"
