@@ -187,6 +187,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.showInBrowserButton.connect("clicked(bool)", self.onShowInBrowserButton)
         self.ui.quantityComboBox.connect("currentIndexChanged(int)", self.onQuantityComboBox)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
+        # An emptied field emits no currentPathChanged (CTK's validator ".+"): validInputChanged(false) is the only sign.
+        self.ui.outputFolderPathLineEdit.connect("validInputChanged(bool)", self.onOutputFolderValidity)
         self.ui.sendDestinationComboBox.connect("currentIndexChanged(int)", self.onSendDestinationComboBox)
         # Credentials are not parameters (the scene would save them): their fields update the panel themselves.
         for lineEdit in (self.ui.sendUserLineEdit, self.ui.sendPasswordLineEdit, self.ui.sendTokenLineEdit):
@@ -275,6 +277,9 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onOutputFolderChanged(self, path: str) -> None:
         self.outputSection.setFolder(self._parameterNode, path)
+
+    def onOutputFolderValidity(self, valid: bool) -> None:
+        self.outputSection.setFolder(self._parameterNode, self.ui.outputFolderPathLineEdit.currentPath)
 
     def onSendDestinationComboBox(self, index: int) -> None:
         self.sendSection.choose(self._parameterNode, index)

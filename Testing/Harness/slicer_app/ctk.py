@@ -2,11 +2,17 @@
 
 Modelled on CTK's headers (commontk/CTK at the revision Slicer 5.12.3 pins, SuperBuild/External_CTK.cmake):
 Libs/Widgets/ctkCollapsibleButton.h (``text``, ``collapsed``, ``contentsCollapsed(bool)``) and
-Libs/Widgets/ctkPathLineEdit.h (``currentPath``, ``filters``, ``currentPathChanged(QString)``). Their look and the
-file dialog are not modelled.
+Libs/Widgets/ctkPathLineEdit.h (``currentPath``, ``filters``, ``currentPathChanged(QString)``,
+``validInputChanged(bool)``). Their look and the file dialog are not modelled.
+
+ctkPathLineEdit emits ``currentPathChanged`` only for acceptable text: its line edit has a
+QRegularExpressionValidator whose pattern for a folder field (no name filters) is ``.+``
+(Libs/Core/ctkUtils.cpp nameFiltersToRegExpPattern, line 177), and ``updateHasValidInput`` emits the path only when
+``hasAcceptableInput()`` (Libs/Widgets/ctkPathLineEdit.cpp lines 730-746). An emptied field never says so through
+``currentPathChanged``; only ``validInputChanged(false)`` tells that the text stopped being acceptable.
 """
 
-from PyQt5 import QtCore, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets
 
 from . import qt  # noqa: F401 -- PythonQt idioms on every QObject
 
@@ -51,6 +57,7 @@ class ctkPathLineEdit(QtWidgets.QWidget):  # noqa: N801 -- CTK's class name
     Executable = 0x40
     Filters = int
     currentPathChanged = QtCore.pyqtSignal(str)
+    validInputChanged = QtCore.pyqtSignal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -62,7 +69,19 @@ class ctkPathLineEdit(QtWidgets.QWidget):  # noqa: N801 -- CTK's class name
         layout.addWidget(self._lineEdit)
         layout.addWidget(self._browseButton)
         self._filters = self.Files
-        self._lineEdit.textChanged.connect(self.currentPathChanged.emit)
+        # The validator of a field without name filters (ctkPathLineEdit.cpp line 393: nameFiltersToRegularExpression).
+        self._lineEdit.setValidator(QtGui.QRegularExpressionValidator(QtCore.QRegularExpression(".+"), self._lineEdit))
+        self._hasValidInput = False
+        self._lineEdit.textChanged.connect(self._updateHasValidInput)
+
+    def _updateHasValidInput(self, text: str) -> None:
+        # ctkPathLineEdit::updateHasValidInput (ctkPathLineEdit.cpp lines 730-750), connected to textChanged (line 297).
+        wasValid = self._hasValidInput
+        self._hasValidInput = QtWidgets.QLineEdit.hasAcceptableInput(self._lineEdit)
+        if self._hasValidInput:
+            self.currentPathChanged.emit(text)
+        if self._hasValidInput != wasValid:
+            self.validInputChanged.emit(self._hasValidInput)
 
     def getCurrentPath(self) -> str:
         return QtWidgets.QLineEdit.text(self._lineEdit)

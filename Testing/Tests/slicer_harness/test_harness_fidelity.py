@@ -143,3 +143,16 @@ def test_uninstall_returns_slicer_to_plain_slicer_core(slicer):
         assert not hasattr(slicer, "app") and not hasattr(slicer, "packaging")
     finally:
         slicer_app.install()
+
+
+def test_path_line_edit_emits_its_path_only_for_acceptable_text(slicer):
+    import ctk
+
+    field, paths, validity = ctk.ctkPathLineEdit(), [], []
+    field.connect("currentPathChanged(QString)", paths.append)
+    field.connect("validInputChanged(bool)", validity.append)
+    field.currentPath = "/data/out"
+    field.currentPath = ""  # CTK's validator ".+" does not accept it: no currentPathChanged, validity drops
+    field.currentPath = "/data/again"
+    assert paths == ["/data/out", "/data/again"]
+    assert validity == [True, False, True]
