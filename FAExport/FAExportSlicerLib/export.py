@@ -57,9 +57,7 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
     check_send_request(options.mode, options.sendTo, options.fallback)  # export_and_send checks it too, but only after the library prompt below
     if options.sendTo is not None:
         ensureSendLibrary(options.sendTo)  # before exporting: asks to install pynetdicom, or explains
-    slicerDatabase = database.dicomDatabase() if options.addToDatabase else None
-    if options.addToDatabase and slicerDatabase is None:
-        raise OutputError("Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only")
+    slicerDatabase = database.openDicomDatabase() if options.addToDatabase else None
     array = scene.voxelArray(volumeNode)
     ijkToRAS = scene.worldIJKToRAS(volumeNode)
     libraryOptions = libraryExportOptions(volumeNode, options)

@@ -149,7 +149,7 @@ def uninstall() -> None:
     if not _installed:
         return
     slicer = _installed.pop("slicer")
-    for name in ("app", "mrmlScene", "modules", "selfTests", "qMRMLWidget", "qMRMLNodeComboBox", "qSlicerScriptedLoadableModuleWidget", *_SUBMODULES):
+    for name in ("app", "mrmlScene", "modules", "selfTests", "qMRMLWidget", "qMRMLNodeComboBox", "qSlicerScriptedLoadableModuleWidget", "dicomDatabase", "dicomDatabaseDirectorySettingsKey", *_SUBMODULES):
         if name in vars(slicer):
             delattr(slicer, name)
     for name in ("slicer.modules", *(f"slicer.{submodule}" for submodule in _SUBMODULES)):
@@ -191,6 +191,31 @@ def _scriptedModuleWidgetClass(slicer, qmrml):
         isEntered = QtCore.pyqtProperty(bool, lambda self: self._entered)
 
     return qSlicerScriptedLoadableModuleWidget
+
+
+def initializeDICOMDatabase(documentsFolder) -> None:
+    """What the DICOM module does once Slicer has started (Modules/Scripted/DICOM/DICOM.py initializeDICOMDatabase,
+    lines 320-358, run on startupCompleted, in batch mode too): ``slicer.dicomDatabase`` is the application's database;
+    the folder named by the settings key ``DatabaseDirectory_<schema>`` (stored as ``slicer.dicomDatabaseDirectorySettingsKey``),
+    by default ``<Documents>/SlicerDICOMDatabase`` and then written to the settings, is opened; no folder is created,
+    so on a fresh profile the database stays closed.
+    """
+    from PyQt5 import QtCore
+    from slicer_standins import ctkDICOMDatabase
+
+    import slicer
+
+    database = ctkDICOMDatabase()
+    slicer.dicomDatabase = database
+    slicer.dicomDatabaseDirectorySettingsKey = "DatabaseDirectory_" + database.schemaVersion()
+    settings = QtCore.QSettings()
+    folder = settings.value(slicer.dicomDatabaseDirectorySettingsKey)
+    if not folder:
+        folder = os.path.join(str(documentsFolder), "SlicerDICOMDatabase")
+        settings.setValue(slicer.dicomDatabaseDirectorySettingsKey, folder)
+    database.openDatabase(folder + "/ctkDICOM.sql")
+    if database.isOpen and database.schemaVersionLoaded() != database.schemaVersion():
+        database.closeDatabase()
 
 
 def loadModule(path) -> ScriptedModule:

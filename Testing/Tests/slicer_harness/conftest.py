@@ -3,7 +3,7 @@ makes it, maps loaded as Slicer loads them, the batch script, and real archives 
 
 The harness (Testing/Harness/slicer_app) gives PyQt5 PythonQt's idioms and stands in for CTK, the qMRML widgets,
 ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML scene; slicer.dicomDatabase is the
-CTK-modelled stand-in of slicer_standins.py. Test modules get the fixtures from here and import the helpers with
+CTK-modelled stand-in of slicer_standins.py, closed as on a fresh Slicer profile until something creates it. Test modules get the fixtures from here and import the helpers with
 ``from slicer_harness.conftest import ...``.
 """
 
@@ -16,7 +16,6 @@ import pytest
 import slicer_app
 from archives import classic_only_fixture, orthanc_fixture
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
-from slicer_standins import ctkDICOMDatabase
 
 MODULE_FILE = PACKAGE_ROOT / "FAExport.py"
 BATCH_SCRIPT = PACKAGE_ROOT / "Resources" / "Scripts" / "FAExportBatch.py"
@@ -35,12 +34,15 @@ def application():
 
 
 @pytest.fixture
-def slicer(application, tmp_path, monkeypatch):
-    """A fresh scene and DICOM database per test; fails the test on any exception raised in a Qt slot."""
+def slicer(application, tmp_path):
+    """A fresh scene and a fresh Slicer profile per test: the DICOM module's database is not created yet (its folder
+    is ``<tmp_path>/Documents/SlicerDICOMDatabase``). Fails the test on any exception raised in a Qt slot.
+    """
     import qt
 
     application.mrmlScene = application.vtkMRMLScene()
-    monkeypatch.setattr(application, "dicomDatabase", ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase"), raising=False)
+    qt.QSettings().clear()
+    slicer_app.initializeDICOMDatabase(tmp_path / "Documents")
     qt.SLOT_EXCEPTIONS.clear()
     yield application
     unexpected = list(qt.SLOT_EXCEPTIONS)

@@ -72,7 +72,7 @@ def test_batch_without_a_database_outside_slicer_says_so(tmp_path):
     completed = run_batch("--input", str(tmp_path / "fa.nii.gz"))
     assert completed.returncode == 1
     assert (
-        f"FAExportBatch: error: {tmp_path / 'fa.nii.gz'}: Slicer's DICOM database is not open; open the DICOM module (it creates the database), "
+        f"FAExportBatch: error: {tmp_path / 'fa.nii.gz'}: Slicer has no DICOM database (the DICOM module is not loaded); start Slicer with its DICOM module, "
         "or export to a folder only"
     ) in completed.stderr
 

@@ -214,10 +214,10 @@ def test_cancel_leaves_the_database_and_folder_untouched(tmp_path, scene, databa
 
 def test_closed_database_is_a_clear_error_before_anything_is_written(tmp_path, scene, database):
     volumeNode, _, _ = load_case(tmp_path, scene, "axial")
-    database.isOpen = False
+    database.closeDatabase()  # and no settings say where Slicer's database is (PythonSlicer, no DICOM module)
     with pytest.raises(OutputError) as raised:
         FAExportLogic().exportVolume(volumeNode, outputFolder=tmp_path / "out")
-    assert str(raised.value) == "Slicer's DICOM database is not open; open the DICOM module (it creates the database), or export to a folder only"
+    assert str(raised.value) == "Slicer's DICOM database is not open; open the DICOM module and create or select a database, or export to a folder only"
     assert not (tmp_path / "out").exists()
 
 

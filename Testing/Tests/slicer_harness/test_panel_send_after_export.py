@@ -57,10 +57,10 @@ def server_node(name: str, port: int, called: str, storage: bool = True) -> dict
 
 
 @pytest.fixture
-def clean_settings():
+def clean_settings(slicer):
+    """Slicer's settings as the ``slicer`` fixture leaves them: a fresh profile's (only the DICOM database folder)."""
     from PyQt5 import QtCore
 
-    QtCore.QSettings().clear()
     yield QtCore.QSettings()
     QtCore.QSettings().clear()
 
