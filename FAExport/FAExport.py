@@ -76,7 +76,8 @@ class FAExport(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("FA Export")
-        # SlicerDMRI files its DICOM plugins under "Diffusion.Import and Export"; this module belongs next to them.
+        # Next to SlicerDMRI's converters (TRXFile, TractographyExportPLY, DICOMTract_to_VTK are under "Diffusion.Import and
+        # Export"; its DICOM plugins, like FAExport's, under "Developer Tools.DICOM Plugins").
         self.parent.categories = [translate("qSlicerAbstractCoreModule", "Diffusion.Import and Export")]
         self.parent.dependencies = ["DICOM"]
         self.parent.contributors = ["FAExport Maintainers (FAExport project)"]  # "First Last (Organization)", as the template writes it
