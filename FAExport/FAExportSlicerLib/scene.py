@@ -5,6 +5,7 @@ Works on any MRML scene (the application's, a private one, or PyPI slicer-core's
 """
 
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,8 +104,24 @@ def quantityOf(volumeNode: vtkMRMLScalarVolumeNode) -> "Quantity | None":
 # --- patient and study: the subject hierarchy, the source series
 
 
+# What DICOMPlugin.addSeriesInSubjectHierarchy (Slicer 5.12.3 Modules/Scripted/DICOMLib/DICOMPlugin.py, lines 394-441)
+# writes on the patient and study items when the source file's value is empty: display text, not the study's values.
+# (An empty study ID, date or time, patient sex or birth date is written empty; vtkSlicerSubjectHierarchyModuleLogic::
+# InsertDicomSeriesInHierarchy only names new items "NewPatient"/"NewStudy", Modules/Loadable/SubjectHierarchy/Logic.)
+EMPTY_PATIENT_ID_PREFIX = "Patient-"  # + StudyInstanceUID: the source's PatientID was empty (line 401)
+EMPTY_PATIENT_NAME = "No name"  # line 413
+EMPTY_STUDY_DESCRIPTION = "No study description"  # line 440
+JOIN_IDENTITY_FIELDS = ("patient_name", "patient_id", "study_instance_uid")
+
+
 def subjectHierarchyMetadata(volumeNode: vtkMRMLScalarVolumeNode) -> dict:
-    """Patient and study attributes of the study the volume sits under in the subject hierarchy (empty if none)."""
+    """Patient and study attributes of the DICOM study the volume sits under in the subject hierarchy (empty if none).
+
+    Read from a file of that study in Slicer's DICOM database: the files are what the study holds there and in the
+    archive, and a series whose patient differs from them lands under another patient (a split study). Without such
+    a file, the subject hierarchy's attributes, Slicer's placeholders read back as the empty values they stand for.
+    Empty values are returned too: a joined study's empty PatientName or PatientID must not become FAExport's defaults.
+    """
     scene = volumeNode.GetScene()
     shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
     if shNode is None:
@@ -117,23 +134,80 @@ def subjectHierarchyMetadata(volumeNode: vtkMRMLScalarVolumeNode) -> dict:
     studyUID = shNode.GetItemUID(studyItem, constants.GetDICOMUIDName()) or shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyInstanceUIDAttributeName())
     if not studyUID:
         return {}  # a study folder made by hand, not from DICOM: nothing to join
+    database = dicomDatabase()
+    fromFiles = studyFileMetadata(database, shNode, studyItem, studyUID) if database is not None else None
+    return fromFiles if fromFiles is not None else subjectHierarchyStudyAttributes(shNode, studyItem, studyUID)
+
+
+def studyFileMetadata(database, shNode: vtkMRMLSubjectHierarchyNode, studyItem: int, studyUID: str) -> dict | None:
+    """Patient and study attributes of the first readable file of the study in the database, or None when it holds none."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    from FAExportLib.sources import PATIENT_STUDY_FIELDS
+
+    for path in studyFileCandidates(database, shNode, studyItem, studyUID):
+        if not path or not os.path.isfile(path):
+            continue  # an instance the database no longer has, or a file deleted behind its back
+        try:
+            dataset = pydicom.dcmread(path, stop_before_pixels=True)
+        except (InvalidDicomError, OSError, ValueError):
+            continue
+        if str(dataset.get("StudyInstanceUID", "")) != studyUID:
+            continue  # a series item moved under this study by hand: its file belongs to another study
+        values = {name: str(dataset.get(keyword, "") or "") for name, keyword in PATIENT_STUDY_FIELDS.items()}
+        return {**values, "study_instance_uid": studyUID}
+    return None
+
+
+def studyFileCandidates(database, shNode: vtkMRMLSubjectHierarchyNode, studyItem: int, studyUID: str) -> Iterator[str]:
+    """Files of the study, lazily: those its series items were loaded from, then those of any series of the study in the database."""
+    children = vtk.vtkIdList()
+    shNode.GetItemChildren(studyItem, children, True)
+    for index in range(children.GetNumberOfIds()):
+        child = children.GetId(index)
+        # One file per series: its instances share patient and study (and each look-up is a database query).
+        yield from itemFiles(database, shNode, child, shNode.GetItemDataNode(child), hits=1)
+    # A scene from an .mrb (no instance UIDs) whose study was imported into the database again.
+    for seriesUID in database.seriesForStudy(studyUID):
+        yield from database.filesForSeries(seriesUID, 1)
+
+
+def subjectHierarchyStudyAttributes(shNode: vtkMRMLSubjectHierarchyNode, studyItem: int, studyUID: str) -> dict:
+    """Patient and study attributes of the subject hierarchy's items, Slicer's placeholders read back as empty."""
+    constants = vtkMRMLSubjectHierarchyConstants
+    description = shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyDescriptionAttributeName())
     values = {
         "study_instance_uid": studyUID,
         "study_id": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyIDAttributeName()),
         "study_date": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyDateAttributeName()),
         "study_time": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyTimeAttributeName()),
-        "study_description": shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyDescriptionAttributeName()),
+        "study_description": "" if description == EMPTY_STUDY_DESCRIPTION else description,
     }
     patientItem = shNode.GetItemAncestorAtLevel(studyItem, constants.GetDICOMLevelPatient())
-    if patientItem:
-        values.update(
-            patient_name=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientNameAttributeName()),
-            patient_id=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientIDAttributeName()) or shNode.GetItemUID(patientItem, constants.GetDICOMUIDName()),
-            patient_sex=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientSexAttributeName()),
-            patient_birth_date=shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientBirthDateAttributeName()),
-        )
-    # Empty attributes stay defaults; the study UID alone is enough to join the study.
-    return {key: value for key, value in values.items() if value}
+    if not patientItem:
+        return values  # no patient known: FAExport's defaults, as for a new study
+    name = shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientNameAttributeName())
+    patientID = shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientIDAttributeName()) or shNode.GetItemUID(patientItem, constants.GetDICOMUIDName())
+    return {
+        **values,
+        "patient_name": "" if name == EMPTY_PATIENT_NAME else name,
+        "patient_id": "" if isEmptyPatientIDPlaceholder(shNode, patientItem, patientID) else patientID,
+        "patient_sex": shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientSexAttributeName()),
+        "patient_birth_date": shNode.GetItemAttribute(patientItem, constants.GetDICOMPatientBirthDateAttributeName()),
+    }
+
+
+def isEmptyPatientIDPlaceholder(shNode: vtkMRMLSubjectHierarchyNode, patientItem: int, patientID: str) -> bool:
+    """Whether ``patientID`` is "Patient-" + the UID of one of the patient's studies, which DICOMPlugin makes up for an
+    empty PatientID (the patient item is created for the first study loaded; a real ID may start with "Patient-").
+    """
+    if not patientID.startswith(EMPTY_PATIENT_ID_PREFIX):
+        return False
+    studies = vtk.vtkIdList()
+    shNode.GetItemChildren(patientItem, studies, False)
+    uidName = vtkMRMLSubjectHierarchyConstants.GetDICOMUIDName()
+    return any(patientID == EMPTY_PATIENT_ID_PREFIX + shNode.GetItemUID(studies.GetId(index), uidName) for index in range(studies.GetNumberOfIds()))
 
 
 def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: "ExportMetadata | dict | None", joinSubjectHierarchyStudy: bool = True) -> "ExportMetadata":
@@ -148,7 +222,10 @@ def exportMetadata(volumeNode: vtkMRMLScalarVolumeNode, metadata: "ExportMetadat
     metadata = metadata or ExportMetadata()
     if not joinSubjectHierarchyStudy:
         return metadata
-    return replace(metadata, **subjectHierarchyMetadata(volumeNode))
+    # As FAExportLib.sources.SourceSeries.joined: the study's identity always (an empty PatientName or PatientID too,
+    # which FAExport's defaults would replace), its other attributes where it has them.
+    joined = {name: value for name, value in subjectHierarchyMetadata(volumeNode).items() if value or name in JOIN_IDENTITY_FIELDS}
+    return replace(metadata, **joined)
 
 
 def sourceSeries(sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None, sourceSeriesInstanceUID: str | None = None) -> "SourceSeries | None":
@@ -176,7 +253,15 @@ def sourceSeries(sourceVolumeNode: vtkMRMLScalarVolumeNode | None = None, source
 
 
 def sourceFiles(database, volumeNode: vtkMRMLScalarVolumeNode) -> list[str]:
-    """The DICOM files a volume was loaded from, as each loader records them.
+    """The DICOM files a volume was loaded from, as each loader records them (see itemFiles)."""
+    scene = volumeNode.GetScene()
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
+    item = shNode.GetItemByDataNode(volumeNode) if shNode else 0
+    return itemFiles(database, shNode, item, volumeNode)
+
+
+def itemFiles(database, shNode: vtkMRMLSubjectHierarchyNode | None, item: int, node, hits: int = -1) -> list[str]:
+    """The DICOM files a subject hierarchy item (and its data node, if any) was loaded from (the first ``hits`` of them).
 
     Slicer's scalar volume plugin sets the node attribute ``DICOM.instanceUIDs``
     (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py). Other plugins, such as SlicerDMRI's diffusion one
@@ -184,17 +269,14 @@ def sourceFiles(database, volumeNode: vtkMRMLScalarVolumeNode) -> list[str]:
     (Modules/Scripted/DICOMLib/DICOMPlugin.py), which records the instance UIDs (UID name ``DICOMInstanceUID``) and
     the series UID (UID name ``DICOM``) on the series' subject hierarchy item.
     """
-    instanceUIDs = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+    instanceUIDs = ((node.GetAttribute("DICOM.instanceUIDs") if node is not None else None) or "").split()
     seriesUID = ""
-    scene = volumeNode.GetScene()
-    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
-    item = shNode.GetItemByDataNode(volumeNode) if shNode else 0
     if not instanceUIDs and item:
         instanceUIDs = (shNode.GetItemUID(item, vtkMRMLSubjectHierarchyConstants.GetDICOMInstanceUIDName()) or "").split()
         seriesUID = shNode.GetItemUID(item, vtkMRMLSubjectHierarchyConstants.GetDICOMUIDName()) or ""
     if instanceUIDs:
-        return [database.fileForInstance(uid) for uid in instanceUIDs]
-    return list(database.filesForSeries(seriesUID)) if seriesUID else []
+        return [database.fileForInstance(uid) for uid in (instanceUIDs if hits < 0 else instanceUIDs[:hits])]
+    return list(database.filesForSeries(seriesUID, hits)) if seriesUID else []
 
 
 # --- volume files
