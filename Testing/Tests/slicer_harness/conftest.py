@@ -50,6 +50,18 @@ def slicer(application, tmp_path):
     assert not unexpected, "an exception escaped a Qt slot (PythonQt prints it and the panel goes on half-updated):\n" + "\n".join(unexpected)
 
 
+def used_dicom_database(slicer):
+    """Slicer's DICOM database on a profile that has one (DICOM was imported before): its folder exists and the DICOM
+    module opened it at start-up. The ``slicer`` fixture's profile is fresh (no database) otherwise.
+    """
+    import qt
+
+    folder = Path(qt.QSettings().value(slicer.dicomDatabaseDirectorySettingsKey))
+    folder.mkdir(parents=True, exist_ok=True)
+    assert slicer.dicomDatabase.openDatabase(str(folder / "ctkDICOM.sql"))
+    return slicer.dicomDatabase
+
+
 class Panel:
     """The module's panel as the user sees it, made the way Slicer makes it (module -> widget representation -> enter)."""
 

@@ -4,7 +4,7 @@ files have in Slicer's DICOM database, never the placeholder text Slicer's DICOM
 series whose patient differs from its study's lands under another patient in the database (and in an archive).
 """
 
-from slicer_harness.conftest import load_map, place_in_dicom_study
+from slicer_harness.conftest import load_map, place_in_dicom_study, used_dicom_database
 
 import numpy as np
 import pydicom
@@ -92,7 +92,7 @@ def map_in_loaded_study(slicer, tmp_path, studyUID: str, **values: str):
     DICOMScalarVolumePlugin.py line 510, then addSeriesInSubjectHierarchy); a map dragged into that study (Data module).
     Returns (map node, source files in the database, patient item, study item).
     """
-    database = slicer.dicomDatabase
+    database = used_dicom_database(slicer)
     for path in write_source_series(tmp_path / "incoming", studyUID, **values):
         database.insert(path, True, True, True)
     database.updateDisplayedFields()
@@ -191,7 +191,7 @@ def test_a_study_in_the_database_is_read_from_its_files_when_its_series_items_na
     the database holds: its files still give the patient and study, found by the study's UID.
     """
     studyUID = "1.2.826.0.1.3680043.8.498.4712"
-    database = slicer.dicomDatabase
+    database = used_dicom_database(slicer)
     sourceFiles = write_source_series(tmp_path / "incoming", studyUID, **{**EMPTY, "PatientName": "Doe^Jane", "StudyDescription": "Brain DTI"})
     for path in sourceFiles:
         database.insert(path, True, True, True)
