@@ -12,6 +12,19 @@ Slicer's scalar volume exporter offers every scalar volume at confidence 0.5
 the voxels to int16 without a rescale: a float map arrives as integers. FAExport's rows rank above it exactly for
 the volumes whose values would not survive that cast, and below it for every other volume.
 
+A row whose preview refuses the volume as its tags stand (NaN/infinite voxels, a scale too coarse for the values)
+ranks below every row that can export, says why in its tooltip and what to do instead: the dialog preselects the top
+row, which must not be one that fails on Export. The dialog examines every plugin class for every selection: the
+voxels are scanned once per selection for the four classes (VolumeScans), and again only when the node or its voxels
+change.
+
+"Save modified tags" is checked by default (Resources/UI/qSlicerDICOMExportDialog.ui, SaveTagsCheckBox): the dialog
+then saves every series tag of the table onto the series item as a DICOM.* attribute (qSlicerDICOMTagEditorWidget.cxx,
+commitChangesToItems, lines 568-584), and the next examination of any exporter shows the saved value instead of the
+plugin's default (setExportables, lines 516-528). So FAExport's defaults are values that mean "automatic" (Quantity and
+Scale "auto", SeriesNumber and SeriesDescription empty): saved, they stay automatic, while a value typed on purpose is
+kept. A saved SeriesInstanceUID is used by one export only.
+
 This file is a hidden scripted module (the pattern of Slicer's DICOMPlugins and SlicerDMRI's
 Modules/Loadable/TractIO/DICOMTractographyPlugin.py): Slicer instantiates ``DICOMFAExportPlugin`` at start-up,
 which registers the plugin classes. The DICOM module instantiates every plugin class too (to collect ``tags``),
@@ -57,8 +70,19 @@ SERIES_TAGS = {
     "SeriesInstanceUID": "series_instance_uid",
     "FrameOfReferenceUID": "frame_of_reference_uid",
 }
-QUANTITY_TAG = "Quantity"  # FA, MD, AD, RD, ADC or a short label: what the voxels are
+QUANTITY_TAG = "Quantity"  # auto (the volume's), or FA, MD, AD, RD, ADC or a short label: what the voxels are
 SCALE_TAG = "Scale"  # auto, 1000, 32000 or a number: how MR/SC store floats as integers
+AUTO = "auto"
+# Slicer's scalar volume exporter offers these series tags (DICOMScalarVolumePlugin.py, examineForExport, lines 654 and
+# 665); "Save modified tags" saves them onto the series item, where FAExport's table then shows them. They are that
+# exporter's placeholders, nobody's choice: FAExport reads them as "automatic".
+SLICER_EXPORTER_DEFAULTS = {"SeriesDescription": "No series description", "SeriesNumber": "301"}
+# Options the dialog has no tag for, which the FA Export module's panel offers: the checkboxes' text in
+# Resources/UI/FAExport.ui (replaceNonFiniteCheckBox, allowCoarseScaleCheckBox), keyed by FAExportLib's field names.
+PANEL_OPTIONS = {
+    "replace_nonfinite": _("Replace NaN/infinite voxels with 0"),
+    "allow_coarse_scale": _("Allow a coarse scale (export anyway)"),
+}
 
 
 class FAExportDICOMPluginClass(DICOMPlugin):
@@ -72,6 +96,9 @@ class FAExportDICOMPluginClass(DICOMPlugin):
     # and for those that do (below it: ordinary integer CT/MR stays with Slicer's exporter).
     confidenceLossy = 0.0
     confidenceInt16 = 0.0
+    # Confidence when the preview refuses the volume as the tags stand: below every row that can export, so that the
+    # dialog, which preselects its top row (qSlicerDICOMExportDialog.cxx, line 337), never preselects one that fails.
+    confidenceRefused = 0.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,26 +111,30 @@ class FAExportDICOMPluginClass(DICOMPlugin):
     # --- examine
 
     def examineForExport(self, subjectHierarchyItemID: int) -> list:
-        """One exportable for a scalar volume FAExport can export, none for anything else."""
+        """One exportable for a scalar volume, none for anything else; ranked and described by the preview of the
+        volume with the tags the dialog's table will show (a value saved on the series item over the defaults).
+        """
         shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
         volumeNode = shNode.GetItemDataNode(subjectHierarchyItemID) if shNode else None
         if not isExportableVolume(volumeNode):
             return []
-        from FAExport import FAExportLogic
-
-        from FAExportLib import FAExportError
-
+        defaults = self.defaultSeriesTags()
+        outcome, survivesInt16 = self.examineVolume(volumeNode, tagsAsShown(shNode, subjectHierarchyItemID, defaults))
         exportable = slicer.qSlicerDICOMExportable()
-        exportable.name = self.exportName
         exportable.subjectHierarchyItemID = subjectHierarchyItemID
         exportable.pluginClass = self.pluginKey
-        exportable.confidence = self.confidenceInt16 if valuesSurviveInt16(volumeNode) else self.confidenceLossy
-        try:
-            preview = FAExportLogic().previewText(volumeNode, mode=self.mode, scale="auto")
-        except FAExportError as error:
-            preview = _("Cannot export: {error}").format(error=inDialogWords(error))
-        exportable.tooltip = f"{self.exportTooltip}\n{preview}"
-        for tagName, value in self.defaultSeriesTags(volumeNode).items():
+        if isinstance(outcome, Exception):
+            exportable.name = _("{name} (cannot export this volume)").format(name=self.exportName)
+            exportable.confidence = self.confidenceRefused
+            preview = _("Cannot export: {error}").format(error=inDialogWords(outcome))
+        else:
+            from FAExportSlicerLib.labels import previewText
+
+            exportable.name = self.exportName
+            exportable.confidence = self.confidenceInt16 if survivesInt16 else self.confidenceLossy
+            preview = previewText(outcome, self.mode, False)
+        exportable.tooltip = "\n".join([self.exportTooltip, preview, self.automaticTagsText(volumeNode)])
+        for tagName, value in defaults.items():
             exportable.setTag(tagName, value)
         # The dialog's tag editor replaces these by the same attributes (then by the user's edits); a script that
         # exports without the dialog gets what the dialog would have shown.
@@ -111,24 +142,58 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             exportable.setTag(tagName, value)
         return [exportable]
 
-    def defaultSeriesTags(self, volumeNode) -> dict[str, str]:
-        """The series tags the dialog shows, with FAExport's defaults (the dialog puts the series item's saved values over them)."""
-        tags = {
-            QUANTITY_TAG: defaultQuantityName(volumeNode),
-            "SeriesDescription": defaultSeriesDescription(volumeNode),
-            "SeriesNumber": str(self.defaultSeriesNumber()),
-            "FrameOfReferenceUID": "",
-        }
+    def examineVolume(self, volumeNode, shownTags: dict[str, str]) -> tuple:
+        """(the preview, or the FAExportError the export would raise; whether the values survive an int16 cast), from
+        the one scan of the voxels that every plugin class shares for a selection.
+        """
+        from FAExportLib import FAExportError
+
+        scan = VOLUME_SCANS.of(volumeNode)
+        try:
+            quantity = quantityFromText(shownTags[QUANTITY_TAG], volumeNode)
+            scale = self.scaleFromText(shownTags.get(SCALE_TAG, ""))
+        except FAExportError as error:
+            return error, scan.survivesInt16(volumeNode, None)
+        return scan.preview(volumeNode, self.mode, scale, quantity), scan.survivesInt16(volumeNode, quantity)
+
+    def defaultSeriesTags(self) -> dict[str, str]:
+        """The series tags the dialog shows, each with the value that means "automatic": saved onto the series item
+        ("Save modified tags"), they stay automatic for the next export, whichever encoding it uses.
+        """
+        tags = {QUANTITY_TAG: AUTO, "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": ""}
         if self.mode != "mr+pm":  # two series cannot share one SeriesInstanceUID
             tags["SeriesInstanceUID"] = ""
         if self.writesIntegers:
-            tags[SCALE_TAG] = "auto"
+            tags[SCALE_TAG] = AUTO
         return tags
 
-    def defaultSeriesNumber(self) -> int:
+    def defaultSeriesNumbers(self) -> list[int]:
+        """This encoding's own SeriesNumber for each series it writes (what an automatic SeriesNumber gives)."""
         from FAExportLib.pipeline import ENCODERS, MODES
 
-        return ENCODERS[MODES[self.mode][0]].SERIES_NUMBER
+        return [ENCODERS[encoding].SERIES_NUMBER for encoding in MODES[self.mode]]
+
+    def automaticTagsText(self, volumeNode) -> str:
+        """What each tag left automatic gives for this volume, for the row's tooltip (the tag table itself has none)."""
+        numbers = self.defaultSeriesNumbers()
+        if len(numbers) > 1:
+            number = _("{mr} (MR) and {pm} (Parametric Map); a number N gives N and N+1").format(mr=numbers[0], pm=numbers[1])
+        else:
+            number = str(numbers[0])
+        lines = [
+            _('Automatic tags (they stay automatic when "Save modified tags" saves them):'),
+            _("Quantity auto: {quantity} (the volume's quantity; FA when it names none)").format(quantity=defaultQuantityName(volumeNode)),
+            _('SeriesDescription empty (or "{placeholder}", the default of Slicer\'s own exporter): "{description}", from the quantity').format(
+                placeholder=SLICER_EXPORTER_DEFAULTS["SeriesDescription"],
+                description=defaultSeriesDescription(volumeNode),
+            ),
+            _("SeriesNumber empty (or {placeholder}, the default of Slicer's own exporter): {number}").format(placeholder=SLICER_EXPORTER_DEFAULTS["SeriesNumber"], number=number),
+        ]
+        if self.writesIntegers:
+            lines.append(_("Scale auto: the finest scale that fits the values"))
+        if self.mode != "mr+pm":
+            lines.append(_("SeriesInstanceUID empty: a new one; a UID typed here is used for one export, then its saved copy is cleared"))
+        return "\n".join(lines)
 
     # --- export
 
@@ -139,17 +204,22 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         moved: list[Path] = []
         studyDefaults: dict[int, dict] = {}
         seriesUIDs: set[str] = set()
+        typedUIDs: list[tuple[int, str]] = []
         name = ""
         try:
             for exportable in exportables:
                 name = self._itemName(exportable)
-                self._exportOne(exportable, moved, studyDefaults, seriesUIDs)
+                typedUID = self._exportOne(exportable, moved, studyDefaults, seriesUIDs)
+                if typedUID:
+                    typedUIDs.append((exportable.subjectHierarchyItemID, typedUID))
         except FAExportError as error:
             message = _("Series '{name}': {error}").format(name=name, error=inDialogWords(error))
         except Exception as error:  # the dialog shows a returned message; a raised one becomes a generic failure
             logging.exception("FAExport: export of '%s' failed", name)
             message = _("Series '{name}': FAExport failed ({error}); see the application log for details").format(name=name, error=error)
         else:
+            for itemID, uid in typedUIDs:
+                forgetUsedSeriesUID(itemID, uid)
             return ""
         for path in moved:
             path.unlink(missing_ok=True)
@@ -161,8 +231,9 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
         return shNode.GetItemName(exportable.subjectHierarchyItemID) if shNode else ""
 
-    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict], seriesUIDs: set[str]) -> None:
-        """Export into a private folder inside ``exportable.directory``, then move the verified files up, flat.
+    def _exportOne(self, exportable, moved: list[Path], studyDefaults: dict[int, dict], seriesUIDs: set[str]) -> str | None:
+        """Export into a private folder inside ``exportable.directory``, then move the verified files up, flat; returns
+        the SeriesInstanceUID the tag gave (None: generated).
 
         Flat, because the dialog indexes the folder into the database and then deletes only its top-level files;
         the private folder sits on the same file system, so the moves are renames.
@@ -209,11 +280,13 @@ class FAExportDICOMPluginClass(DICOMPlugin):
                     moved.append(target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        return seriesUID
 
     # --- tags -> export options
 
     def metadataFromTags(self, exportable, volumeNode, studyDefaults: dict | None = None) -> dict:
-        """Patient, study and series fields from the exportable's tags alone: what the dialog's table shows is written.
+        """Patient, study and series fields from the exportable's tags alone: what the dialog's table shows is written,
+        except that a series tag left automatic (see isAutomatic) gets FAExport's value.
 
         The tag editor filled the patient and study tags from the subject hierarchy, then the user edited them
         ("Save tags" unchecked: only there). An empty tag is written empty or gets FAExportLib's default (a generated
@@ -226,14 +299,12 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         fields = {}
         for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items():
             value = exportable.tag(tagName).strip()
-            if value:
+            if value and not (tagName in SERIES_TAGS and isAutomatic(tagName, value, volumeNode)):
                 fields[field] = value
         for field, value in (studyDefaults or {}).items():
             fields.setdefault(field, value)
         if exportable.tag("PatientComments").strip():
             logging.warning("FAExport: PatientComments is not written (FAExport writes no patient comments)")
-        if fields.get("series_description") == defaultSeriesDescription(volumeNode):
-            del fields["series_description"]  # an unedited default follows the Quantity tag
         if "series_number" in fields:
             try:
                 fields["series_number"] = int(fields["series_number"])
@@ -244,11 +315,15 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         return fields
 
     def scaleFromTag(self, exportable) -> str | float:
+        return self.scaleFromText(exportable.tag(SCALE_TAG) if self.writesIntegers else "")
+
+    def scaleFromText(self, text: str) -> str | float:
+        """The Scale tag as the logic takes it: auto (also empty), 1000, 32000 or a number; "auto" for a Parametric Map."""
         from FAExportLib import InputError
 
-        text = exportable.tag(SCALE_TAG).strip().lower() if self.writesIntegers else ""
-        if text in ("", "auto", "1000", "32000"):
-            return text or "auto"
+        text = text.strip().lower() if self.writesIntegers else ""
+        if text in ("", AUTO, "1000", "32000"):
+            return text or AUTO
         try:
             return float(text)
         except ValueError:
@@ -256,36 +331,36 @@ class FAExportDICOMPluginClass(DICOMPlugin):
 
     @staticmethod
     def quantityFromTag(exportable, volumeNode) -> str | None:
-        """The Quantity tag, or None (the node's VoxelValueQuantity with its code and units, else FA) when it names that."""
-        text = exportable.tag(QUANTITY_TAG).strip()
-        if not text or text.upper() == defaultQuantityName(volumeNode).upper():
-            return None
-        return text
+        return quantityFromText(exportable.tag(QUANTITY_TAG), volumeNode)
 
 
-# One plugin class per encoding, in the order of the dialog's rows for a float map:
-# (class name, mode, plugin key, row name, tooltip, confidence when values do not survive int16, when they do).
+# One plugin class per encoding, in the order of the dialog's rows for a float map: (class name, mode, plugin key, row
+# name, tooltip, confidence when values do not survive int16, when they do, when the preview refuses the volume).
 ENCODINGS = (
     (
         "FAExportMRDICOMPluginClass", "mr", "MR (FAExport)", _("MR images, int16 + rescale (any PACS)"),
-        _("FAExport: classic MR image series; float values stored as integers with one rescale, within the error below."), 0.8, 0.4,
+        _("FAExport: classic MR image series; float values stored as integers with one rescale, within the error below."), 0.8, 0.4, 0.04,
     ),
     (
         "FAExportMRPMDICOMPluginClass", "mr+pm", "MR + Parametric Map (FAExport)", _("MR images + Parametric Map"),
-        _("FAExport: an MR image series (any PACS) and an exact float32 Parametric Map, in the same study."), 0.75, 0.35,
+        _("FAExport: an MR image series (any PACS) and an exact float32 Parametric Map, in the same study."), 0.75, 0.35, 0.03,
     ),
     (
         "FAExportPMDICOMPluginClass", "pm", "Parametric Map (FAExport)", _("Parametric Map, exact float32"),
-        _("FAExport: a DICOM Parametric Map (float32 voxels, quantity and unit codes); Slicer 5.12+ loads it with dcmqi."), 0.7, 0.3,
+        _("FAExport: a DICOM Parametric Map (float32 voxels, quantity and unit codes); Slicer 5.12+ loads it with dcmqi."), 0.7, 0.3, 0.02,
     ),
     (
         "FAExportSCDICOMPluginClass", "sc", "SC (FAExport)", _("Secondary Capture, multi-frame + rescale"),
-        _("FAExport: one multi-frame grayscale Secondary Capture file; float values stored as integers with one rescale."), 0.6, 0.2,
+        _("FAExport: one multi-frame grayscale Secondary Capture file; float values stored as integers with one rescale."), 0.6, 0.2, 0.01,
     ),
 )
 PLUGIN_CLASSES = tuple(
-    type(className, (FAExportDICOMPluginClass,), {"mode": mode, "pluginKey": key, "exportName": name, "exportTooltip": tooltip, "confidenceLossy": lossy, "confidenceInt16": kept})
-    for className, mode, key, name, tooltip, lossy, kept in ENCODINGS
+    type(
+        className,
+        (FAExportDICOMPluginClass,),
+        {"mode": mode, "pluginKey": key, "exportName": name, "exportTooltip": tooltip, "confidenceLossy": lossy, "confidenceInt16": kept, "confidenceRefused": refused},
+    )
+    for className, mode, key, name, tooltip, lossy, kept, refused in ENCODINGS
 )
 
 
@@ -300,18 +375,146 @@ def isExportableVolume(volumeNode) -> bool:
     return imageData is not None and imageData.GetPointData().GetScalars() is not None and imageData.GetNumberOfScalarComponents() == 1
 
 
-def valuesSurviveInt16(volumeNode) -> bool:
-    """True if every voxel is a whole number in int16's range: what Slicer's scalar volume exporter keeps intact."""
-    import numpy as np
+class VolumeScan:
+    """The previews of one volume as it is now (``key``), each computed once and shared by the four plugin classes.
 
-    values = slicer.util.arrayFromVolume(volumeNode)
-    if values.size == 0:
+    The dialog instantiates and examines every plugin class for every series of every selection
+    (qSlicerDICOMExportDialog.cxx, examineSelectedItem, lines 258-273); each preview is a pass over the voxels.
+    Outcomes are a ``Preview`` or the ``FAExportError`` the export would raise, kept without its traceback (whose
+    frames hold the voxels).
+    """
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+        self.outcomes: dict[tuple, object] = {}
+
+    def preview(self, volumeNode, mode: str, scale: str | float, quantity: str | None):
+        """FAExportLogic's preview for ``mode`` (the error it raises, returned): one for the integer encodings at a scale
+        (FAExportSlicerLib/export.py, previewNode: the same for mr, sc and mr+pm), one for the Parametric Map.
+        """
+        key = ("pm", quantity) if mode == "pm" else ("integers", scale, quantity)
+        if key not in self.outcomes:
+            self.outcomes[key] = self._parametricMapPreview(volumeNode, quantity) if mode == "pm" else self._integerPreview(volumeNode, scale, quantity)
+        return self.outcomes[key]
+
+    def survivesInt16(self, volumeNode, quantity: str | None) -> bool:
+        """True if every voxel is a whole number in int16's range: what Slicer's scalar volume exporter keeps intact.
+        Measured by the Parametric Map's preview, which needs no scale; a volume no preview takes (NaN) does not.
+        """
+        outcome = self.preview(volumeNode, "pm", AUTO, quantity)
+        if isinstance(outcome, Exception):
+            return False
+        values = outcome.value_range
+        return values.integral and INT16_MIN <= values.minimum and values.maximum <= INT16_MAX
+
+    @staticmethod
+    def _integerPreview(volumeNode, scale: str | float, quantity: str | None):
+        from FAExport import FAExportLogic
+
+        from FAExportLib import FAExportError
+
+        try:
+            return FAExportLogic().preview(volumeNode, mode="mr", scale=scale, quantity=quantity)
+        except FAExportError as error:
+            return withoutTraceback(error)
+
+    def _parametricMapPreview(self, volumeNode, quantity: str | None):
+        """previewNode gives a Parametric Map the preview of the automatic int16 scale, and so refuses it a scale too
+        coarse for the values; but a Parametric Map stores float32, and its export checks no scale (FAExportLib/pipeline.py,
+        export_volume: rescales of the integer encodings only). Then: the preview with coarse scales allowed, without
+        the note that allowance adds.
+        """
+        from dataclasses import replace
+
+        from FAExport import FAExportLogic
+
+        from FAExportLib import CoarseScaleError, FAExportError
+        from FAExportLib.scaling import coarse_scale_warning
+
+        outcome = self.preview(volumeNode, "mr", AUTO, quantity)
+        if not isinstance(outcome, CoarseScaleError):
+            return outcome
+        try:
+            allowed = FAExportLogic().preview(volumeNode, mode="pm", quantity=quantity, allowCoarseScale=True)
+        except FAExportError as error:
+            return withoutTraceback(error)
+        note = coarse_scale_warning(allowed.rescale, allowed.value_range, FAExportLogic.voxelArray(volumeNode), True)
+        return replace(allowed, warnings=[warning for warning in allowed.warnings if warning != note])
+
+
+class VolumeScans:
+    """The scans of the volumes examined lately, by node ID; a scan is replaced when the node or its voxels change
+    (their modified times: slicer.util.arrayFromVolumeModified and SetVoxelValueQuantity both advance them).
+    """
+
+    KEPT = 8  # volumes; each scan holds a few small previews, never voxels
+
+    def __init__(self) -> None:
+        self.scans: dict[str, VolumeScan] = {}
+
+    def of(self, volumeNode) -> VolumeScan:
+        imageData = volumeNode.GetImageData()
+        key = (volumeNode.GetID(), volumeNode.GetMTime(), imageData.GetMTime(), imageData.GetPointData().GetScalars().GetMTime())
+        scan = self.scans.pop(volumeNode.GetID(), None)
+        if scan is None or scan.key != key:
+            scan = VolumeScan(key)
+        self.scans[volumeNode.GetID()] = scan  # the most recent last
+        while len(self.scans) > self.KEPT:
+            del self.scans[next(iter(self.scans))]
+        return scan
+
+
+VOLUME_SCANS = VolumeScans()
+
+
+def withoutTraceback(error: Exception) -> Exception:
+    """The error, to keep: its traceback's frames (and so the voxel arrays they hold) let go."""
+    error.__traceback__ = None
+    error.__context__ = None
+    return error
+
+
+# --- tags
+
+
+def tagsAsShown(shNode, seriesItemID: int, defaults: dict[str, str]) -> dict[str, str]:
+    """The series tags as the dialog's tag editor will show them: a value saved on the series item replaces the
+    plugin's default (qSlicerDICOMTagEditorWidget.cxx, setExportables, lines 516-528).
+    """
+    prefix = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix()
+    return {name: shNode.GetItemAttribute(seriesItemID, prefix + name) if shNode.HasItemAttribute(seriesItemID, prefix + name) else value for name, value in defaults.items()}
+
+
+def isAutomatic(tagName: str, text: str, volumeNode) -> bool:
+    """A series tag whose value means "FAExport's own": the defaults this plugin offers, Slicer's own exporter's
+    placeholders, and a description that is the automatic one (it then follows the Quantity tag).
+    """
+    text = text.strip()
+    if tagName in (QUANTITY_TAG, SCALE_TAG):
+        return text.lower() in ("", AUTO)
+    if tagName == "SeriesDescription" and text == defaultSeriesDescription(volumeNode):
         return True
-    if np.issubdtype(values.dtype, np.integer):
-        return INT16_MIN <= int(values.min()) and int(values.max()) <= INT16_MAX
-    if not np.isfinite(values).all():
-        return False
-    return INT16_MIN <= float(values.min()) and float(values.max()) <= INT16_MAX and bool(np.all(values == np.round(values)))
+    return text in ("", SLICER_EXPORTER_DEFAULTS.get(tagName, ""))
+
+
+def quantityFromText(text: str, volumeNode) -> str | None:
+    """The Quantity tag, or None (the node's VoxelValueQuantity with its code and units, else FA) when it is automatic
+    or names that quantity.
+    """
+    if isAutomatic(QUANTITY_TAG, text, volumeNode) or text.strip().upper() == defaultQuantityName(volumeNode).upper():
+        return None
+    return text.strip()
+
+
+def forgetUsedSeriesUID(seriesItemID: int, uid: str) -> None:
+    """A SeriesInstanceUID saved on the series item ("Save modified tags") is used by one export only: once written, the
+    saved copy is cleared, so that the next export, of any encoding, gets a new UID instead of a second series under
+    the same one (a folder export has no database to refuse it).
+    """
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
+    attributeName = vtkMRMLSubjectHierarchyConstants.GetDICOMAttributePrefix() + "SeriesInstanceUID"
+    if shNode and shNode.GetItemAttribute(seriesItemID, attributeName).strip() == uid:
+        shNode.SetItemAttribute(seriesItemID, attributeName, "")
 
 
 def defaultQuantity(volumeNode):
@@ -359,23 +562,32 @@ def newStudyDefaults() -> dict:
 
 def inDialogWords(error) -> str:
     """An FAExportLib error with its fields named as the dialog shows them: tags (StudyDate, Quantity, Scale). A field
-    the dialog has no tag for is named as the Python console gives it, and the message ends by saying where that is.
+    the dialog has no tag for is named as the Python console gives it, and the message ends by saying where it can be
+    given: the FA Export module's panel when it has the option (PANEL_OPTIONS), and the Python console.
     """
     from FAExportSlicerLib.field_names import CONSOLE_NAMES, consoleLabel
 
     tags = {field: tagName for tagName, field in {**PATIENT_STUDY_TAGS, **SERIES_TAGS}.items()} | {"quantity": QUANTITY_TAG, "scale": SCALE_TAG}
-    untagged = []
+    untagged: dict[str, str] = {}  # FAExportLib's name -> the console's
 
     def label(field) -> str:
         tagName = tags.get(field.name)
         if tagName is None:
-            untagged.append(CONSOLE_NAMES.get(field.name, field.name))
+            untagged[field.name] = CONSOLE_NAMES.get(field.name, field.name)
             return consoleLabel(field)
         return tagName if field.value is None else f"{tagName} {field.value}"
 
     text = error.render(label)
     if untagged:
-        text += _("; the dialog has no tag for {names}: give it to FAExportLogic().exportVolume in the Python console").format(names=", ".join(dict.fromkeys(untagged)))
+        names = ", ".join(untagged.values())
+        panelOptions = ", ".join(f'"{PANEL_OPTIONS[name]}"' for name in untagged if name in PANEL_OPTIONS)
+        if panelOptions:
+            text += _("; the dialog has no tag for {names}: tick {options} in the FA Export module and export from there, or give it to FAExportLogic().exportVolume in the Python console").format(
+                names=names,
+                options=panelOptions,
+            )
+        else:
+            text += _("; the dialog has no tag for {names}: give it to FAExportLogic().exportVolume in the Python console").format(names=names)
     return text
 
 

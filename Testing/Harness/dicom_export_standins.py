@@ -11,11 +11,14 @@ Slicer/Slicer at that tag); none of Slicer's code is copied:
 - ``DICOMPlugin`` (Modules/Scripted/DICOMLib/DICOMPlugin.py): the base class's attributes and virtual methods.
 - ``ScalarVolumeExporterModel``: what Slicer's own scalar volume exporter offers in the dialog
   (Modules/Scripted/DICOMPlugins/DICOMScalarVolumePlugin.py, examineForExport): every scalar volume, including
-  labelmaps, at confidence 0.5, with its default tags. Only the examination is modelled.
-- ``ExportDialog``: qSlicerDICOMExportDialog.cxx (examineSelectedItem, onExport, exportSeries) and
-  qSlicerDICOMTagEditorWidget.cxx (setExportables, tagsTableCellChanged, commitChangesToItems), with
-  ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp at the commit Slicer pins in
-  SuperBuild/External_CTK.cmake: recursive, hidden files included, unreadable files skipped with a warning).
+  labelmaps, at confidence 0.5, with its default tags. Its export writes no files (Slicer's hands the volume to the
+  CreateDICOMSeries CLI module, which slicer-core lacks): what tests need of it is the dialog's flow around it.
+- ``ExportDialog``: qSlicerDICOMExportDialog.cxx (examineSelectedItem, onExport, exportSeries,
+  onSaveTagsCheckBoxToggled) and qSlicerDICOMTagEditorWidget.cxx (setExportables, tagsTableCellChanged,
+  commitChangesToItems) with its tag table, and the dialog's form (Resources/UI/qSlicerDICOMExportDialog.ui: "Save
+  modified tags" checked), with ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp at the
+  commit Slicer pins in SuperBuild/External_CTK.cmake: recursive, hidden files included, unreadable files skipped
+  with a warning). Line numbers below are those of Slicer v5.12.3.
 """
 
 import logging
@@ -155,8 +158,12 @@ class ScalarVolumeExporterModel(DICOMPlugin):
             exportable.setTag(name, value)
         return [exportable]
 
+    handed: list[dict[str, str]] = []  # the tags of the exportables its last export was given
+
     def export(self, exportables) -> str:
-        raise NotImplementedError("only the examination of Slicer's scalar volume exporter is modelled")
+        """Writes nothing (see the module's docstring); keeps the tags it was given, which Slicer's would write."""
+        type(self).handed = [exportable.tags for exportable in exportables]
+        return ""
 
 
 def install(monkeypatch, scene) -> None:
@@ -179,8 +186,23 @@ class Row:
 
     @property
     def text(self) -> str:
-        """The list item's text: name of the first exportable, confidence in percent, series count, plugin class."""
+        """The list item's text: name of the first exportable, confidence in percent, series count, plugin class (cxx lines 319-323)."""
         return f"{self.exportables[0].name} ({self.confidence * 100.0:.0f}%, {len(self.exportables)} series) ({self.pluginClass})"
+
+    @property
+    def tooltip(self) -> str:
+        """The list item's tooltip: the first exportable's (cxx line 325)."""
+        return self.exportables[0].tooltip
+
+
+@dataclass
+class TableRow:
+    """A value row of the tag editor's table: the tag, the text in its value cell, and what it is committed to."""
+
+    tagName: str
+    value: str
+    exportable: object | None  # a series row's exportable; None for patient and study rows
+    level: str  # "patient", "study" or "series"
 
 
 class ExportDialog:
@@ -190,17 +212,23 @@ class ExportDialog:
         self.scene = scene
         self.shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
         self.database = database  # slicer.dicomDatabase (a ctkDICOMDatabase stand-in), for "export to database"
-        self.exportables: list = []  # those of the selected row, after the tag editor took them
-        self.tableFilled = False
+        self.exportables: list = []  # the tag editor's (d->Exportables): those of the selected row
+        self.table: list[TableRow] = []  # the tag editor's table
         self.studyItemID = 0
         self.patientItemID = 0
-        self.saveTags = False
+        # "Save modified tags" is checked in the dialog's form (qSlicerDICOMExportDialog.ui, SaveTagsCheckBox, lines
+        # 197-206) and nothing unchecks it when the dialog opens (makeDialogSelections restores only ExportToFolder).
+        self.saveTags = True
         self.errorLabel = ""
+        self.rows: list[Row] = []
 
-    # examineSelectedItem
+    # examineSelectedItem (cxx lines 212-338)
 
     def examine(self, itemID: int) -> list[Row]:
-        """Rows for the selected item (a study: each of its children), highest mean confidence first."""
+        """Rows for the selected item (a study: each of its children), highest mean confidence first; the top row is
+        selected, which gives its exportables to the tag editor.
+        """
+        self.rows, self.exportables, self.table = [], [], []  # ExportablesListWidget->clear(), DICOMTagEditorWidget->clear()
         if self.shNode.IsItemLevel(itemID, vtkMRMLSubjectHierarchyConstants.GetDICOMLevelStudy()):
             seriesItemIDs = self._children(itemID)
         elif self.shNode.GetItemDataNode(itemID) is not None:
@@ -208,6 +236,8 @@ class ExportDialog:
         else:
             return []
         byPlugin: dict[str, list] = {}
+        # Lines 258-273: for each series item, every registered plugin class is instantiated anew and examined (a
+        # failing plugin is logged and skipped).
         for seriesItemID in seriesItemIDs:
             for pluginClass in slicer.modules.dicomPlugins:
                 plugin = slicer.modules.dicomPlugins[pluginClass]()
@@ -220,29 +250,33 @@ class ExportDialog:
                     # exportablesByPlugin is a QMultiMap: values(plugin) lists the most recently inserted first,
                     # so a row holds its series in reverse order of examination (the plugin exports them that way).
                     byPlugin.setdefault(exportable.pluginClass, []).insert(0, exportable)
-        # A QMap iterates its keys in order; the rows sit in a QMultiMap keyed by 1 - mean confidence, whose
-        # values(key) come most recently inserted first: equal confidences list in reverse plugin-class order.
+        # Lines 293-308: a QMap iterates its keys in order; the rows sit in a QMultiMap keyed by 1 - mean confidence,
+        # whose values(key) come most recently inserted first: equal confidences list in reverse plugin-class order.
         rows = [Row(pluginClass, byPlugin[pluginClass], sum(e.confidence for e in byPlugin[pluginClass]) / len(byPlugin[pluginClass])) for pluginClass in sorted(byPlugin)]
         ordered: dict[float, list[Row]] = {}
         for row in rows:
             ordered.setdefault(1.0 - row.confidence, []).insert(0, row)
-        return [row for key in sorted(ordered) for row in ordered[key]]
+        self.rows = [row for key in sorted(ordered) for row in ordered[key]]
+        if self.rows:  # line 337: setCurrentRow(0), then onExportableSelectedAtRow
+            self.select(self.rows[0])
+        return self.rows
 
     def _children(self, itemID: int) -> list[int]:
         children = []
         self.shNode.GetItemChildren(itemID, children)
         return children
 
-    # qSlicerDICOMTagEditorWidget::setExportables (the row's selection)
+    # qSlicerDICOMTagEditorWidget::setExportables (the row's selection; tag editor lines 307-540)
 
     def select(self, row: Row) -> str:
         """Give the row's exportables to the tag editor; returns its error ("" on success).
 
         setExportables keeps the exportables before it checks their study and patient: after an error the table is
-        not filled, yet Export still hands them to the plugin (with only the plugin's own tags).
+        not filled again (it keeps what an earlier row put there), yet Export still hands them to the plugin (with
+        only the plugin's own tags).
         """
+        self.errorLabel = ""
         self.exportables = list(row.exportables)
-        self.tableFilled = False
         self.studyItemID = self.patientItemID = 0
         seriesParents = {self.shNode.GetItemParent(exportable.subjectHierarchyItemID) for exportable in row.exportables}
         if 0 in seriesParents:
@@ -256,24 +290,30 @@ class ExportDialog:
         if not self.patientItemID:
             self.errorLabel = "No patient found"
             return self.errorLabel
-        self.tableFilled = True
-        # Patient, then study: missing tags are added to the item as empty attributes (so the table shows them),
-        # then every DICOM.* attribute of the item is copied into every exportable.
-        for itemID, tagNames in ((self.patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), (self.studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
+        self.table = []
+        # Patient, then study (lines 379-473): missing tags are added to the item as empty attributes (so the table
+        # shows them), then every DICOM.* attribute of the item is a row, and is copied into every exportable.
+        for level, itemID, tagNames in (("patient", self.patientItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMPatientTagNames()), ("study", self.studyItemID, vtkMRMLSubjectHierarchyConstants.GetDICOMStudyTagNames())):
             for tagName in tagNames:
                 if not self.shNode.HasItemAttribute(itemID, DICOM_PREFIX + tagName):
                     self.shNode.SetItemAttribute(itemID, DICOM_PREFIX + tagName, "")
             for attributeName in self.shNode.GetItemAttributeNames(itemID):
                 if attributeName.startswith(DICOM_PREFIX):
+                    tagName, value = attributeName[len(DICOM_PREFIX) :], self.shNode.GetItemAttribute(itemID, attributeName)
+                    self.table.append(TableRow(tagName, value, None, level))
                     for exportable in self.exportables:
-                        exportable.setTag(attributeName[len(DICOM_PREFIX) :], self.shNode.GetItemAttribute(itemID, attributeName))
-        # Series tags (the plugin's own): a value saved on the series item replaces the plugin's default.
+                        exportable.setTag(tagName, value)
+        # Series sections (lines 475-530): a row per series tag of the plugin's, in the QMap's key order; a value saved
+        # on the series item replaces the plugin's default, in the row and in the exportable.
         for exportable in self.exportables:
-            for tagName in list(exportable.tags):
+            for tagName, default in sorted(exportable.tags.items()):
                 if self._isPatientOrStudyTag(tagName):
                     continue
+                value = default
                 if self.shNode.HasItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName):
-                    exportable.setTag(tagName, self.shNode.GetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName))
+                    value = self.shNode.GetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName)
+                    exportable.setTag(tagName, value)
+                self.table.append(TableRow(tagName, value, exportable, "series"))
         return ""
 
     @staticmethod
@@ -284,32 +324,42 @@ class ExportDialog:
         """The series section of the table for one exportable."""
         return {name: value for name, value in exportable.tags.items() if not self._isPatientOrStudyTag(name)}
 
-    # tagsTableCellChanged
+    # tagsTableCellChanged (tag editor lines 618-652), then the dialog's onTagEdited (cxx lines 381-390)
 
     def editTag(self, tagName: str, value: str, exportable=None) -> None:
-        """The user types a value: a patient or study tag goes to every exportable, a series tag to its own."""
+        """The user types a value into a row of the table: a patient or study tag goes to every exportable, a series
+        tag to its own; with "Save modified tags" checked, the table is committed to the items at once.
+        """
         if exportable is None:
             assert self._isPatientOrStudyTag(tagName), f"{tagName} is a series tag: say which exportable"
-            for each in self.exportables:
-                each.setTag(tagName, value)
-        else:
-            exportable.setTag(tagName, value)
+        (row,) = [row for row in self.table if row.tagName == tagName and row.exportable is exportable and (exportable is not None or row.level != "series")]
+        row.value = value
+        for each in self.exportables if exportable is None else [exportable]:
+            each.setTag(tagName, value)
         if self.saveTags:
             self.commitChangesToItems()
 
+    # onSaveTagsCheckBoxToggled (cxx lines 484-493)
+
+    def setSaveTags(self, on: bool) -> None:
+        """Tick or untick "Save modified tags": ticking it commits the table at once."""
+        self.saveTags = on
+        if on:
+            self.commitChangesToItems()
+
     def commitChangesToItems(self) -> None:
-        """"Save tags": the table goes back into the series, study and patient items (nothing when it was not filled)."""
-        if not self.tableFilled:
-            return
-        for exportable in self.exportables:
-            for tagName, value in self.seriesTags(exportable).items():
-                self.shNode.SetItemAttribute(exportable.subjectHierarchyItemID, DICOM_PREFIX + tagName, value)
-        first = self.exportables[0]
-        for tagName, value in first.tags.items():
-            if vtkSlicerSubjectHierarchyModuleLogic.IsStudyTag(tagName):
-                self.shNode.SetItemAttribute(self.studyItemID, DICOM_PREFIX + tagName, value)
-            elif vtkSlicerSubjectHierarchyModuleLogic.IsPatientTag(tagName):
-                self.shNode.SetItemAttribute(self.patientItemID, DICOM_PREFIX + tagName, value)
+        """The table's value cells go back into the series, study and patient items (tag editor lines 550-615): every
+        row, edited or not, and only the rows (a tag a plugin adds to its exportable later has none).
+        """
+        for row in self.table:
+            if row.level == "series":
+                self.shNode.SetItemAttribute(row.exportable.subjectHierarchyItemID, DICOM_PREFIX + row.tagName, row.value)
+        for level, itemID in (("study", self.studyItemID), ("patient", self.patientItemID)):
+            if not itemID:  # "Failed to get study item" / "Failed to get patient item": the rest is not committed
+                return
+            for row in self.table:
+                if row.level == level:
+                    self.shNode.SetItemAttribute(itemID, DICOM_PREFIX + row.tagName, row.value)
 
     # onExport / exportSeries
 
@@ -339,6 +389,7 @@ class ExportDialog:
         return success
 
     def _exportSeries(self, folder: Path) -> bool:
+        """cxx lines 521-582: the table is committed first (when saving), whatever the export then does."""
         if self.saveTags:
             self.commitChangesToItems()
         if not self.exportables:

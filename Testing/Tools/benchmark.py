@@ -6,6 +6,7 @@ Run from the repository root (not part of the test suite)::
     PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --quick    # 2 repetitions, the 64^3 map only
     PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --processes-only   # only the whole processes (MNI map)
     PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --profile pm   # cProfile of one MNI export
+    PYTHONPATH=FAExport .venv/bin/python Testing/Tools/benchmark.py --dialog-only  # only the Export to DICOM dialog's examination
 
 First, whole processes as a user runs them, on the same NIfTI file (MNI map; 64^3 with --quick), each command in a
 fresh process, their repetitions interleaved, and the wall time from start to exit:
@@ -30,6 +31,11 @@ Then every measurement in one process, from a float32 array in memory to a compl
 - highdicom's ``ParametricMap`` constructor plus ``save_as`` (the venv's version; .venv-latest's for information);
 - a plain pydicom writer, one MR file per slice;
 - the floors: the same stored bytes written raw (int16 as one file per slice, uint16 and float32 as one file).
+
+Last, Slicer's Export to DICOM dialog: the time of one examination of the selected MNI map by every registered plugin
+(FAExport's four classes and the model of Slicer's scalar volume exporter; slicer-core's MRML and the dialog stand-in of
+Testing/Harness/dicom_export_standins.py), cold (the voxels just changed, so they are scanned) and cached (examined
+before: the dialog examines every plugin class again for each selection), in a fresh subprocess (``--dialog-worker``).
 
 Each tool runs in a fresh subprocess of this script (``--worker``): its inputs are prepared untimed, a run
 on a small block loads lazy imports, then the peak RSS above that baseline is measured over the timed
@@ -1316,6 +1322,80 @@ def map_table(maps: dict[str, np.ndarray]) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Slicer's Export to DICOM dialog: one examination of the selected map
+
+
+HARNESS = REPO / "Testing" / "Harness"
+
+
+def dialog_examination_worker(repeat: int) -> dict:
+    """Time ``ExportDialog.examine`` of the MNI map, ``repeat`` times cold (after slicer.util.arrayFromVolumeModified,
+    as an edit announces itself: the voxels are scanned) and cached (right after: nothing changed).
+    """
+    import types
+
+    import pytest
+
+    for path in (PACKAGE_ROOT, HARNESS):
+        sys.path.insert(0, str(path))
+    from dicom_export_standins import ExportDialog, ScalarVolumeExporterModel, install
+
+    import slicer
+
+    array = fa_like_map(MNI_SHAPE_KJI)
+    with pytest.MonkeyPatch.context() as patch:
+        scene = slicer.vtkMRMLScene()
+        install(patch, scene)
+        import DICOMFAExportPlugin  # after install(): it imports DICOMLib
+
+        slicer.modules.dicomPlugins = {ScalarVolumeExporterModel.pluginKey: ScalarVolumeExporterModel}
+        DICOMFAExportPlugin.DICOMFAExportPlugin(types.SimpleNamespace())
+        shNode = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+
+        def selectable(values: np.ndarray, name: str):
+            node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+            slicer.util.updateVolumeFromArray(node, values)
+            return node, shNode.CreateItem(shNode.GetSceneItemID(), node)
+
+        def examination(item: int) -> float:
+            start = time.perf_counter()
+            dialog.examine(item)
+            return time.perf_counter() - start
+
+        dialog = ExportDialog(scene)
+        dialog.examine(selectable(warmup_block(array), "warm-up")[1])  # imports the encoder
+        node, item = selectable(array, "MNI")
+        cold, cached = [], []
+        for _ in range(repeat):
+            slicer.util.arrayFromVolumeModified(node)
+            cold.append(examination(item))
+            cached.append(examination(item))
+        rows = [row.text for row in dialog.examine(item)]
+    return {"cold": cold, "cached": cached, "rows": rows, "shape": list(array.shape)}
+
+
+def dialog_examination(repeat: int) -> dict:
+    """Run the dialog worker in a fresh process; its result, or {"error": ...}."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--dialog-worker", "--repeat", str(repeat)]
+    completed = subprocess.run(command, capture_output=True, text=True, env=worker_environment(), timeout=WORKER_TIMEOUT_S, check=False)
+    for line in reversed(completed.stdout.splitlines()):
+        if line.startswith(RESULT_MARKER):
+            return json.loads(line[len(RESULT_MARKER):])
+    tail = completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
+    return {"error": tail[0]}
+
+
+def dialog_lines(result: dict) -> list[str]:
+    """The examination's figure: median and fastest of the cold and the cached runs, and the rows it listed."""
+    if "error" in result:
+        return [f"Failed: {result['error']}"]
+    k, j, i = result["shape"]
+    rows = [[name, f"{statistics.median(result[key]) * 1000:.1f} ms", f"{min(result[key]) * 1000:.1f} ms"] for name, key in (("cold (voxels just edited: scanned)", "cold"), ("cached (selected again)", "cached"))]
+    lines = markdown_table([f"one examination of the {i}x{j}x{k} float32 map ({len(result['cold'])} runs)", "median", "fastest"], rows, "lrr")
+    return [*lines, "", "Rows listed: " + "; ".join(f"`{text}`" for text in result["rows"])]
+
+
+# --------------------------------------------------------------------------------------------------
 # Main
 
 
@@ -1353,7 +1433,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--profile", choices=FAEXPORT_MODES, help="only profile one FAExport export of the MNI map (or 64^3 with --quick)")
     parser.add_argument("--processes-only", action="store_true", help="only the whole processes (command line vs SimpleITK and dcmqi), with their targets")
     parser.add_argument("--process-repeat", type=int, help="interleaved rounds of the whole processes (default 11, --quick 5)")
+    parser.add_argument("--dialog-only", action="store_true", help="only the Export to DICOM dialog's examination of the MNI map, cold and cached")
     parser.add_argument("--worker", choices=list(TOOLS), help=argparse.SUPPRESS)
+    parser.add_argument("--dialog-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--map", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -1365,6 +1447,12 @@ def main() -> int:
     if args.worker:
         args.repeat = args.repeat or 1
         return worker_main(args)
+    if args.dialog_worker:
+        print(RESULT_MARKER + json.dumps(dialog_examination_worker(args.repeat or 5)), flush=True)
+        return 0
+    if args.dialog_only:
+        print("\n".join(["## Benchmark: the Export to DICOM dialog", "", *dialog_lines(dialog_examination(args.repeat or 5))]))
+        return 0
     if args.profile:
         profile_export(args.profile, SMALL if args.quick else LARGE)
         return 0
@@ -1417,6 +1505,8 @@ def main() -> int:
         cli = cli_check(map_paths[SMALL], work, repeat)
         cli["size"] = SMALL
         log("command line checked")
+        dialog = dialog_examination(repeat)
+        log("Export to DICOM dialog examined")
         load_at_end = os.getloadavg()
 
     results = Results(measurements, versions)
@@ -1461,6 +1551,10 @@ def main() -> int:
         "### Command line",
         "",
         *cli_lines(cli),
+        "",
+        "### Export to DICOM dialog (one examination of the selected map by every registered plugin)",
+        "",
+        *dialog_lines(dialog),
     ]
     print("\n".join(report))
     return 0

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from xml.etree import ElementTree
 
 from FAExport import FAExportLogic
 from slicer_harness.conftest import POSITION_TOLERANCE_MM, load_case, place_in_dicom_study
@@ -83,9 +84,13 @@ def volume_from_values(tmp_path, scene, name: str, values: np.ndarray, file_suff
     return node
 
 
-def export_row(scene, volumeNode, pluginClass: str, folder: Path, edits=()):
-    """Select the volume, pick the row, apply tag edits (name, value, series?), export into a folder; return the dialog."""
+def export_row(scene, volumeNode, pluginClass: str, folder: Path, edits=(), saveTags=True):
+    """Select the volume, pick the row, apply tag edits (name, value, series?), export into a folder; return the dialog.
+
+    ``saveTags``: "Save modified tags", checked when the dialog opens as in Slicer.
+    """
     dialog = ExportDialog(scene)
+    dialog.saveTags = saveTags
     rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
     assert dialog.select(rows[pluginClass]) == ""
     for tagName, value, isSeriesTag in edits:
@@ -123,10 +128,11 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
     mr = rows[0].exportables[0]  # the preselected row
     assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, mode="mr", scale="auto")
     assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1 are stored as integers 0 to 32767 (RescaleSlope ")
+    # The defaults mean "automatic" (saved by "Save modified tags", they stay so); the tooltip says what they give.
     seriesTags = ExportDialog(scene).seriesTags
-    assert seriesTags(mr) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
-    assert seriesTags(rows[1].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1001", "FrameOfReferenceUID": "", "Scale": "auto"}
-    assert seriesTags(rows[2].exportables[0]) == {"Quantity": "FA", "SeriesDescription": "FA map", "SeriesNumber": "1003", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
+    assert seriesTags(mr) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
+    assert seriesTags(rows[1].exportables[0]) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "Scale": "auto"}
+    assert seriesTags(rows[2].exportables[0]) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
 
 
 @pytest.mark.parametrize(
@@ -197,6 +203,122 @@ def test_a_rows_series_come_in_reverse_order_of_the_studys_children(tmp_path, sc
         assert [e.subjectHierarchyItemID for e in row.exportables] == [item_of(scene, second), item_of(scene, first)], row.pluginClass
 
 
+# --- a volume a row cannot export: ranked below every row that can, with the reason and what to do instead
+
+REFUSED_ROWS = [
+    "MR images, int16 + rescale (any PACS) (cannot export this volume) (4%, 1 series) (MR (FAExport))",
+    "MR images + Parametric Map (cannot export this volume) (3%, 1 series) (MR + Parametric Map (FAExport))",
+    "Parametric Map, exact float32 (cannot export this volume) (2%, 1 series) (Parametric Map (FAExport))",
+    "Secondary Capture, multi-frame + rescale (cannot export this volume) (1%, 1 series) (SC (FAExport))",
+]
+NOT_IN_THE_DIALOG = "in the FA Export module and export from there, or give it to FAExportLogic().exportVolume in the Python console"
+
+
+def map_with_nan(tmp_path, scene):
+    values = map_values("fa", GEOMETRIES["axial"].shape)
+    values[1, 2, 3] = np.nan
+    return volume_from_values(tmp_path, scene, "broken", values, file_suffix=".nrrd")  # NRRD keeps NaN
+
+
+def test_a_map_with_nan_voxels_ranks_every_faexport_row_below_slicers_exporter_and_says_what_to_do(tmp_path, scene, registration):
+    volumeNode = map_with_nan(tmp_path, scene)
+    dialog = ExportDialog(scene)
+    rows = dialog.examine(item_of(scene, volumeNode))
+    assert [row.text for row in rows] == ["Scalar Volume (50%, 1 series) (DICOMScalarVolumePlugin)", *REFUSED_ROWS]
+    assert dialog.exportables == rows[0].exportables, "the preselected row is one that can export"
+    for row in rows[1:]:
+        assert row.tooltip.splitlines()[1] == (
+            "Cannot export: 1 voxel is NaN or infinite (at IJK 1,2,3); fix the map, or replace them explicitly with a value (replaceNonFinite=VALUE); "
+            f'the dialog has no tag for replaceNonFinite: tick "Replace NaN/infinite voxels with 0" {NOT_IN_THE_DIALOG}'
+        )
+    # The way out it names works.
+    assert FAExportLogic().exportVolume(volumeNode, mode="pm", replaceNonFinite=0.0, outputFolder=tmp_path / "console", addToDatabase=False).series
+
+
+def test_a_map_too_narrow_for_int16_offers_the_parametric_map_first_and_the_integer_rows_last(tmp_path, scene, registration):
+    """10000 to 10000.01: no int16 scale keeps these values apart, float32 does; the Parametric Map exports them."""
+    shape = GEOMETRIES["axial"].shape
+    values = (10000.0 + np.linspace(0.0, 0.01, int(np.prod(shape)))).reshape(shape).astype(np.float32)
+    volumeNode = volume_from_values(tmp_path, scene, "narrow", values)
+    dialog = ExportDialog(scene)
+    rows = dialog.examine(item_of(scene, volumeNode))
+    assert [row.text for row in rows] == [
+        "Parametric Map, exact float32 (70%, 1 series) (Parametric Map (FAExport))",
+        "Scalar Volume (50%, 1 series) (DICOMScalarVolumePlugin)",
+        *[text for text in REFUSED_ROWS if not text.endswith("(Parametric Map (FAExport))")],
+    ]
+    # Its preview says nothing of the int16 scale it does not use.
+    assert rows[0].tooltip.splitlines()[1:3] == [
+        "Values 10000 to 10000; the Parametric Map stores them as float32 (exact for a float32 map).",
+        f"Warning: {values.size} voxels of the FA map lie outside 0 to 1, what FA means (values 10000 to 10000; first at IJK 0,0,0); exported as they are: check the map",
+    ]
+    for row in rows[2:]:
+        refusal = row.tooltip.splitlines()[1]
+        assert refusal.startswith("Cannot export: scale auto is too coarse for values 10000 to 10000: its step 0.305")
+        assert refusal.endswith(f'allow coarse scales (allowCoarseScale); the dialog has no tag for allowCoarseScale: tick "Allow a coarse scale (export anyway)" {NOT_IN_THE_DIALOG}')
+    assert dialog.export(tmp_path / "out"), dialog.errorLabel  # the preselected Parametric Map
+    ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
+    assert datasets[0][1].SOPClassUID == PM_STORAGE
+
+
+def test_rows_are_examined_with_the_tags_saved_on_the_series_item(tmp_path, scene, registration):
+    """A Scale saved by an earlier export ("Save modified tags") is what the table will show and the export use."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene, values_kind="signed")  # -3 to 5: x 32000 does not fit int16
+    failed = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", [("Scale", "32000", True)])
+    assert failed.errorLabel.startswith("Series 'axial': ")
+    rows = ExportDialog(scene).examine(item_of(scene, volumeNode))
+    assert [row.pluginClass for row in rows] == ["Parametric Map (FAExport)", "DICOMScalarVolumePlugin", "MR (FAExport)", "MR + Parametric Map (FAExport)", "SC (FAExport)"]
+    for row in rows[2:]:
+        assert row.tooltip.splitlines()[1] == "Cannot export: " + failed.errorLabel.removeprefix("Series 'axial': ")
+
+
+def test_the_dialog_points_to_the_panels_own_checkboxes(registration):
+    """The texts the dialog's messages quote are those of FAExport.ui, the options' panel."""
+    import DICOMFAExportPlugin
+    from FAExportSlicerLib.labels import PANEL_FIELDS
+
+    form = ElementTree.parse(PACKAGE_ROOT / "Resources" / "UI" / "FAExport.ui")
+    texts = {widget.get("name"): widget.findtext("./property[@name='text']/string") for widget in form.iter("widget")}
+    assert DICOMFAExportPlugin.PANEL_OPTIONS == {name: texts[PANEL_FIELDS[name]] for name in ("replace_nonfinite", "allow_coarse_scale")}
+
+
+def test_one_selection_scans_the_map_once_for_the_four_plugins_and_again_only_when_it_changes(tmp_path, scene, registration, monkeypatch):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    logic = importlib.import_module("FAExport").FAExportLogic  # the module the plugins import now (a panel test may have replaced it)
+    scans = []
+    preview = logic.preview
+
+    def counted(self, node, options=None, **keywords):
+        scans.append(node.GetID())
+        return preview(self, node, options, **keywords)
+
+    monkeypatch.setattr(logic, "preview", counted)
+    dialog = ExportDialog(scene)
+    item = item_of(scene, volumeNode)
+    first = [row.text for row in dialog.examine(item)]
+    assert len(scans) == 1
+    dialog.export(tmp_path / "out")  # saves the table's tags onto the items: the voxels are the same
+    assert [row.text for row in dialog.examine(item)] == first
+    assert len(scans) == 1
+    # Voxels edited in place (and announced, as slicer.util.arrayFromVolumeModified does): scanned again.
+    slicer.util.arrayFromVolume(volumeNode)[3, 2, 1] = np.inf
+    slicer.util.arrayFromVolumeModified(volumeNode)
+    rows = dialog.examine(item)
+    assert len(scans) == 2
+    assert [row.text for row in rows] == ["Scalar Volume (50%, 1 series) (DICOMScalarVolumePlugin)", *REFUSED_ROWS]
+    assert rows[1].tooltip.splitlines()[1].startswith("Cannot export: 1 voxel is NaN or infinite (at IJK 1,2,3)")
+    # The node's quantity changed (the preview checks the values against what it means): scanned again.
+    slicer.util.arrayFromVolume(volumeNode)[3, 2, 1] = 0.5
+    slicer.util.arrayFromVolumeModified(volumeNode)
+    dialog.examine(item)
+    quantity = slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning("113202", "DCM", "Mean Diffusivity")
+    volumeNode.SetVoxelValueQuantity(quantity)
+    rows = dialog.examine(item)
+    assert len(scans) == 4
+    assert "Quantity auto: MD (the volume's quantity; FA when it names none)" in rows[0].tooltip.splitlines()
+
+
 # --- tags
 
 
@@ -250,7 +372,7 @@ def test_edited_tags_win_over_the_subject_hierarchy_and_stay_in_the_dialog(tmp_p
         ("SeriesDescription", "FA edited", True),
         ("SeriesNumber", "77", True),
     ]
-    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", edits)
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", edits, saveTags=False)
     assert dialog.errorLabel == ""
     ((_, datasets),) = datasets_by_series(tmp_path / "out").items()
     dataset = datasets[0][1]
@@ -357,7 +479,10 @@ def test_quantity_and_scale_tags_choose_what_is_written(tmp_path, scene, registr
     volumeNode.SetVoxelValueUnits(units)
     dialog = ExportDialog(scene)
     rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
-    assert {name: rows["MR + Parametric Map (FAExport)"].exportables[0].tags[name] for name in ("Quantity", "SeriesDescription")} == {"Quantity": "MD", "SeriesDescription": "MD map (mm2/s)"}
+    mrpm = rows["MR + Parametric Map (FAExport)"]
+    assert {name: mrpm.exportables[0].tags[name] for name in ("Quantity", "SeriesDescription")} == {"Quantity": "auto", "SeriesDescription": ""}
+    assert "Quantity auto: MD (the volume's quantity; FA when it names none)" in mrpm.tooltip.splitlines()
+    assert 'SeriesDescription empty (or "No series description", the default of Slicer\'s own exporter): "MD map (mm2/s)", from the quantity' in mrpm.tooltip.splitlines()
     dialog.select(rows["MR + Parametric Map (FAExport)"])
     dialog.editTag("Quantity", "ADC", dialog.exportables[0])
     dialog.editTag("Scale", "100000", dialog.exportables[0])
@@ -369,6 +494,159 @@ def test_quantity_and_scale_tags_choose_what_is_written(tmp_path, scene, registr
     assert pm.SeriesDescription == "ADC map (mm2/s) (Parametric Map)"
     mapping = pm.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
     assert mapping.QuantityDefinitionSequence[0].ConceptCodeSequence[0].CodeValue == "113041"  # ADC
+
+
+# --- "Save modified tags" (checked when the dialog opens): what the table saves onto the series item
+
+
+def written(folder: Path) -> list:
+    """The first dataset of each series in the folder, by SeriesNumber."""
+    return sorted((datasets[0][1] for datasets in datasets_by_series(folder).values()), key=lambda dataset: dataset.SeriesNumber)
+
+
+def pm_quantity_code(folder: Path) -> str:
+    (path,) = [datasets[0][0] for datasets in datasets_by_series(folder).values() if datasets[0][1].SOPClassUID == PM_STORAGE]
+    mapping = pydicom.dcmread(path, stop_before_pixels=True).SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
+    return mapping.QuantityDefinitionSequence[0].ConceptCodeSequence[0].CodeValue
+
+
+def saved_series_tags(scene, volumeNode) -> dict[str, str]:
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    item = item_of(scene, volumeNode)
+    return {name[len("DICOM.") :]: shNode.GetItemAttribute(item, name) for name in shNode.GetItemAttributeNames(item) if name.startswith("DICOM.")}
+
+
+def test_save_modified_tags_is_checked_when_the_dialog_opens(scene):
+    assert ExportDialog(scene).saveTags is True
+
+
+@pytest.mark.parametrize("saveTags", [True, False], ids=["saved", "not saved"])
+def test_mr_then_pm_of_one_map_each_get_their_own_series_number(tmp_path, scene, registration, saveTags):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    for pluginClass, folder in (("MR (FAExport)", "mr"), ("Parametric Map (FAExport)", "pm"), ("MR + Parametric Map (FAExport)", "mr+pm")):
+        assert export_row(scene, volumeNode, pluginClass, tmp_path / folder, saveTags=saveTags).errorLabel == ""
+    assert [dataset.SeriesNumber for dataset in written(tmp_path / "mr")] == [1001]
+    assert [dataset.SeriesNumber for dataset in written(tmp_path / "pm")] == [1003]
+    assert [dataset.SeriesNumber for dataset in written(tmp_path / "mr+pm")] == [1001, 1003]
+    # Saved, the automatic values stay automatic.
+    automatic = {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
+    assert saved_series_tags(scene, volumeNode) == (automatic if saveTags else {})
+
+
+@pytest.mark.parametrize(("saveTags", "numbers"), [(True, ([77], [77, 78])), (False, ([1003], [1001, 1003]))], ids=["saved", "not saved"])
+def test_a_typed_series_number_is_kept_for_the_next_exports_when_saved(tmp_path, scene, registration, saveTags, numbers):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    assert export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "mr", [("SeriesNumber", "77", True)], saveTags=saveTags).errorLabel == ""
+    assert export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "pm", saveTags=saveTags).errorLabel == ""
+    assert export_row(scene, volumeNode, "MR + Parametric Map (FAExport)", tmp_path / "mr+pm", saveTags=saveTags).errorLabel == ""
+    assert ([dataset.SeriesNumber for dataset in written(tmp_path / "mr")]) == [77]
+    assert ([dataset.SeriesNumber for dataset in written(tmp_path / "pm")], [dataset.SeriesNumber for dataset in written(tmp_path / "mr+pm")]) == numbers
+
+
+def set_mean_diffusivity(volumeNode) -> None:
+    quantity, units = slicer.vtkCodedEntry(), slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning("113202", "DCM", "Mean Diffusivity")
+    units.SetValueSchemeMeaning("mm2/s", "UCUM", "mm2/s")
+    volumeNode.SetVoxelValueQuantity(quantity)
+    volumeNode.SetVoxelValueUnits(units)
+
+
+@pytest.mark.parametrize("saveTags", [True, False], ids=["saved", "not saved"])
+def test_the_volumes_quantity_changed_between_two_exports_is_what_the_second_writes(tmp_path, scene, registration, saveTags):
+    volumeNode, _, _ = map_in_study(tmp_path, scene, values_kind="diffusivity")
+    assert export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "first", saveTags=saveTags).errorLabel == ""
+    set_mean_diffusivity(volumeNode)
+    assert export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "second", saveTags=saveTags).errorLabel == ""
+    assert (written(tmp_path / "first")[0].SeriesDescription, pm_quantity_code(tmp_path / "first")) == ("FA map", "110808")
+    assert (written(tmp_path / "second")[0].SeriesDescription, pm_quantity_code(tmp_path / "second")) == ("MD map (mm2/s)", "113202")
+
+
+def test_a_typed_and_saved_quantity_stays_over_the_volumes(tmp_path, scene, registration):
+    volumeNode, _, _ = map_in_study(tmp_path, scene, values_kind="diffusivity")
+    assert export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "first", [("Quantity", "ADC", True)]).errorLabel == ""
+    set_mean_diffusivity(volumeNode)
+    dialog = export_row(scene, volumeNode, "Parametric Map (FAExport)", tmp_path / "second")
+    assert dialog.seriesTags(dialog.exportables[0])["Quantity"] == "ADC"
+    assert (written(tmp_path / "second")[0].SeriesDescription, pm_quantity_code(tmp_path / "second")) == ("ADC map (mm2/s)", "113041")
+
+
+@pytest.mark.parametrize(
+    ("edits", "description"),
+    [((), "FA map"), ((("SeriesDescription", "DTI FA, typed in Slicer's exporter", True),), "DTI FA, typed in Slicer's exporter")],
+    ids=["its defaults", "a typed description"],
+)
+def test_after_slicers_own_exporter_saved_its_tags_faexport_writes_its_own_number_and_keeps_a_typed_description(tmp_path, scene, registration, edits, description):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    assert export_row(scene, volumeNode, "DICOMScalarVolumePlugin", tmp_path / "slicer", edits).errorLabel == ""
+    (handed,) = ScalarVolumeExporterModel.handed
+    assert (handed["SeriesNumber"], handed["SeriesDescription"]) == ("301", description if edits else "No series description")
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "mr")
+    assert dialog.errorLabel == ""
+    assert dialog.seriesTags(dialog.exportables[0])["SeriesNumber"] == "301"  # the table shows the saved value, as Slicer's tag editor does
+    (dataset,) = written(tmp_path / "mr")
+    assert (dataset.SeriesNumber, dataset.SeriesDescription) == (1001, description)
+
+
+def test_a_saved_series_uid_is_used_by_one_export_only(tmp_path, scene, registration):
+    """Typed with "Save modified tags": the export that writes it clears the saved copy; one that fails keeps it."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    uid = "1.2.826.0.1.3680043.8.498.79"
+    failed = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "failed", [("SeriesInstanceUID", uid, True), ("Scale", "fine", True)])
+    assert failed.errorLabel == "Series 'axial': the Scale tag must be auto, 1000, 32000 or a number, not 'fine'"
+    assert saved_series_tags(scene, volumeNode)["SeriesInstanceUID"] == uid
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "mr", [("Scale", "auto", True)])
+    assert dialog.errorLabel == ""
+    assert [dataset.SeriesInstanceUID for dataset in written(tmp_path / "mr")] == [uid]
+    assert saved_series_tags(scene, volumeNode)["SeriesInstanceUID"] == ""
+    for pluginClass, folder in (("Parametric Map (FAExport)", "pm"), ("MR (FAExport)", "mr again")):
+        assert export_row(scene, volumeNode, pluginClass, tmp_path / folder).errorLabel == ""
+        assert [dataset.SeriesInstanceUID for dataset in written(tmp_path / folder)] != [uid]
+
+
+def test_each_rows_tooltip_says_what_its_automatic_tags_give(tmp_path, scene, registration):
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    rows = {row.pluginClass: row for row in ExportDialog(scene).examine(item_of(scene, volumeNode))}
+    header = ['Automatic tags (they stay automatic when "Save modified tags" saves them):', "Quantity auto: FA (the volume's quantity; FA when it names none)", 'SeriesDescription empty (or "No series description", the default of Slicer\'s own exporter): "FA map", from the quantity']
+    scale = "Scale auto: the finest scale that fits the values"
+    uid = "SeriesInstanceUID empty: a new one; a UID typed here is used for one export, then its saved copy is cleared"
+    number = "SeriesNumber empty (or 301, the default of Slicer's own exporter): "
+    assert rows["MR (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1001", scale, uid]
+    assert rows["SC (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1002", scale, uid]
+    assert rows["Parametric Map (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1003", uid]
+    assert rows["MR + Parametric Map (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1001 (MR) and 1003 (Parametric Map); a number N gives N and N+1", scale]
+
+
+def test_ticking_save_modified_tags_saves_the_table_at_once(tmp_path, scene, registration):
+    """qSlicerDICOMExportDialog::onSaveTagsCheckBoxToggled commits the table when the box is ticked."""
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    dialog = ExportDialog(scene)
+    dialog.saveTags = False
+    dialog.examine(item_of(scene, volumeNode))  # the MR row, preselected
+    dialog.editTag("SeriesNumber", "5", dialog.exportables[0])
+    dialog.editTag("StudyDescription", "Typed study")
+    assert saved_series_tags(scene, volumeNode) == {}
+    dialog.setSaveTags(True)
+    assert saved_series_tags(scene, volumeNode)["SeriesNumber"] == "5"
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    assert shNode.GetItemAttribute(dialog.studyItemID, "DICOM.StudyDescription") == "Typed study"
+
+
+def test_only_the_tables_rows_are_saved_not_a_tag_the_plugin_read_later(tmp_path, scene, registration):
+    """The table is filled once (setExportables) and committed row by row; MR + PM offers no SeriesInstanceUID, so
+    none is saved, even after its export read that tag (which inserts it into the exportable's map).
+    """
+    volumeNode, _, _ = map_in_study(tmp_path, scene)
+    dialog = ExportDialog(scene)
+    dialog.saveTags = True
+    rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
+    dialog.select(rows["MR + Parametric Map (FAExport)"])
+    dialog.editTag("SeriesNumber", "twelve", dialog.exportables[0])
+    assert not dialog.export(tmp_path / "out")
+    assert "SeriesInstanceUID" in dialog.exportables[0].tags
+    dialog.editTag("SeriesNumber", "12", dialog.exportables[0])
+    assert dialog.export(tmp_path / "out"), dialog.errorLabel
+    assert "SeriesInstanceUID" not in saved_series_tags(scene, volumeNode)
+    assert [dataset.SeriesNumber for dataset in written(tmp_path / "out")] == [12, 13]
 
 
 # --- files
@@ -460,7 +738,8 @@ def test_a_failing_series_returns_its_message_and_removes_the_series_already_wri
     assert not dialog.export(tmp_path / "out")
     assert dialog.errorLabel == (
         "Series 'broken': 1 voxel is NaN or infinite (at IJK 1,2,3); fix the map, or replace them explicitly with a value "
-        "(replaceNonFinite=VALUE); the dialog has no tag for replaceNonFinite: give it to FAExportLogic().exportVolume in the Python console"
+        '(replaceNonFinite=VALUE); the dialog has no tag for replaceNonFinite: tick "Replace NaN/infinite voxels with 0" in the FA Export module '
+        "and export from there, or give it to FAExportLogic().exportVolume in the Python console"
     )
     assert leftovers(tmp_path / "out") == ["earlier.dcm"]
 
