@@ -23,7 +23,7 @@ MODULE_FOLDER = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(MODULE_FOLDER))
 
 # Only the standard library above: FAExport and FAExportLib are imported inside run(), whose every way out ends
-# Slicer (see exitApplication). An import error here, at the top, would leave Slicer running without a window.
+# Slicer (see exit_application). An import error here, at the top, would leave Slicer running without a window.
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr")
 EXIT_FAILURE = 1  # FAExportLib.cli.EXIT_FAILURE, known here before FAExportLib is (it may be what fails to import)
 OWN_PACKAGES = ("FAExport", "FAExportLib", "FAExportSlicerLib")
