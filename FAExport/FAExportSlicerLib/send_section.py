@@ -1,13 +1,25 @@
 """The panel's send section: the DICOM module's configured servers, the destination chosen or typed, Slicer's last
 send destination, and the credentials (typed only, kept in neither the scene nor the settings).
 
-Slicer's settings keys. The DICOM module's servers: CTK's ctkDICOMServerNodeWidget2 (Libs/DICOM/Widgets/
-ctkDICOMServerNodeWidget2.cpp at the CTK commit Slicer 5.12.3 pins, saveSettings/readSettings) writes the count and one
-JSON object per row ("Name", "Address", "Port" as text, "Called AETitle", "Calling AETitle", "StorageCheckState" 0/2,
-"Timeout"). The last destination of Slicer's own send dialog: Modules/Scripted/DICOMLib/DICOMSendDialog.py.
+Slicer's settings keys. The DICOM module's two browsers keep a server list each (CTK at the commit Slicer 5.12.3 pins,
+Libs/DICOM/Widgets/); both are offered, one entry per host, port and called AE title:
+- the visual browser's ctkDICOMServerNodeWidget2 (saveSettings, ctkDICOMServerNodeWidget2.cpp:1374-1417, the row from
+  serverNodeParameters, :484-530) writes "DICOM/ServerNodeCount" and one indented JSON document per row under
+  "DICOM/ServerNodes/N": "Name", "Address", "Port" as text, "Called AETitle", "Calling AETitle", "Timeout", and its
+  Storage column as "StorageCheckState" 0/2, which becomes ctkDICOMServer::storageEnabled (:828; Libs/DICOM/Core/
+  ctkDICOMServer.h:68-72): only rows with Storage ticked are offered.
+- the classic browser, Slicer's default (Modules/Scripted/DICOM/DICOM.py:474, "DICOM/UseVisualDICOMBrowser" False),
+  keeps the servers of its query/retrieve dialog with ctkDICOMServerNodeWidget (saveSettings/readSettings,
+  ctkDICOMServerNodeWidget.cpp:161-231, the row from serverNodeParameters, :328-352): "ServerNodeCount" and
+  "ServerNodes/N" at the top level of the settings, each a QVariantMap of the table's columns ("Name", "AETitle" = the
+  called AE title, "Address", "Port" as text, "CGET" 0/2) and "CheckState" 0/2, which only selects the server for
+  the next query (ctkDICOMQueryRetrieveWidget.cpp:217-233); one calling AE title for all, "CallingAETitle". It records
+  nothing about storage, so every row is offered but CTK's two examples (readSettings, :197-215).
+The last destination of Slicer's own send dialog: Modules/Scripted/DICOMLib/DICOMSendDialog.py.
 """
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from FAExportSlicerLib.i18n import _
@@ -18,38 +30,91 @@ import qt
 if TYPE_CHECKING:
     from FAExportLib.send import DimseDestination, StowDestination
 
+VISUAL_BROWSER, CLASSIC_BROWSER = "visual", "classic"  # a server's "Source"
 SERVER_COUNT_KEY = "DICOM/ServerNodeCount"
 SERVER_NODE_KEY = "DICOM/ServerNodes/{row}"
+CLASSIC_SERVER_COUNT_KEY = "ServerNodeCount"
+CLASSIC_SERVER_NODE_KEY = "ServerNodes/{row}"
+CLASSIC_CALLING_AE_KEY = "CallingAETitle"
+# The rows ctkDICOMServerNodeWidget::readSettings puts in an empty list, saved with it on the first change: a made-up
+# host and a public test archive, not servers the user configured (Name, AETitle, Address, Port).
+CTK_EXAMPLE_SERVERS = {("ExampleHost", "AETITLE", "dicom.example.com", "11112"), ("MedicalConnections", "ANYAE", "dicomserver.co.uk", "104")}
 LAST_SEND_KEYS = {"url": "DICOM/Send/URL", "aeTitle": "DICOM/Send/AETitle", "protocol": "DICOM/Send/Protocol"}
 TYPED_DIMSE, TYPED_STOW, SERVER_PREFIX = "dimse", "stow", "server:"
 
 
-def configuredServers() -> list[dict]:
-    """The DICOM module's servers with Storage ticked, as CTK saves them in Slicer's settings (see SERVER_NODE_KEY)."""
-    settings = qt.QSettings()
+def rowCount(settings, key: str) -> int:
+    """A browser's number of servers (0 when absent or not a number)."""
     try:
-        count = int(settings.value(SERVER_COUNT_KEY, 0) or 0)
+        return max(int(settings.value(key, 0) or 0), 0)
     except (TypeError, ValueError):
-        return []
-    servers = []
-    for row in range(count):
-        value = settings.value(SERVER_NODE_KEY.format(row=row))
-        if hasattr(value, "data"):  # QByteArray, as CTK writes it
-            value = value.data()
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        try:
-            node = json.loads(value) if value else None
-        except ValueError:
+        return 0
+
+
+def storedNode(value) -> dict | None:
+    """A server row as stored: a QVariantMap (the classic browser) or a JSON document in a QByteArray (the visual one)."""
+    if isinstance(value, dict):
+        return value
+    if hasattr(value, "data"):  # QByteArray
+        value = value.data()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    try:
+        node = json.loads(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+    return node if isinstance(node, dict) else None
+
+
+def isChecked(value) -> bool:
+    """A stored Qt::CheckState (0 unchecked, 1 partially, 2 checked; an int, or text in an INI file) is not 0."""
+    try:
+        return int(value or 0) != 0
+    except (TypeError, ValueError):
+        return False
+
+
+def visualBrowserServers(settings) -> Iterator[dict]:
+    """The visual browser's servers, as stored (with Storage ticked or not)."""
+    for row in range(rowCount(settings, SERVER_COUNT_KEY)):
+        node = storedNode(settings.value(SERVER_NODE_KEY.format(row=row)))
+        if node and node.get("Name") and node.get("Address"):
+            yield {**node, "Source": VISUAL_BROWSER}
+
+
+def classicBrowserServers(settings) -> Iterator[dict]:
+    """The classic browser's servers in the visual browser's keys (no timeout: the send's default)."""
+    callingAE = str(settings.value(CLASSIC_CALLING_AE_KEY, "") or "").strip()
+    for row in range(rowCount(settings, CLASSIC_SERVER_COUNT_KEY)):
+        node = storedNode(settings.value(CLASSIC_SERVER_NODE_KEY.format(row=row)))
+        if not node or not node.get("Name") or not node.get("Address"):
             continue
-        if not isinstance(node, dict) or not node.get("Name") or not node.get("Address"):
+        name, called, address, port = (str(node.get(key) or "").strip() for key in ("Name", "AETitle", "Address", "Port"))
+        if (name, called, address, port) in CTK_EXAMPLE_SERVERS:
             continue
-        try:
-            if int(node.get("StorageCheckState") or 0) == 0:
-                continue
-        except (TypeError, ValueError):
-            continue
-        servers.append(node)
+        yield {"Name": name, "Address": address, "Port": port, "Called AETitle": called, "Calling AETitle": callingAE, "Source": CLASSIC_BROWSER}
+
+
+def serverIdentity(node: dict) -> tuple[str, str, str]:
+    """What makes two rows the same archive: host (any case), port (as a number when it is one) and called AE title."""
+    port = str(node.get("Port") or "").strip()
+    return (str(node["Address"]).strip().lower(), str(int(port)) if port.isdigit() else port, str(node.get("Called AETitle") or "ANY-SCP").strip())
+
+
+def configuredServers() -> list[dict]:
+    """The DICOM module's servers that may take a C-STORE (see the module's docstring), in the visual browser's keys
+    plus "Source", each archive once. An archive in both lists is the visual browser's: it says whether the server
+    stores (unticked, it is not offered at all) and has the calling AE title and the timeout for it.
+    """
+    settings = qt.QSettings()
+    visual = list(visualBrowserServers(settings))
+    storing = [node for node in visual if isChecked(node.get("StorageCheckState"))]
+    notStoring = {serverIdentity(node) for node in visual} - {serverIdentity(node) for node in storing}
+    servers, seen = [], set(notStoring)
+    for node in (*storing, *classicBrowserServers(settings)):
+        if serverIdentity(node) not in seen:
+            seen.add(serverIdentity(node))
+            servers.append(node)
     return servers
 
 
@@ -66,9 +131,12 @@ class SendSection:
         wasBlocking = combo.blockSignals(True)
         try:
             combo.clear()
-            self.servers = {node["Name"]: node for node in configuredServers()}
-            for name, node in self.servers.items():
-                combo.addItem(_("{name} ({called}@{address}:{port})").format(name=name, called=node.get("Called AETitle") or "ANY-SCP", address=node["Address"], port=node.get("Port", "")), SERVER_PREFIX + name)
+            self.servers = {}
+            for node in configuredServers():
+                text = _("{name} ({called}@{address}:{port})").format(name=node["Name"], called=node.get("Called AETitle") or "ANY-SCP", address=node["Address"], port=node.get("Port", ""))
+                key = node["Name"] if node["Name"] not in self.servers else text  # two archives of one name, one in each browser
+                self.servers[key] = node
+                combo.addItem(text, SERVER_PREFIX + key)
             combo.addItem(_("C-STORE to an address"), TYPED_DIMSE)
             combo.addItem(_("DICOMweb STOW-RS to a URL"), TYPED_STOW)
         finally:
@@ -189,6 +257,8 @@ class SendSection:
                 calling=server.get("Calling AETitle") or "FAEXPORT",
                 timeout=server.get("Timeout") or 30,
             )
+            if server.get("Source") == CLASSIC_BROWSER:  # the only list that cannot say whether the server stores
+                self.ui.sendServerDescriptionLabel.text += "\n" + _("From the DICOM browser's query servers, which do not say whether a server accepts storage.")
         sending = parameters.sendAfterExport
         for widget in (self.ui.sendDestinationLabel, self.ui.sendDestinationComboBox, *frames.values()):
             widget.enabled = sending

@@ -6,8 +6,9 @@
 
 Files are read with Slicer's own volume reader; each is exported on its own into Slicer's DICOM database
 (unless --no-database) and/or into --output. Exits with status 0 when every file was exported, 1 when any
-failed (each failure is printed as one line, the others are still exported), 2 on a usage error, 4 when
-every file was exported but a send did not store everything (each file's send result says what arrived).
+failed (each failure is printed as one line, the others are still exported) or when FAExport cannot run in this
+Slicer (one line says why and what to do), 2 on a usage error, 4 when every file was exported but a send did not
+store everything (each file's send result says what arrived).
 """
 
 import argparse
@@ -18,19 +19,20 @@ from pathlib import Path
 
 # The module folder (two levels up) holds FAExport.py and FAExportLib/; put it first so this script also works
 # when started from a source checkout rather than an installed extension.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+MODULE_FOLDER = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(MODULE_FOLDER))
 
-from FAExport import FAExportLogic
-
-import slicer
-import slicer.util
-from FAExportLib.cli import EXIT_FAILURE, EXIT_SEND_INCOMPLETE, EXIT_USAGE, add_export_options, add_send_options, destination_from_arguments, metadata_from_arguments
-from FAExportLib.errors import FAExportError, command_line_label
-
+# Only the standard library above: FAExport and FAExportLib are imported inside run(), whose every way out ends
+# Slicer (see exit_application). An import error here, at the top, would leave Slicer running without a window.
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr")
+EXIT_FAILURE = 1  # FAExportLib.cli.EXIT_FAILURE, known here before FAExportLib is (it may be what fails to import)
+OWN_PACKAGES = ("FAExport", "FAExportLib", "FAExportSlicerLib")
+PYDICOM_REQUIREMENT = "pydicom>=3.0"  # Resources/requirements.txt: pydicom.pixels and the Parametric Map need 3.x
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from FAExportLib.cli import add_export_options, add_send_options
+
     parser = argparse.ArgumentParser(prog="FAExportBatch", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", action="append", required=True, metavar="PATH", help="NIfTI/NRRD file, or a folder of them (searched recursively); repeatable")
     parser.add_argument("--output", metavar="DIR", help="also write each series into a new sub-folder of DIR")
@@ -54,10 +56,17 @@ def input_files(paths: list[str]) -> list[Path]:
 
 def describe(error: Exception) -> str:
     """A refused input says what to do, naming this script's options; anything else is named as the unexpected error it is."""
+    from FAExportLib.errors import FAExportError, command_line_label
+
     return error.render(command_line_label) if isinstance(error, FAExportError) else f"unexpected {type(error).__name__}: {error}"
 
 
 def main(argv: list[str]) -> int:
+    from FAExport import FAExportLogic
+
+    from FAExportLib.cli import EXIT_SEND_INCOMPLETE, EXIT_USAGE, destination_from_arguments, metadata_from_arguments
+    from FAExportLib.errors import FAExportError, command_line_label
+
     if argv[:1] == ["--"]:
         argv = argv[1:]
     parser = build_parser()
@@ -133,13 +142,64 @@ def main(argv: list[str]) -> int:
     return EXIT_FAILURE if failed else EXIT_SEND_INCOMPLETE if unsent else 0
 
 
-def run(argv: list[str]) -> int:
-    """main(), and any error it did not expect printed with its traceback: the exit status is then 1, never a hang.
+def installed_version(package: str) -> str | None:
+    """The version of ``package`` this Python imports: the module's own when it is imported (it is the one that ran),
+    else the installed distribution's; None when it is not installed.
+    """
+    version = getattr(sys.modules.get(package), "__version__", None)
+    if version:
+        return str(version)
+    from importlib import metadata
 
-    With --python-script Slicer does not end by itself (Docs/developer_guide/script_repository/gui.md), so an
-    exception escaping here would leave it running without a window.
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def import_problem(error: ImportError) -> str:
+    """What could not be imported and what to do about it, in one line."""
+    package = (error.name or "").split(".")[0]
+    if package in OWN_PACKAGES:
+        return f"FAExport's files are incomplete or from different versions ({error}; in {MODULE_FOLDER}); reinstall the FAExport extension with Slicer's Extensions Manager"
+    if package == "pydicom":
+        version = installed_version("pydicom")
+        try:
+            too_old = version is None or int(version.split(".")[0]) < 3
+        except ValueError:
+            too_old = False
+        if too_old:
+            has = f"has pydicom {version}" if version else "has no pydicom"
+            return f'FAExport needs {PYDICOM_REQUIREMENT} and this Python {has} ({error}); install it: "{sys.executable}" -m pip install "{PYDICOM_REQUIREMENT}"'
+    return f'FAExport cannot be loaded: {error}; install what is missing into this Python ("{sys.executable}" -m pip install ...), or reinstall the FAExport extension'
+
+
+def loading_problem() -> str | None:
+    """Why FAExport cannot run in this Slicer or Python (None when it can): its release, or a package that does not import."""
+    try:
+        from FAExportSlicerLib.requirements import slicerVersionProblem
+
+        problem = slicerVersionProblem()  # Slicer 5.10's pydicom is 2.4: say the release, not the package
+        if problem is not None:
+            return problem
+        import FAExport  # noqa: F401 -- imported here, not at the top, so that a failure is one line and an exit
+
+        import FAExportLib.cli  # noqa: F401
+    except ImportError as error:
+        return import_problem(error)
+    return None
+
+
+def run(argv: list[str]) -> int:
+    """Load FAExport, then main(); any failure is one error line and status 1 (an unexpected one after its traceback).
+
+    Never raises: Slicer prints an exception escaping a --python-script and goes on running without a window.
     """
     try:
+        problem = loading_problem()
+        if problem is not None:
+            print(f"FAExportBatch: error: {problem}", file=sys.stderr)
+            return EXIT_FAILURE
         return main(argv)
     except Exception:
         traceback.print_exc()
@@ -148,10 +208,22 @@ def run(argv: list[str]) -> int:
 
 
 def exit_application(status: int) -> None:
-    """Leave Slicer with ``status`` (a --python-script does not end the application by itself)."""
+    """End Slicer with ``status``.
+
+    Slicer runs a --python-script from its event loop and goes on running after it: it exits by itself only with
+    runPythonAndExit, which --python-script does not set (Base/QTCore/qSlicerCoreApplication.cxx:1378-1399,
+    qSlicerCoreCommandOptions.cxx:111-137). slicer.util.exit (Base/Python/slicer/util.py:197) asks the application to
+    leave its event loop with ``status``, which qSlicerCoreApplication::exec returns as Slicer's exit status. Under plain
+    Python (PyPI slicer-core) there is no application: sys.exit.
+    """
+    try:
+        import slicer
+        import slicer.util
+    except ImportError:
+        sys.exit(status)
     if hasattr(slicer, "app"):
         slicer.util.exit(status)
-    else:  # plain Python with PyPI slicer-core
+    else:
         sys.exit(status)
 
 

@@ -1,12 +1,17 @@
-"""Batch mode: FAExportBatch.py as Slicer runs it with --python-script (here under plain Python with slicer-core), and the
-command line on the same broken inputs.
+"""Batch mode: FAExportBatch.py under plain Python with slicer-core, and as Slicer runs it with --python-script (the
+harness' model of Slicer's event loop, Testing/Harness/slicer_python_script.py), and the command line on the same
+broken inputs.
 
 Each file is exported on its own: a refused, truncated or unreadable file, or an unexpected error, is one line and the
-other files are still exported; any error at all ends the run with status 1, never a hang.
+other files are still exported; any error at all, including FAExport failing to load, ends the run with status 1,
+never a hang.
 """
 
 import gzip
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +19,7 @@ from slicer_harness.conftest import BATCH_SCRIPT, POSITION_TOLERANCE_MM, only_en
 
 import numpy as np
 import pytest
-from conftest import GEOMETRIES, map_values, run_cli, write_volume
+from conftest import GEOMETRIES, REPO, map_values, run_cli, write_volume
 from readers import compare, read_dcm2niix
 
 # --- a folder of maps, destinations
@@ -146,17 +151,19 @@ def load_batch_module():
 
 def test_batch_reports_an_unexpected_error_per_file_and_goes_on(tmp_path, monkeypatch, capsys):
     batch = load_batch_module()
+    import FAExport  # the module main() imports FAExportLogic from
+
     geometry = GEOMETRIES["axial"]
     for name in ("a", "b"):
         write_volume(tmp_path / f"{name}.nrrd", map_values("fa", geometry.shape), geometry.affine)
-    original = batch.FAExportLogic.exportFile
+    original = FAExport.FAExportLogic.exportFile
 
     def exportFile(self, path, *options, **keywords):
         if Path(path).name == "a.nrrd":
             raise RuntimeError("simulated bug")
         return original(self, path, *options, **keywords)
 
-    monkeypatch.setattr(batch.FAExportLogic, "exportFile", exportFile)
+    monkeypatch.setattr(FAExport.FAExportLogic, "exportFile", exportFile)
     assert batch.run(["--input", str(tmp_path), "--output", str(tmp_path / "out"), "--no-database"]) == 1
     stderr = capsys.readouterr().err
     assert f"FAExportBatch: error: {tmp_path / 'a.nrrd'}: unexpected RuntimeError: simulated bug" in stderr
@@ -168,3 +175,115 @@ def test_batch_exits_with_status_1_on_any_error_outside_the_files(monkeypatch, c
     monkeypatch.setattr(batch, "main", lambda argv: 1 / 0)
     assert batch.run([]) == 1
     assert "ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_batch_status_for_a_failure_before_faexportlib_loads_is_faexportlibs():
+    from FAExportLib.cli import EXIT_FAILURE
+
+    assert load_batch_module().EXIT_FAILURE == EXIT_FAILURE
+
+
+# --- as Slicer runs it: the script must end Slicer itself, whatever fails
+
+
+SLICER_TIMEOUT = 60  # s; a one-file export takes a few
+HARNESS = REPO / "Testing" / "Harness"
+
+
+def run_batch_in_slicer(tmp_path: Path, *args: str, script: Path = BATCH_SCRIPT, pythonpath: tuple[Path, ...] = (), slicer_version: str | None = None):
+    """The batch script in the harness' model of ``Slicer --no-main-window --python-script SCRIPT -- ARGS``
+    (Testing/Harness/slicer_python_script.py); returns the process and its report of how the script ended.
+
+    Slicer goes on running after the script unless something asks it to exit: still running after SLICER_TIMEOUT
+    seconds is the hang a user would see, and fails the test.
+    """
+    report = tmp_path / "slicer-report.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*map(str, pythonpath), str(HARNESS)]), SLICER_SCRIPT_REPORT=str(report), QT_QPA_PLATFORM="offscreen")
+    env.pop("SLICER_VERSION", None)
+    if slicer_version:
+        env["SLICER_VERSION"] = slicer_version
+    command = [sys.executable, "-c", "import slicer_python_script; slicer_python_script.launch()", str(script), *args]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=SLICER_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as hung:
+        stderr = hung.stderr.decode(errors="replace") if isinstance(hung.stderr, bytes) else hung.stderr
+        pytest.fail(f"Slicer was still running {SLICER_TIMEOUT} s after the script started: nothing asked it to exit. stderr:\n{stderr}")
+    return completed, json.loads(report.read_text())
+
+
+def fake_pydicom(tmp_path: Path, source: str) -> Path:
+    """A folder holding a package ``pydicom`` made of ``source``, to put before the installed one."""
+    package = tmp_path / "fake-site" / "pydicom"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(source)
+    return package.parent
+
+
+def assert_ended_by_the_script(report: dict, status: int) -> None:
+    """The script asked Slicer to exit once, with ``status``, through slicer.util.exit, and left no exception to PythonQt."""
+    assert report == {"exitRequests": [status], "systemExit": None, "uncaughtExceptions": [], "status": status}
+
+
+def test_batch_in_slicer_with_an_old_pydicom_ends_slicer_with_one_line(tmp_path):
+    # pydicom 2.x has neither pydicom.pixels nor (here) the other modules FAExportLib imports; Slicer 5.12 bundles 3.0.2.
+    old = fake_pydicom(tmp_path, '__version__ = "2.4.4"\n')
+    completed, report = run_batch_in_slicer(tmp_path, "--input", str(tmp_path), "--output", str(tmp_path / "out"), "--no-database", pythonpath=(old,))
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "FAExportBatch: error: FAExport needs pydicom>=3.0 and this Python has pydicom 2.4.4 (No module named 'pydicom.dataset'); "
+        f'install it: "{sys.executable}" -m pip install "pydicom>=3.0"\n'
+    )
+    assert_ended_by_the_script(report, 1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_in_slicer_without_faexportlib_ends_slicer_with_one_line(tmp_path):
+    module = tmp_path / "FAExport"
+    (module / "Resources" / "Scripts").mkdir(parents=True)
+    shutil.copy2(BATCH_SCRIPT.parents[2] / "FAExport.py", module)
+    shutil.copytree(BATCH_SCRIPT.parents[2] / "FAExportSlicerLib", module / "FAExportSlicerLib")
+    script = Path(shutil.copy2(BATCH_SCRIPT, module / "Resources" / "Scripts"))
+    completed, report = run_batch_in_slicer(tmp_path, "--input", str(tmp_path), "--output", str(tmp_path / "out"), "--no-database", script=script)
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        f"FAExportBatch: error: FAExport's files are incomplete or from different versions (No module named 'FAExportLib'; in {module.resolve()}); "
+        "reinstall the FAExport extension with Slicer's Extensions Manager\n"
+    )
+    assert_ended_by_the_script(report, 1)
+
+
+def test_batch_in_slicer_whose_pydicom_raises_on_import_ends_slicer_after_the_traceback(tmp_path):
+    broken = fake_pydicom(tmp_path, 'raise RuntimeError("simulated broken pydicom")\n')
+    completed, report = run_batch_in_slicer(tmp_path, "--input", str(tmp_path), "--output", str(tmp_path / "out"), "--no-database", pythonpath=(broken,))
+    assert completed.returncode == 1
+    assert "RuntimeError: simulated broken pydicom" in completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("FAExportBatch: error:")]
+    assert errors == ["FAExportBatch: error: unexpected failure (traceback above); please report it"]
+    assert completed.stderr.endswith(errors[0] + "\n")
+    assert_ended_by_the_script(report, 1)
+
+
+def test_batch_in_an_older_slicer_says_which_release_it_needs(tmp_path):
+    geometry = GEOMETRIES["axial"]
+    source = write_volume(tmp_path / "fa.nii.gz", map_values("fa", geometry.shape), geometry.affine)
+    completed, report = run_batch_in_slicer(tmp_path, "--input", str(source), "--output", str(tmp_path / "out"), "--no-database", slicer_version="5.10")
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "FAExportBatch: error: FAExport needs 3D Slicer 5.12 or later; this is Slicer 5.10, whose bundled pydicom is too old and which has no "
+        "slicer.packaging. Install the current Slicer release to use FAExport.\n"
+    )
+    assert_ended_by_the_script(report, 1)
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_in_slicer_exports_and_ends_slicer_with_its_status(tmp_path):
+    geometry = GEOMETRIES["axial"]
+    source = write_volume(tmp_path / "fa.nii.gz", map_values("fa", geometry.shape), geometry.affine)
+    completed, report = run_batch_in_slicer(tmp_path, "--input", str(source), "--output", str(tmp_path / "out"), "--no-database", "--mode", "sc")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.rstrip().endswith("FAExportBatch: 1 of 1 files exported")
+    assert_ended_by_the_script(report, 0)
+    assert len(only_entries(tmp_path / "out")) == 1
+    usage, report = run_batch_in_slicer(tmp_path, "--output", str(tmp_path / "out"))
+    assert usage.returncode == 2 and "the following arguments are required: --input" in usage.stderr
+    assert_ended_by_the_script(report, 2)

@@ -1,5 +1,5 @@
-"""Sending from the panel after the export: destinations from the DICOM module's server list (Slicer's settings as CTK
-writes them) or typed and checked, credentials kept in neither the scene nor the settings; C-STORE to a configured
+"""Sending from the panel after the export: destinations from the DICOM module's server lists (the classic and the visual
+browser's, in Slicer's settings as CTK writes them; each archive once) or typed and checked, credentials kept in neither the scene nor the settings; C-STORE to a configured
 Orthanc and STOW-RS with a password arrive identical (compared through Orthanc's REST API), and an archive refusing the
 Parametric Map gives its message in the panel's words, then the SC fallback in the same study and frame of reference.
 
@@ -39,7 +39,7 @@ def configure_servers(nodes: list[dict]) -> None:
     settings.sync()
 
 
-def server_node(name: str, port: int, called: str, storage: bool = True) -> dict:
+def server_node(name: str, port: int, called: str, storage: bool = True, address: str = "127.0.0.1") -> dict:
     return {
         "Name": name,
         "Verification": "unknown",
@@ -48,12 +48,48 @@ def server_node(name: str, port: int, called: str, storage: bool = True) -> dict
         "TrustedCheckState": 0,
         "Calling AETitle": "SLICERPANEL",
         "Called AETitle": called,
-        "Address": "127.0.0.1",
+        "Address": address,
         "Port": str(port),
         "Retrieve Protocol": "CGET",
         "Timeout": 10,
         "Retrieve Proxy": "",
     }
+
+
+def configure_classic_servers(nodes: list[dict], calling_ae: str = "CTKSTORE") -> None:
+    """Write the classic DICOM browser's server list as CTK's ctkDICOMServerNodeWidget::saveSettings does
+    (ctkDICOMServerNodeWidget.cpp:161-178): at the settings' top level, the count, each row as a QVariantMap (PyQt5
+    stores a dict of str keys as one, as QVariant(QMap<QString, QVariant>) does) and the widget's AE titles and port.
+    """
+    from PyQt5 import QtCore
+
+    settings = QtCore.QSettings()
+    settings.setValue("ServerNodeCount", len(nodes))
+    for row, node in enumerate(nodes):
+        settings.setValue(f"ServerNodes/{row}", node)
+    settings.setValue("CallingAETitle", calling_ae)
+    settings.setValue("StorageAETitle", "CTKSTORE")
+    settings.setValue("StoragePort", 11112)
+    settings.sync()
+
+
+def classic_server_node(name: str, port: int, called: str, address: str = "127.0.0.1", query: bool = False) -> dict:
+    """A row of the classic browser's table (ctkDICOMServerNodeWidget::serverNodeParameters, :328-352): the columns'
+    texts by header ("Port" as text), "CheckState" = selected for the next query, "CGET" = retrieve with C-GET.
+    """
+    return {"Name": name, "AETitle": called, "Address": address, "Port": str(port), "CheckState": 2 if query else 0, "CGET": 0}
+
+
+# The two rows ctkDICOMServerNodeWidget::readSettings puts in an empty list (:197-215), saved with the first change.
+CTK_CLASSIC_EXAMPLES = [
+    {"Name": "ExampleHost", "AETitle": "AETITLE", "Address": "dicom.example.com", "Port": "11112", "CheckState": 0, "CGET": 0},
+    {"Name": "MedicalConnections", "AETitle": "ANYAE", "Address": "dicomserver.co.uk", "Port": "104", "CheckState": 0, "CGET": 2},
+]
+CLASSIC_NOTE = "From the DICOM browser's query servers, which do not say whether a server accepts storage."
+
+
+def destination_items(ui) -> list[str]:
+    return [ui.sendDestinationComboBox.itemText(index) for index in range(ui.sendDestinationComboBox.count)]
 
 
 @pytest.fixture
@@ -84,8 +120,7 @@ def test_destinations_come_from_the_dicom_modules_servers_and_typed_fields_are_c
     try:
         ui = opened.ui
         load_map(slicer, tmp_path, "axial")
-        items = [ui.sendDestinationComboBox.itemText(index) for index in range(ui.sendDestinationComboBox.count)]
-        assert items == ["Archive (ARCHIVE@127.0.0.1:11112)", "C-STORE to an address", "DICOMweb STOW-RS to a URL"]
+        assert destination_items(ui) == ["Archive (ARCHIVE@127.0.0.1:11112)", "C-STORE to an address", "DICOMweb STOW-RS to a URL"]
         assert not ui.sendDestinationComboBox.enabled  # until sending is ticked
         ui.sendCheckBox.checked = True
         assert ui.sendServerDescriptionLabel.visible and not ui.sendDimseFrame.visible
@@ -124,6 +159,59 @@ def test_destinations_come_from_the_dicom_modules_servers_and_typed_fields_are_c
         scene = slicer.mrmlScene.GetSceneXMLString()
         assert "https://pacs.example.org/dicom-web" in scene and STOW_PASSWORD not in scene and "radiology" not in scene and TOKEN not in scene
         assert STOW_PASSWORD not in settings_text() and TOKEN not in settings_text()
+    finally:
+        opened.close()
+
+
+def test_the_default_browsers_servers_are_offered_with_its_calling_ae_title(slicer, clean_settings, tmp_path):
+    configure_classic_servers([classic_server_node("PACS", 11104, "PACSAE", query=True), *CTK_CLASSIC_EXAMPLES], calling_ae="SLICERQR")
+    assert "[ServerNodes]\n0=@Variant(" in settings_text()  # a QVariantMap, as Slicer's settings hold CTK's rows
+    opened = Panel(slicer)
+    try:
+        ui = opened.ui
+        load_map(slicer, tmp_path, "axial")
+        # CTK's examples (a made-up host and a public test archive) are not the user's servers.
+        assert destination_items(ui) == ["PACS (PACSAE@127.0.0.1:11104)", "C-STORE to an address", "DICOMweb STOW-RS to a URL"]
+        ui.sendCheckBox.checked = True
+        assert ui.sendServerDescriptionLabel.text == f"C-STORE to PACSAE at 127.0.0.1:11104, calling AE title SLICERQR, timeout 30 s\n{CLASSIC_NOTE}"
+        destination = opened.widget.sendSection.destination(opened.parameters)
+        assert (destination.host, destination.port, destination.called_ae, destination.calling_ae, destination.timeout) == ("127.0.0.1", 11104, "PACSAE", "SLICERQR", 30.0)
+        assert ui.exportButton.enabled, ui.disabledReasonLabel.text
+    finally:
+        opened.close()
+
+
+def test_both_browsers_servers_are_offered_once_per_archive(slicer, clean_settings, tmp_path):
+    configure_servers([server_node("Archive", 11112, "ARCHIVE", address="pacs.example.org"), server_node("QueryOnly", 11113, "QR", storage=False)])
+    configure_classic_servers(
+        [
+            classic_server_node("Archive (classic)", 11112, "ARCHIVE", address="PACS.Example.org"),  # the visual list's Archive
+            classic_server_node("QueryOnly", 11113, "QR"),  # the visual list says it does not store
+            classic_server_node("Archive", 11115, "ARCH2"),  # another archive of the same name
+            classic_server_node("Other", 11114, "OTHER"),
+        ],
+        calling_ae="SLICERQR",
+    )
+    opened = Panel(slicer)
+    try:
+        ui = opened.ui
+        load_map(slicer, tmp_path, "axial")
+        assert destination_items(ui) == [
+            "Archive (ARCHIVE@pacs.example.org:11112)",
+            "Archive (ARCH2@127.0.0.1:11115)",
+            "Other (OTHER@127.0.0.1:11114)",
+            "C-STORE to an address",
+            "DICOMweb STOW-RS to a URL",
+        ]
+        ui.sendCheckBox.checked = True
+        assert ui.sendServerDescriptionLabel.text == "C-STORE to ARCHIVE at pacs.example.org:11112, calling AE title SLICERPANEL, timeout 10 s"
+        choose(ui.sendDestinationComboBox, "Archive (ARCH2@")
+        assert ui.sendServerDescriptionLabel.text == f"C-STORE to ARCH2 at 127.0.0.1:11115, calling AE title SLICERQR, timeout 30 s\n{CLASSIC_NOTE}"
+        destination = opened.widget.sendSection.destination(opened.parameters)
+        assert (destination.port, destination.called_ae, destination.calling_ae) == (11115, "ARCH2", "SLICERQR")
+        choose(ui.sendDestinationComboBox, "Archive (ARCHIVE@")
+        destination = opened.widget.sendSection.destination(opened.parameters)
+        assert (destination.host, destination.port, destination.called_ae, destination.calling_ae, destination.timeout) == ("pacs.example.org", 11112, "ARCHIVE", "SLICERPANEL", 10.0)
     finally:
         opened.close()
 
