@@ -419,27 +419,20 @@ class VolumeScan:
             return withoutTraceback(error)
 
     def _parametricMapPreview(self, volumeNode, quantity: str | None):
-        """previewNode gives a Parametric Map the preview of the automatic int16 scale, and so refuses it a scale too
-        coarse for the values; but a Parametric Map stores float32, and its export checks no scale (FAExportLib/pipeline.py,
-        export_volume: rescales of the integer encodings only). Then: the preview with coarse scales allowed, without
-        the note that allowance adds.
+        """The int16 preview's scan serves the Parametric Map too (same value range, same refusals), except a scale too
+        coarse for the values: a Parametric Map stores float32 and uses no scale, so only then is it previewed itself.
         """
-        from dataclasses import replace
-
         from FAExport import FAExportLogic
 
         from FAExportLib import CoarseScaleError, FAExportError
-        from FAExportLib.scaling import coarse_scale_warning
 
         outcome = self.preview(volumeNode, "mr", AUTO, quantity)
         if not isinstance(outcome, CoarseScaleError):
             return outcome
         try:
-            allowed = FAExportLogic().preview(volumeNode, mode="pm", quantity=quantity, allowCoarseScale=True)
+            return FAExportLogic().preview(volumeNode, mode="pm", quantity=quantity)
         except FAExportError as error:
             return withoutTraceback(error)
-        note = coarse_scale_warning(allowed.rescale, allowed.value_range, FAExportLogic.voxelArray(volumeNode), True)
-        return replace(allowed, warnings=[warning for warning in allowed.warnings if warning != note])
 
 
 class VolumeScans:

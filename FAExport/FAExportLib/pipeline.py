@@ -154,15 +154,17 @@ def preview(
     plain_integers: bool = False,
     allow_coarse_scale: bool = False,
     quantity: str | Quantity | None = None,
+    integers: bool = True,
 ) -> Preview:
     """Check the values and choose the (int16) rescale, or the plain-integer factor, without writing anything: the
     same refusals (clipping, a coarse scale) and warnings (values outside what ``quantity`` means, a coarse scale
-    allowed) as ``export_volume``.
+    allowed) as ``export_volume``. ``integers=False`` (a Parametric Map alone, float32): no scale is used, so none is
+    refused as coarse, as export_volume checks only the integer encodings' rescales.
     """
     array = checked_array(array, replace_nonfinite)
     value_range = ValueRange.of(array)
     rescale = (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range)
-    notes = [coarse_scale_warning(rescale, value_range, array, allow_coarse_scale)]
+    notes = [coarse_scale_warning(rescale, value_range, array, allow_coarse_scale) if integers else None]
     if quantity is not None:
         notes.append(value_checks.meaning_warning(array, value_range, resolve_quantity(quantity, quantity_code=None, unit=None, method=None)))
     return Preview(value_range, rescale, [note for note in notes if note])

@@ -115,6 +115,7 @@ def previewNode(volumeNode, options: FAExportOptions) -> "Preview":
             allow_coarse_scale=options.allowCoarseScale,
             quantity=options.quantity or scene.quantityOf(volumeNode) or "FA",
             plain_integers=options.plainIntegers and options.mode != "pm",
+            integers=options.mode != "pm",
         )
 
 

@@ -63,6 +63,24 @@ def test_a_coarse_scale_is_refused_until_the_override_shown_for_it_is_ticked(sli
     assert not panel.ui.allowCoarseScaleCheckBox.visible  # a fine scale: no override to offer
 
 
+def test_a_parametric_map_of_values_too_close_for_int16_exports_exactly_while_the_integer_modes_refuse(slicer, panel, tmp_path):
+    """A Parametric Map stores float32 and uses no scale: the coarse-scale rule is the integer encodings' alone."""
+    node, fa, _ = load_map(slicer, tmp_path, "axial", name="T1")
+    values = (10000.0 + 0.01 * fa).astype(np.float32)  # 10000 to 10000.01: int16 steps far coarser than the spread
+    slicer.util.updateVolumeFromArray(node, values)
+    choose(panel.ui.exportModeComboBox, "MR images (")
+    assert not panel.ui.exportButton.enabled and "too coarse" in panel.ui.disabledReasonLabel.text
+    choose(panel.ui.exportModeComboBox, "Parametric Map")
+    assert panel.ui.exportButton.enabled, panel.ui.disabledReasonLabel.text
+    assert "the Parametric Map stores them as float32" in panel.ui.previewLabel.text
+    assert "coarse" not in panel.ui.previewLabel.text
+    panel.ui.exportButton.click()
+    ((sop, (file,)),) = written_files(slicer).items()
+    assert sop == PARAMETRIC_MAP_STORAGE
+    stored = np.frombuffer(pydicom.dcmread(file).FloatPixelData, dtype="<f4")
+    assert np.array_equal(np.sort(stored), np.sort(values.ravel()))
+
+
 # --- plain integers
 
 
