@@ -301,6 +301,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             value = exportable.tag(tagName).strip()
             if value and not (tagName in SERIES_TAGS and isAutomatic(tagName, value, volumeNode)):
                 fields[field] = value
+        fields |= placeholderReplacements(exportable, volumeNode)
         for field, value in (studyDefaults or {}).items():
             fields.setdefault(field, value)
         if exportable.tag("PatientComments").strip():
@@ -541,6 +542,28 @@ def patientAndStudyTags(shNode, seriesItemID: int) -> dict[str, str]:
         if itemID:
             tags |= {tagName: shNode.GetItemAttribute(itemID, prefix + tagName) for tagName in tagNames}
     return tags
+
+
+def placeholderReplacements(exportable, volumeNode) -> dict[str, str]:
+    """The study's real values for the patient and study tags that hold Slicer's placeholder text.
+
+    The tag editor fills the tags from the subject hierarchy, where DICOMPlugin.addSeriesInSubjectHierarchy writes
+    "No name", "Patient-<StudyInstanceUID>" and "No study description" for the source's empty values; written as they
+    are, the new series would land under another patient than its study's. Each is replaced by the study's value as
+    its files in Slicer's DICOM database have it (empty when they hold none), as the panel and the console do.
+    """
+    from FAExportSlicerLib import scene
+
+    placeholders = {
+        "PatientName": (scene.EMPTY_PATIENT_NAME,),
+        "PatientID": (scene.EMPTY_PATIENT_ID_PREFIX + exportable.tag("StudyInstanceUID").strip(),),
+        "StudyDescription": (scene.EMPTY_STUDY_DESCRIPTION, _("No study description")),
+    }
+    held = [tagName for tagName, texts in placeholders.items() if exportable.tag(tagName).strip() in texts]
+    if not held:
+        return {}
+    study = scene.subjectHierarchyMetadata(volumeNode)
+    return {PATIENT_STUDY_TAGS[tagName]: study.get(PATIENT_STUDY_TAGS[tagName], "") for tagName in held}
 
 
 def newStudyDefaults() -> dict:

@@ -873,3 +873,31 @@ def test_constructing_the_plugins_imports_no_encoder(tmp_path):
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)), check=False, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "4 []"
+
+
+# --- a study whose source left patient values empty: Slicer's placeholders in the tag table
+
+
+def test_slicers_placeholder_tags_are_written_as_the_studys_own_values(tmp_path, scene, registration, database):
+    """The tag editor shows "No name", "Patient-<StudyUID>", "No study description" (DICOMPlugin's text for empty source
+    values); the files get the study's values (empty), so the series stays under its study's patient.
+    """
+    from test_subject_hierarchy_study import write_source_series
+
+    studyUID = "1.2.826.0.1.3680043.8.498.77"
+    for path in write_source_series(tmp_path / "incoming", studyUID, PatientName="", PatientID="", StudyDescription=""):
+        database.insert(path, True, True, True)
+    volumeNode, _, _ = load_case(tmp_path, scene, "axial")
+    patient = {"DICOM.PatientID": "Patient-" + studyUID, "DICOM.PatientName": "No name"}
+    study = {"StudyInstanceUID": studyUID, "DICOM.StudyInstanceUID": studyUID, "DICOM.StudyDescription": "No study description"}
+    place_in_dicom_study(scene, volumeNode, patient, study, seriesUID="1.2.826.0.1.3680043.8.498.78")
+    dialog = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out")
+    assert dialog.errorLabel == ""
+    assert {dialog.exportables[0].tag(name) for name in ("PatientName", "PatientID", "StudyDescription")} == {"No name", "Patient-" + studyUID, "No study description"}
+    ((_, written),) = datasets_by_series(tmp_path / "out").items()
+    for _, dataset in written:
+        assert (dataset.PatientName, dataset.PatientID, dataset.get("StudyDescription", ""), dataset.StudyInstanceUID) == ("", "", "", studyUID)
+    for path, _ in written:
+        database.insert(str(path), True, True, True)
+    (patientKey,) = database.patients()
+    assert database.studiesForPatient(patientKey) == [studyUID] and len(database.seriesForStudy(studyUID)) == 2
