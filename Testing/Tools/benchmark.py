@@ -728,15 +728,26 @@ def measure(tool: str, size: str, map_path: Path, work: Path, repeat: int) -> Me
         return Measurement(tool, size, error=f"timed out after {WORKER_TIMEOUT_S} s")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    data = worker_result(completed)
+    if data is None:
+        return Measurement(tool, size, error=worker_failure(completed))
+    if "error" in data:
+        print(completed.stderr[-2000:], file=sys.stderr)
+        return Measurement(tool, size, error=data["error"])
+    return Measurement(tool, size, data["times"], data["phases"], data["peak_mib"], data["peak_method"])
+
+
+def worker_result(completed: subprocess.CompletedProcess) -> dict | None:
+    """What a worker subprocess reported (its last RESULT_MARKER line), or None when it reported nothing."""
     for line in reversed(completed.stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
-            data = json.loads(line[len(RESULT_MARKER):])
-            if "error" in data:
-                print(completed.stderr[-2000:], file=sys.stderr)
-                return Measurement(tool, size, error=data["error"])
-            return Measurement(tool, size, data["times"], data["phases"], data["peak_mib"], data["peak_method"])
-    tail = completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
-    return Measurement(tool, size, error=tail[0])
+            return json.loads(line[len(RESULT_MARKER):])
+    return None
+
+
+def worker_failure(completed: subprocess.CompletedProcess) -> str:
+    """Why a worker that reported nothing failed: the last line it printed on stderr, else its exit status."""
+    return (completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"])[0]
 
 
 def cli_check(map_path: Path, work: Path, repeat: int) -> dict:
@@ -1377,12 +1388,12 @@ def dialog_examination_worker(repeat: int) -> dict:
 def dialog_examination(repeat: int) -> dict:
     """Run the dialog worker in a fresh process; its result, or {"error": ...}."""
     command = [sys.executable, str(Path(__file__).resolve()), "--dialog-worker", "--repeat", str(repeat)]
-    completed = subprocess.run(command, capture_output=True, text=True, env=worker_environment(), timeout=WORKER_TIMEOUT_S, check=False)
-    for line in reversed(completed.stdout.splitlines()):
-        if line.startswith(RESULT_MARKER):
-            return json.loads(line[len(RESULT_MARKER):])
-    tail = completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
-    return {"error": tail[0]}
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, env=worker_environment(), timeout=WORKER_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {WORKER_TIMEOUT_S} s"}
+    data = worker_result(completed)
+    return data if data is not None else {"error": worker_failure(completed)}
 
 
 def dialog_lines(result: dict) -> list[str]:
