@@ -395,7 +395,7 @@ class VolumeScan:
         """
         key = ("pm", quantity) if mode == "pm" else ("integers", scale, quantity)
         if key not in self.outcomes:
-            self.outcomes[key] = self._parametricMapPreview(volumeNode, quantity) if mode == "pm" else self._integerPreview(volumeNode, scale, quantity)
+            self.outcomes[key] = self._parametricMapPreview(volumeNode, quantity) if mode == "pm" else logicPreview(volumeNode, mode="mr", scale=scale, quantity=quantity)
         return self.outcomes[key]
 
     def survivesInt16(self, volumeNode, quantity: str | None) -> bool:
@@ -408,32 +408,14 @@ class VolumeScan:
         values = outcome.value_range
         return values.integral and INT16_MIN <= values.minimum and values.maximum <= INT16_MAX
 
-    @staticmethod
-    def _integerPreview(volumeNode, scale: str | float, quantity: str | None):
-        from FAExport import FAExportLogic
-
-        from FAExportLib import FAExportError
-
-        try:
-            return FAExportLogic().preview(volumeNode, mode="mr", scale=scale, quantity=quantity)
-        except FAExportError as error:
-            return withoutTraceback(error)
-
     def _parametricMapPreview(self, volumeNode, quantity: str | None):
         """The int16 preview's scan serves the Parametric Map too (same value range, same refusals), except a scale too
         coarse for the values: a Parametric Map stores float32 and uses no scale, so only then is it previewed itself.
         """
-        from FAExport import FAExportLogic
-
-        from FAExportLib import CoarseScaleError, FAExportError
+        from FAExportLib import CoarseScaleError
 
         outcome = self.preview(volumeNode, "mr", AUTO, quantity)
-        if not isinstance(outcome, CoarseScaleError):
-            return outcome
-        try:
-            return FAExportLogic().preview(volumeNode, mode="pm", quantity=quantity)
-        except FAExportError as error:
-            return withoutTraceback(error)
+        return logicPreview(volumeNode, mode="pm", quantity=quantity) if isinstance(outcome, CoarseScaleError) else outcome
 
 
 class VolumeScans:
@@ -459,6 +441,18 @@ class VolumeScans:
 
 
 VOLUME_SCANS = VolumeScans()
+
+
+def logicPreview(volumeNode, **options):
+    """FAExportLogic's preview of the volume with ``options``, or the FAExportError it raises (kept without its traceback)."""
+    from FAExport import FAExportLogic
+
+    from FAExportLib import FAExportError
+
+    try:
+        return FAExportLogic().preview(volumeNode, **options)
+    except FAExportError as error:
+        return withoutTraceback(error)
 
 
 def withoutTraceback(error: Exception) -> Exception:
