@@ -147,13 +147,15 @@ class ctkDICOMDatabase:  # noqa: N801 -- CTK's class name
             logging.warning("ctkDICOMDatabase::insert: Could not read DICOM file:%s", filePath)
             return
         seriesUID, sopUID = str(dataset.get("SeriesInstanceUID", "")), str(dataset.get("SOPInstanceUID", ""))
-        known = self._query("SELECT Filename FROM Images WHERE SOPInstanceUID = ?", (sopUID,))
+        known = self._query("SELECT Filename, InsertTimestamp FROM Images WHERE SOPInstanceUID = ?", (sopUID,))
         if known:
-            if not Path(known[0][0]).is_absolute() or Path(known[0][0]) != Path(filePath):
-                self._query("DELETE FROM Images WHERE SOPInstanceUID = ?", (sopUID,))  # re-indexed below (removeImage)
-            else:
+            name, inserted = known[0]
+            # Up to date only for a linked (absolute) file of the same name not modified since it was indexed.
+            linked = Path(name).is_absolute() and Path(name) == Path(filePath)
+            if linked and datetime.datetime.fromtimestamp(Path(filePath).stat().st_mtime) < datetime.datetime.fromisoformat(inserted):
                 logging.debug("File %s already added", filePath)
                 return
+            self._query("DELETE FROM Images WHERE SOPInstanceUID = ?", (sopUID,))  # re-indexed below (removeImage)
         patientID, patientName, studyUID = str(dataset.get("PatientID", "")), str(dataset.get("PatientName", "")), str(dataset.get("StudyInstanceUID", ""))
         patientID = patientID or studyUID
         patientName = patientName or patientID
