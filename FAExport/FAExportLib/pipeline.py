@@ -60,6 +60,7 @@ class SeriesResult:
     unit: str | None = None  # UCUM code (or the given unit code's value)
     plain_integers: bool = False
     value_scale: float = 1.0  # what a DICOM reader decodes is the map's value x value_scale (plain integers)
+    input: str = ""  # the map's file or node name (MapInput.name)
 
     def to_json(self) -> dict:
         """The JSON summary item of the command line contract."""
@@ -81,6 +82,7 @@ class SeriesResult:
             "unit": self.unit,
             "plain_integers": self.plain_integers,
             "value_scale": self.value_scale,
+            "input": self.input,
         }
 
 
@@ -228,24 +230,67 @@ def series_descriptions(metadata: ExportMetadata, quantity: Quantity, encodings:
     return descriptions
 
 
-def series_numbers(metadata: ExportMetadata, encodings: tuple[str, ...]) -> list[int]:
-    """The SeriesNumber of each series (the user's, +1 for the second), refused beyond IS's range."""
-    if metadata.series_number is None:
+def series_numbers(metadata: ExportMetadata, encodings: tuple[str, ...], maps: int = 1) -> list[int]:
+    """The SeriesNumber of each series, map by map: for one map, the user's and +1 for a second series, or each encoding's
+    own; for several maps, consecutive from the user's (or the first encoding's own). Refused beyond IS's range.
+    """
+    count = len(encodings) * maps
+    if metadata.series_number is None and maps == 1:
         return [ENCODERS[encoding].SERIES_NUMBER for encoding in encodings]
-    numbers = [metadata.series_number + offset for offset in range(len(encodings))]
+    first = metadata.series_number if metadata.series_number is not None else ENCODERS[encodings[0]].SERIES_NUMBER
+    numbers = [first + offset for offset in range(count)]
     if numbers[-1] > LARGEST_IS:
+        what = f"this mode writes {count} series" if maps == 1 else f"{maps} maps make {count} series"
         raise InputError(
-            Field("series_number", str(metadata.series_number)),
-            f": this mode writes {len(encodings)} series numbered from it, and {numbers[-1]} is beyond DICOM's largest (IS) {LARGEST_IS}",
-            remedy=f"give at most {LARGEST_IS - len(encodings) + 1}",
-            value=metadata.series_number,
+            Field("series_number", str(first)),
+            f": {what} numbered from it, and {numbers[-1]} is beyond DICOM's largest (IS) {LARGEST_IS}",
+            remedy=f"give at most {LARGEST_IS - count + 1}",
+            value=first,
         )
     return numbers
+
+
+@dataclass(frozen=True)
+class MapInput:
+    """One map of an export of several maps into one study (``export_volumes``).
+
+    Attributes:
+        array: the voxels, ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order).
+        ijk_to_ras: the 4x4 IJK-to-RAS matrix in mm.
+        name: the file or node name: it starts the map's warnings and is each of its series' ``input`` in the result.
+        quantity: the map's quantity (a name or a ``Quantity``); None: the export's ``quantity``.
+        space: the coordinate space the input says it is in (a NIfTI file's transform code, e.g. ``scanner``, ``mni``);
+            None when it says none. Maps on different grids share a frame of reference only when they state one space.
+        input_warnings: warnings about the input (from reading its file), first among the map's warnings.
+
+    """
+
+    array: np.ndarray
+    ijk_to_ras: np.ndarray
+    name: str = ""
+    quantity: str | Quantity | None = None
+    space: str | None = None
+    input_warnings: Sequence[str] = ()
 
 
 def export_volume(
     array,
     ijk_to_ras,
+    output_dir: str | Path,
+    *,
+    input_warnings: Sequence[str] = (),
+    **options,
+) -> ExportResult:
+    """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
+
+    The options are ``export_volumes``'s (mode, scale, quantity, ...). The result's ``warnings`` start with
+    ``input_warnings`` (e.g. from reading the file) and add what the values call for.
+    """
+    return export_volumes([MapInput(array, ijk_to_ras, input_warnings=input_warnings)], output_dir, **options)
+
+
+def export_volumes(
+    maps: Sequence[MapInput],
     output_dir: str | Path,
     *,
     mode: str = "mr",
@@ -260,55 +305,108 @@ def export_volume(
     progress: Callable[[str, int], bool] | None = None,
     plain_integers: bool = False,
     allow_coarse_scale: bool = False,
-    input_warnings: Sequence[str] = (),
 ) -> ExportResult:
-    """Export ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order) with its 4x4 IJK-to-RAS matrix.
+    """Export one or more maps as series of one study: one patient, one study, one frame of reference.
 
-    ``mode`` is ``mr``, ``sc``, ``pm`` or ``mr+pm``. Each series goes into its own new sub-folder of
-    ``output_dir``, is verified by reading it back, and all are published together. ``source`` (the DICOM
-    series the map was computed from) makes the series join its patient, study and frame of reference.
-    ``progress(message, files_done)`` is called before each file and before verifying; returning True
-    cancels (ExportCancelled, nothing written). ``plain_integers`` (mr, sc): stored = round(value x factor) with
-    RescaleSlope 1, the factor stated in the series description. Raises FAExportError, with nothing written, on bad input.
-    A scale too coarse for the values is refused (CoarseScaleError) unless ``allow_coarse_scale``. The result's
-    ``warnings`` start with ``input_warnings`` (e.g. from reading the file) and add what the values call for.
+    ``mode`` is ``mr``, ``sc``, ``pm`` or ``mr+pm`` (for every map). Each series goes into its own new sub-folder of
+    ``output_dir``; all are verified by reading them back and published together, or nothing is written. ``source``
+    (the DICOM series the maps were computed from) makes the series join its patient, study and frame of reference.
+    With several maps, the series are numbered consecutively, each map has its own quantity (``MapInput.quantity``,
+    else ``quantity``), ``unit`` applies to the maps whose quantity has no unit of its own, and maps on different grids
+    must state one coordinate space (or the frame of reference is given: ``metadata.frame_of_reference_uid``, ``source``).
+    ``progress(message, files_done)`` is called before each file and before verifying; returning True cancels
+    (ExportCancelled, nothing written). ``plain_integers`` (mr, sc): stored = round(value x factor) with RescaleSlope 1,
+    the factor stated in the series description. Raises FAExportError, with nothing written, on bad input. A scale too
+    coarse for the values is refused (CoarseScaleError) unless ``allow_coarse_scale``.
     """
     if mode not in MODES:
         raise InputError(Field("mode"), f" {mode!r} is not one of {', '.join(MODES)}", value=mode)
     encodings = MODES[mode]
     if plain_integers and not set(encodings) & set(INTEGER_ENCODINGS):
         raise InputError(Field("plain_integers"), f" applies to the integer encodings (mr, sc, mr+pm); mode {mode} stores exact float32: leave it out")
-    for encoding in encodings:  # from the shape alone, before scanning gigabytes of values
-        if ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL is not None:
-            multiframe.check_pixel_data_size(encoding, math.prod(np.shape(array)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
-    array = checked_array(array, replace_nonfinite)
-    geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape)
+    if not maps:
+        raise InputError("no map to export; give at least one")
+    for item in maps:  # from the shape alone, before scanning gigabytes of values
+        for encoding in encodings:
+            if ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL is not None:
+                multiframe.check_pixel_data_size(encoding, math.prod(np.shape(item.array)), ENCODERS[encoding].MULTIFRAME_BYTES_PER_VOXEL)
+    metadata = (metadata or ExportMetadata()).validated()
+    series_count = len(maps) * len(encodings)
+    if series_count > 1 and metadata.series_instance_uid is not None:
+        what = f"mode {mode} writes {len(encodings)} series" if len(maps) == 1 else f"{len(maps)} maps make {series_count} series"
+        raise InputError(f"{what}, so it cannot take one ", Field("series_instance_uid"), remedy="leave it out")
+    if len(maps) > 1 and metadata.series_description:
+        raise InputError(
+            Field("series_description"), f" names one series; {len(maps)} maps make {series_count}, each described by its quantity (e.g. 'FA map')",
+            remedy="leave it out, or export the maps one by one", value=metadata.series_description,
+        )
+    quantities = map_quantities(maps, quantity, quantity_code=quantity_code, unit=unit, method=method)
+    space_given = source is not None or metadata.frame_of_reference_uid is not None
+    if source is not None:
+        metadata = source.joined(metadata)
+    study = metadata.resolved()  # one study: UIDs, date and patient ID are made once for every map
+    if not space_given:
+        check_one_space(maps)
+    numbers = series_numbers(study, encodings, len(maps))
+    now = datetime.datetime.now()
+    plans: list[SeriesPlan] = []
+    notes: list[str] = []
+    for index, (item, map_quantity) in enumerate(zip(maps, quantities, strict=True)):
+        map_plans, map_notes = _map_plans(
+            item, map_quantity, study, encodings, numbers[index * len(encodings) : (index + 1) * len(encodings)],
+            scale=scale, source=source, replace_nonfinite=replace_nonfinite, plain_integers=plain_integers,
+            allow_coarse_scale=allow_coarse_scale, now=now,
+        )  # fmt: skip
+        plans.extend(map_plans)
+        prefix = f"{item.name}: " if len(maps) > 1 and item.name else ""
+        notes.extend(prefix + note for note in map_notes if note)
+    folder = prepare_output_folder(output_dir)
+
+    bounds = [_error_bound(plan) for plan in plans]
+    with SeriesStaging(folder, progress) as staging, warnings.catch_warnings(record=True) as library_warnings:
+        warnings.simplefilter("always")  # pydicom's value warnings become FAExport's own (below), never stray stderr lines
+        staged = [_stage(staging, plan, bound) for plan, bound in zip(plans, bounds, strict=True)]
+        staging.publish()
+    notes.extend(f"{item.category.__name__} while writing: {' '.join(str(item.message).split())}" for item in library_warnings)
+    inputs = [item.name for item in maps for _ in encodings]
+    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, inputs, strict=True)], notes)
+
+
+def _map_plans(
+    item: MapInput,
+    quantity: Quantity,
+    study: ExportMetadata,
+    encodings: tuple[str, ...],
+    numbers: list[int],
+    *,
+    scale,
+    source: SourceSeries | None,
+    replace_nonfinite: float | None,
+    plain_integers: bool,
+    allow_coarse_scale: bool,
+    now: datetime.datetime,
+) -> tuple[list[SeriesPlan], list[str | None]]:
+    """The series of one map (checked by its encoders, nothing written) and the warnings its values call for."""
+    array = checked_array(item.array, replace_nonfinite)
+    geometry = SliceGeometry.from_ijk_to_ras(item.ijk_to_ras, array.shape)
     value_range = ValueRange.of(array)
     choose = choose_plain_integers if plain_integers else choose_rescale
     rescales = {encoding: choose(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
-    notes = list(input_warnings)
+    notes: list[str | None] = list(item.input_warnings)
     for rescale in rescales.values():
         notes.append(coarse_scale_warning(rescale, value_range, array, allow_coarse_scale))
-    quantity = resolve_quantity(quantity, quantity_code=quantity_code, unit=unit, method=method)
-    metadata = (metadata or ExportMetadata()).validated()
-    check_codes(quantity, metadata.anatomic_region)
-    if len(encodings) > 1 and metadata.series_instance_uid is not None:
-        raise InputError(f"mode {mode} writes {len(encodings)} series, so it cannot take one ", Field("series_instance_uid"), remedy="leave it out")
-    if source is not None:
-        metadata = source.joined(metadata)
-    metadata = metadata.resolved()
+    metadata = study
     if metadata.body_part_examined is None:
         metadata = replace(metadata, body_part_examined=quantity.body_part)
     anatomy.check_laterality_given(metadata.body_part_examined, metadata.laterality)
     if metadata.anatomic_region is None:
         metadata = replace(metadata, anatomic_region=ANATOMIC_REGIONS.get(metadata.body_part_examined, UNKNOWN_REGION))
+    check_codes(quantity, metadata.anatomic_region)
     descriptions = series_descriptions(metadata, quantity, encodings, rescales)
-    numbers = series_numbers(metadata, encodings)
     notes.append(value_checks.meaning_warning(array, value_range, quantity))
-    now = datetime.datetime.now()
     window = default_window(quantity, array)
     plans = []
-    for offset, encoding in enumerate(encodings):
+    for encoding, description, number in zip(encodings, descriptions, numbers, strict=True):
         plan = SeriesPlan(
             mode=encoding,
             array=array,
@@ -318,8 +416,8 @@ def export_volume(
             quantity=quantity,
             metadata=metadata,
             series_instance_uid=metadata.series_instance_uid or generate_uid(),
-            series_number=numbers[offset],
-            series_description=descriptions[offset],
+            series_number=number,
+            series_description=description,
             window=window,
             now=now,
             source=source,
@@ -328,15 +426,76 @@ def export_volume(
         plans.append(plan)
     if "pm" in encodings:  # after pm.check, which refuses values beyond float32
         notes.append(value_checks.float32_integer_warning(array, value_range))
-    folder = prepare_output_folder(output_dir)
+    return plans, notes
 
-    bounds = [_error_bound(plan) for plan in plans]
-    with SeriesStaging(folder, progress) as staging, warnings.catch_warnings(record=True) as library_warnings:
-        warnings.simplefilter("always")  # pydicom's value warnings become FAExport's own (below), never stray stderr lines
-        staged = [_stage(staging, plan, bound) for plan, bound in zip(plans, bounds, strict=True)]
-        staging.publish()
-    notes.extend(f"{item.category.__name__} while writing: {' '.join(str(item.message).split())}" for item in library_warnings)
-    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, strict=True)], [note for note in notes if note])
+
+def map_quantities(
+    maps: Sequence[MapInput],
+    quantity: str | Quantity | None,
+    *,
+    quantity_code: Code | str | None,
+    unit: Code | str | None,
+    method: Code | str | None,
+) -> list[Quantity]:
+    """Each map's quantity (its own, else ``quantity``) with the code, unit and method the user gave.
+
+    With maps of one quantity (one map, say), the code, unit and method apply to every map as given. With maps of
+    several quantities a quantity code names none of them and is refused; the unit applies to the maps whose quantity
+    has none of its own (T1 and T2 in ms, say) and is refused when every map has one; the method applies to all.
+    """
+    bare = [resolve_quantity(item.quantity if item.quantity is not None else quantity, quantity_code=None, unit=None, method=None) for item in maps]
+    names = list(dict.fromkeys(each.name for each in bare))
+    if len(names) == 1:
+        return [resolve_quantity(each, quantity_code=quantity_code, unit=unit, method=method) for each in bare]
+    if quantity_code is not None:
+        raise InputError(
+            Field("quantity_code"), f" is the code of one quantity, and these maps are of {len(names)} ({', '.join(names)})",
+            remedy="leave it out, or export the maps of each quantity separately", value=str(quantity_code),
+        )
+    if unit is not None and all(each.unit is not None for each in bare):
+        owned = ", ".join(f"{each.name} in {each.unit.value}" for each in dict((each.name, each) for each in bare).values())
+        raise InputError(
+            Field("unit"), f" applies to the maps whose quantity has no unit of its own, and every map here has one ({owned})",
+            remedy="leave it out, or export a map in another unit on its own", value=str(unit),
+        )
+    return [resolve_quantity(each, quantity_code=None, unit=unit if each.unit is None else None, method=method) for each in bare]
+
+
+# Largest difference (mm) between two IJK-to-RAS matrices still taken as the same grid (float32 headers carry ~1e-5).
+SAME_GRID_TOLERANCE = 1e-3
+
+
+def same_grid(first: MapInput, second: MapInput) -> bool:
+    """True when two maps have the same voxels in space: shape and IJK-to-RAS matrix."""
+    return np.shape(first.array) == np.shape(second.array) and np.allclose(
+        np.asarray(first.ijk_to_ras, dtype=np.float64), np.asarray(second.ijk_to_ras, dtype=np.float64), rtol=0.0, atol=SAME_GRID_TOLERANCE
+    )
+
+
+def check_one_space(maps: Sequence[MapInput]) -> None:
+    """Refuse maps that cannot share one frame of reference: on different grids, and not stating one coordinate space.
+
+    Maps on one grid are in one space whatever their files say; maps on different grids (a 1 mm T1 map and a 2 mm FA
+    map) are only when each file says which space it is in and all say the same (NIfTI scanner, aligned, MNI, ...).
+    """
+    first = maps[0]
+    others = [item for item in maps[1:] if not same_grid(first, item)]
+    if not others:
+        return
+    spaces = {item.space for item in maps}
+    if len(spaces) == 1 and None not in spaces:
+        return
+    listing = "; ".join(f"{item.name or f'map {index + 1}'}: {_grid_text(item)}" for index, item in enumerate(maps))
+    raise InputError(
+        f"these maps are on different grids and do not state one coordinate space, so they cannot share one frame of reference ({listing})",
+        remedy=("export them separately, resample them onto one grid, or, if they are in one space, say so with ", Field("frame_of_reference_uid", "UID"), " or ", Field("source_dicom")),
+    )
+
+
+def _grid_text(item: MapInput) -> str:
+    shape = "x".join(str(size) for size in reversed(np.shape(item.array)))
+    spacing = "x".join(f"{value:.4g}" for value in np.linalg.norm(np.asarray(item.ijk_to_ras, dtype=np.float64)[:3, :3], axis=0))
+    return f"{shape} voxels of {spacing} mm, space {item.space or 'not stated'}"
 
 
 def series_description(given: str | None, quantity: Quantity, rescale) -> str:
@@ -378,7 +537,7 @@ def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float) -> StagedSeri
     return staging.stage(folder_name, instances(), verified)
 
 
-def _result(plan: SeriesPlan, staged: StagedSeries, bound: float) -> SeriesResult:
+def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str) -> SeriesResult:
     encoder = ENCODERS[plan.mode]
     return SeriesResult(
         mode=plan.mode,
@@ -398,4 +557,5 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float) -> SeriesResul
         unit=plan.quantity.unit.value if plan.quantity.unit is not None else None,
         plain_integers=is_plain(plan.rescale),
         value_scale=plan.rescale.read_back_scale if plan.rescale is not None else 1.0,
+        input=name,
     )

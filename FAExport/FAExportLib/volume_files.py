@@ -47,6 +47,12 @@ class TransformChoice:
     units: str  # the file's spatial units, converted to mm
     difference_mm: float | None  # largest distance between the two transforms at the volume's corners; None: one only
 
+    @property
+    def space(self) -> str | None:
+        """The coordinate space the used transform's code states (``scanner``, ``MNI 152``, ...); None: none stated."""
+        code = {"sform": self.sform_code, "qform": self.qform_code}.get(self.used, 0)
+        return NIFTI_XFORM_NAMES.get(code) if code else None
+
     def to_json(self) -> dict:
         """The ``input_transform`` item of the command line's JSON."""
         return {"used": self.used, "sform_code": self.sform_code, "qform_code": self.qform_code, "units": self.units, "difference_mm": self.difference_mm}

@@ -15,7 +15,7 @@ import numpy as np
 from .codes import Code, Quantity
 from .errors import FAExportError, Field, Message, SendError, SendInterrupted
 from .metadata import ExportMetadata
-from .pipeline import ExportResult, SeriesResult, export_volume
+from .pipeline import ExportResult, MapInput, SeriesResult, export_volumes
 from .sources import SourceSeries
 
 FALLBACK_MODES = ("sc", "mr")
@@ -99,18 +99,31 @@ def export_and_send(
     output_dir: str | Path,
     options: ExportOptions,
     *,
+    input_warnings: Sequence[str] = (),
+    **keywords,
+) -> Delivery:
+    """Export ``array[k, j, i]`` with its 4x4 IJK-to-RAS matrix (mm) as ``options`` say, then send it: ``export_maps_and_send``
+    for one map, whose other keyword arguments it takes. ``input_warnings`` (from reading its file) come first in the
+    result's warnings.
+    """
+    return export_maps_and_send([MapInput(array, ijk_to_ras, input_warnings=input_warnings)], output_dir, options, **keywords)
+
+
+def export_maps_and_send(
+    maps: Sequence[MapInput],
+    output_dir: str | Path,
+    options: ExportOptions,
+    *,
     destination=None,
     fallback: str | None = None,
     progress: Progress | None = None,
     deliver: Deliver | None = None,
-    input_warnings: Sequence[str] = (),
     on_exported: Callable[[ExportResult], None] | None = None,
 ) -> Delivery:
-    """Export ``array[k, j, i]`` with its IJK-to-RAS matrix as ``options`` say, then send it to ``destination``.
+    """Export ``maps`` (one study: see ``pipeline.export_volumes``) as ``options`` say, then send them to ``destination``.
 
     Args:
-        array: the voxels, ``array[k, j, i]`` (Slicer's ``arrayFromVolume`` order).
-        ijk_to_ras: the 4x4 IJK-to-RAS matrix in mm.
+        maps: the maps, each with its voxels, IJK-to-RAS matrix, name, quantity (or None: ``options.quantity``) and warnings.
         output_dir: the folder that receives one new sub-folder per series.
         options: what to write (see ExportOptions).
         destination: a ``send.DimseDestination`` or ``send.StowDestination``, or None to only export.
@@ -119,7 +132,6 @@ def export_and_send(
         progress: ``progress(message, done)`` before each file written or sent; returning True cancels.
         deliver: puts each export's series where they belong and returns them as placed there (Slicer's logic adds them
             to its DICOM database); the fallback series are delivered the same way, before they are sent.
-        input_warnings: warnings about the input (from reading its file), first in the result's warnings.
         on_exported: called with the export's result once it is written and delivered, before anything is sent (the
             command line reports the export's warnings then, so that what sending warns about is not taken for them).
 
@@ -128,15 +140,16 @@ def export_and_send(
 
     """
     check_send_request(options.mode, destination, fallback)
-    exported = _export(array, ijk_to_ras, output_dir, options, progress, deliver, input_warnings)
+    exported = _export(maps, output_dir, options, progress, deliver)
     if on_exported is not None:
         on_exported(exported)
     if destination is None:
         return Delivery(exported)
 
-    def reencode(mode: str, parametric_map: SeriesResult) -> list[SeriesResult]:
-        again = replace(options, mode=mode, metadata=fallback_metadata(options.metadata or ExportMetadata(), parametric_map))
-        return _export(array, ijk_to_ras, output_dir, again, progress, deliver, ()).series
+    def reencode(mode: str, parametric_maps: list[SeriesResult]) -> list[SeriesResult]:
+        again = replace(options, mode=mode, metadata=fallback_metadata(options.metadata or ExportMetadata(), parametric_maps[0]))
+        refused = {item.input for item in parametric_maps}
+        return _export([replace(item, input_warnings=()) for item in maps if item.name in refused], output_dir, again, progress, deliver).series
 
     try:
         return Delivery(exported, send_series(exported.series, destination, fallback=fallback, reencode=reencode, progress=progress))
@@ -151,8 +164,8 @@ def export_and_send(
         return Delivery(exported, send_error=SendError(f"unexpected {type(error).__name__} while sending: {error}"))
 
 
-def _export(array, ijk_to_ras, output_dir, options: ExportOptions, progress, deliver, input_warnings) -> ExportResult:
-    result = export_volume(array, ijk_to_ras, output_dir, **options.keywords(), progress=progress, input_warnings=input_warnings)
+def _export(maps: Sequence[MapInput], output_dir, options: ExportOptions, progress, deliver) -> ExportResult:
+    result = export_volumes(maps, output_dir, **options.keywords(), progress=progress)
     return replace(result, series=list(deliver(list(result.series)))) if deliver is not None else result
 
 
@@ -172,13 +185,13 @@ def send_series(
     destination,
     *,
     fallback: str | None = None,
-    reencode: Callable[[str, SeriesResult], list[SeriesResult]] | None = None,
+    reencode: Callable[[str, list[SeriesResult]], list[SeriesResult]] | None = None,
     progress: Progress | None = None,
 ):
     """Send what one export wrote; with ``fallback`` (sc or mr) and a refused Parametric Map, re-encode and send that.
 
-    ``reencode(mode, parametric_map_series)`` exports the same volume in ``mode`` in the Parametric Map's study
-    and frame of reference (see fallback_metadata) and returns the written series. Returns a ``send.SendResult``.
+    ``reencode(mode, parametric_maps)`` exports the maps of those Parametric Map series again in ``mode``, in their
+    study and frame of reference (see fallback_metadata), and returns the written series. Returns a ``send.SendResult``.
     """
     import pydicom
 
@@ -189,17 +202,17 @@ def send_series(
     sent = send_files([path for item in series for path in item.files], destination, progress)
     if fallback is None or not sent.parametric_map_refused:
         return sent
-    parametric_map = next(item for item in series if item.mode == "pm")
+    parametric_maps = [item for item in series if item.mode == "pm"]
     already = [item for item in series if item.mode == fallback]
-    if already:
+    if already and {item.input for item in already} >= {item.input for item in parametric_maps}:
         uids = {item.sop_instance_uid for item in sent.stored}
-        arrived = all(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID in uids for path in already[0].files)
+        arrived = all(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID in uids for item in already for path in item.files)
         if arrived:
-            return replace(sent, notes=(f"no fallback sent: the {fallback.upper()} series of this export, which arrived, already carries the values",))
+            return replace(sent, notes=(f"no fallback sent: the {fallback.upper()} series of this export, which arrived, already carr{'ies' if len(already) == 1 else 'y'} the values",))
     if reencode is None:
         raise SendError("a fallback needs the volume to re-encode", remedy="send it from an export (the export's fallback option), which has the volume")
     try:
-        fallback_series = reencode(fallback, parametric_map)
+        fallback_series = reencode(fallback, parametric_maps)
     except FAExportError as error:  # e.g. the values do not fit the scale in that mode: the first send's result stands
         remedy = ("; ", *error.remedy) if error.remedy else ()
         return replace(sent, notes=(Message(f"the Parametric Map was refused, and the {fallback.upper()} fallback could not be exported: ", *error.problem, *remedy),))
