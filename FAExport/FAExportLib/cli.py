@@ -1,4 +1,7 @@
-"""Command line: ``python -m FAExportLib export INPUT OUTDIR [options]``.
+"""Command line: ``python -m FAExportLib export INPUT [INPUT ...] OUTDIR [options]``.
+
+Several inputs become series of one study (one patient, one frame of reference), each map's quantity told from its
+file name unless --quantity is given.
 
 On bad input it prints one line on stderr that says what is wrong and what to do, exits non-zero,
 and leaves nothing behind. With --send-dimse or --send-stow the written series are then sent to an archive.
@@ -15,14 +18,15 @@ import os
 import sys
 import traceback
 import warnings
+from pathlib import Path
 
 from .codes import Code
-from .errors import FAExportError, SendError, SendInterrupted
+from .errors import FAExportError, Field, SendError, SendInterrupted, command_line_label
 from .metadata import ExportMetadata
 from .pipeline import MODES, ExportResult
 from .sources import SourceSeries
 from .version import __version__
-from .workflow import Delivery, ExportOptions, check_send_request, export_and_send
+from .workflow import Delivery, ExportOptions, check_send_request, export_maps_and_send
 
 PROG = "faexport"
 EXIT_FAILURE = 1
@@ -59,13 +63,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog=PROG, description="Export float quantitative maps (e.g. diffusion FA) to DICOM without losing values.")
     parser.add_argument("--version", action="version", version=f"FAExport {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
-    export = commands.add_parser("export", help="export a NIfTI or NRRD volume as a DICOM series")
-    export.add_argument("input", metavar="INPUT", help="NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) scalar volume")
+    export = commands.add_parser("export", help="export NIfTI or NRRD volumes as DICOM series of one study")
+    export.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) scalar volume; several become series of one study, each map's "
+        "quantity told from its file name (dti_FA, fa, param-MD, T1map, ...) unless --quantity is given",
+    )
     export.add_argument("output", metavar="OUTDIR", help="folder that receives one new sub-folder per series (created if missing)")
     add_export_options(export)
     commands.add_parser("quantities", help="list the quantities known by name, with their DICOM codes and default units (Markdown)")
     add_send_options(export)
+    many = commands.add_parser("export-many", help="export a cohort: each subject's maps as one study, from a BIDS-derivatives folder or a CSV manifest")
+    many.add_argument("source", metavar="SOURCE", help="a BIDS-derivatives folder (sub-*/[ses-*/]...) or a CSV manifest (subject,map[,session,quantity,source_dicom,patient_id,...])")
+    many.add_argument("output", metavar="OUTDIR", help="folder that receives one sub-folder per subject, and faexport-cohort.csv and .json (created if missing)")
+    add_cohort_options(many)
+    add_export_options(many)
+    add_send_options(many)
     return parser
+
+
+def add_cohort_options(parser: argparse.ArgumentParser) -> None:
+    """How a cohort is run; Slicer's batch script (--cohort) takes the same ones."""
+    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="subjects exported at once, each in its own process (default 1)")
+    parser.add_argument("--maps", type=lambda text: [name for name in text.split(",") if name], metavar="FA,MD,...", help="BIDS: export only the maps of these quantities")
+    parser.add_argument("--space", metavar="LABEL", help="BIDS: export only the maps of this space- entity (e.g. T1w), for subjects with maps in several")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def add_export_options(parser: argparse.ArgumentParser) -> None:
@@ -80,9 +113,9 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", default="auto", help="1000, 32000, auto (default: finest that fits int16) or any positive number; stored = value x scale")
     parser.add_argument(
         "--quantity",
-        default="FA",
         help="FA, MD, T1, T2*, R2*, PD, MTR, CBF, Ktrans, ve, QSM, ... (see the quantities command), a DICOM quantity's "
-        "keyword or meaning, or another short name (default FA)",
+        "keyword or meaning, or another short name, for every map (default: told from each file's name; FA for one map "
+        "whose name tells none)",
     )
     parser.add_argument("--quantity-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="quantity code (default: the known quantity's, e.g. 110808,DCM,Fractional Anisotropy)")
     parser.add_argument(
@@ -208,24 +241,43 @@ def options_from_arguments(args: argparse.Namespace) -> ExportOptions:
     )
 
 
-def run_export(args: argparse.Namespace, destination=None, on_exported=None) -> tuple[Delivery, dict | None]:
-    """Export (and send) as the arguments say; returns what was done and the JSON description of the NIfTI transform
-    used (or None). ``on_exported(result)`` is called once the export is written, before anything is sent.
+def run_export(args: argparse.Namespace, destination=None, on_exported=None) -> tuple[Delivery, list[dict]]:
+    """Export (and send) as the arguments say; returns what was done and, per input, its JSON description (file,
+    quantity, the NIfTI transform used). ``on_exported(result)`` is called once the export is written, before
+    anything is sent.
     """
+    from .pipeline import MapInput
     from .volume_files import read_volume_file
 
-    volume = read_volume_file(args.input)
-    delivery = export_and_send(
-        volume.array,
-        volume.ijk_to_ras,
+    quantities = input_quantities(args.inputs, args.quantity)
+    maps, inputs_json = [], []
+    for path, quantity in zip(args.inputs, quantities, strict=True):
+        volume = read_volume_file(path)
+        space = volume.transform.space if volume.transform is not None else None
+        maps.append(MapInput(volume.array, volume.ijk_to_ras, name=path, quantity=quantity, space=space, input_warnings=volume.warnings))
+        inputs_json.append({"input": path, "quantity": quantity, "input_transform": volume.transform.to_json() if volume.transform is not None else None})
+    delivery = export_maps_and_send(
+        maps,
         args.output,
         options_from_arguments(args),
         destination=destination,
         fallback=args.fallback,
-        input_warnings=volume.warnings,
         on_exported=on_exported,
     )
-    return delivery, volume.transform.to_json() if volume.transform is not None else None
+    return delivery, inputs_json
+
+
+def input_quantities(paths: list[str], quantity: str | None) -> list[str]:
+    """Each input's quantity name: ``quantity`` for all; else told from each file's name (refused when a name tells
+    none or several); one input whose name tells none is FA, the command's default for one map.
+    """
+    from .map_names import quantities_in_name, quantity_from_file_name
+
+    if quantity is not None:
+        return [quantity] * len(paths)
+    if len(paths) == 1:
+        return [quantity_from_file_name(paths[0]) if quantities_in_name(paths[0]) else "FA"]
+    return [quantity_from_file_name(path) for path in paths]
 
 
 def _one_line(text: str) -> str:
@@ -241,6 +293,8 @@ def send_exit_status(sent) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "export-many":
+        return run_many(args)
     if args.command == "quantities":
         from .quantities import markdown_table
 
@@ -266,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as stray:  # success is quiet: no library's warning reaches stderr raw
             warnings.simplefilter("always")
             warnings.simplefilter("ignore", ResourceWarning)  # as Python's default: a library's unclosed socket or file says nothing of the export
-            delivery, transform = run_export(args, destination, report_export_warnings)
+            delivery, inputs = run_export(args, destination, report_export_warnings)
     except FAExportError as error:
         print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_FAILURE
@@ -280,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     for item in stray:
         print(f"{PROG}: warning: while sending: {item.category.__name__}: {_one_line(str(item.message))}", file=sys.stderr)
-    report = {**delivery.export.to_json(), "warnings": notes, "input_transform": transform}
+    report = {**delivery.export.to_json(), "warnings": notes, "inputs": inputs}
+    if len(inputs) == 1:
+        report["input_transform"] = inputs[0]["input_transform"]  # as before several inputs were taken
     return report_delivery(args, delivery, report)
 
 
@@ -302,3 +358,62 @@ def report_delivery(args: argparse.Namespace, delivery: Delivery, report: dict) 
     for line in sent.messages():
         print(f"{PROG}: {'error' if not sent.complete else 'note'}: {line}", file=sys.stderr)
     return send_exit_status(sent)
+
+
+# Options that name one subject's patient, study or series: a cohort takes them per subject, from its manifest.
+PER_SUBJECT_OPTIONS = ("patient_id", "study_instance_uid", "frame_of_reference_uid", "source_dicom", "source_series_uid", "series_description")
+
+
+def run_many(args: argparse.Namespace, on_subject=None, start_method: str | None = None) -> int:
+    """``export-many``: every subject of a cohort as one study; one line per subject on stderr, a summary at the end.
+
+    ``on_subject(result)`` is called as each subject ends (Slicer's batch script adds its series to the database);
+    ``start_method``: see cohort.run_cohort.
+    """
+    from .cohort import COHORT_CSV, CohortSettings, ProgressLine, run_cohort
+    from .cohort_sources import read_cohort
+
+    given = [name for name in PER_SUBJECT_OPTIONS if getattr(args, name) is not None]
+    if args.patient_name != "Anonymous^":
+        given.insert(0, "patient_name")
+    if given:
+        options = ", ".join(command_line_label(Field(name)) for name in given)
+        print(f"{PROG}: error: {options} name{'s' if len(given) == 1 else ''} one subject's patient, study or series; a cohort takes them per subject "
+              "from its CSV manifest (columns patient_id, patient_name, study_instance_uid, source_dicom, ...): leave them out (nothing was written)", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    try:
+        destination = destination_from_arguments(args)
+        jobs = read_cohort(args.source, maps=args.maps, space=args.space)
+    except FAExportError as error:
+        print(f"{PROG}: error: {_one_line(str(error))} (nothing was written)", file=sys.stderr)
+        return EXIT_USAGE
+    if not jobs:
+        print(f"{PROG}: error: {args.source} holds no subject with maps to export (nothing was written)", file=sys.stderr)
+        return EXIT_FAILURE
+    settings = CohortSettings(options_from_arguments(args), destination, args.fallback)
+    try:
+        progress = ProgressLine()
+
+        def report(result, done: int, total: int) -> None:
+            progress(result, done, total)
+            if on_subject is not None:
+                on_subject(result)
+
+        results = run_cohort(jobs, args.output, settings, workers=args.jobs, report=report, start_method=start_method)
+    except FAExportError as error:
+        print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the subjects completed are kept, and a rerun of the same command goes on from there", file=sys.stderr)
+        return 130
+    failed = [item for item in results if item.status == "failed"]
+    unsent = [item for item in results if item.status != "failed" and not item.succeeded]
+    before = sum(item.status == "complete" for item in results)
+    counts = f"{len(results) - len(failed)} of {len(results)} subjects exported" + (f" ({before} by an earlier run)" if before else "")
+    sending = f", {len(unsent)} not fully sent" if unsent else ""
+    print(f"{PROG}: {counts}, {len(failed)} failed{sending}; each subject's result is in {Path(args.output) / COHORT_CSV}", file=sys.stderr)
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps({"subjects": [asdict(item) for item in results]}))
+    return EXIT_FAILURE if failed else EXIT_SEND_INCOMPLETE if unsent else 0

@@ -453,7 +453,7 @@ def map_quantities(
             remedy="leave it out, or export the maps of each quantity separately", value=str(quantity_code),
         )
     if unit is not None and all(each.unit is not None for each in bare):
-        owned = ", ".join(f"{each.name} in {each.unit.value}" for each in dict((each.name, each) for each in bare).values())
+        owned = ", ".join(f"{each.name} in {each.unit.value}" for each in {each.name: each for each in bare}.values())
         raise InputError(
             Field("unit"), f" applies to the maps whose quantity has no unit of its own, and every map here has one ({owned})",
             remedy="leave it out, or export a map in another unit on its own", value=str(unit),
@@ -468,7 +468,7 @@ SAME_GRID_TOLERANCE = 1e-3
 def same_grid(first: MapInput, second: MapInput) -> bool:
     """True when two maps have the same voxels in space: shape and IJK-to-RAS matrix."""
     return np.shape(first.array) == np.shape(second.array) and np.allclose(
-        np.asarray(first.ijk_to_ras, dtype=np.float64), np.asarray(second.ijk_to_ras, dtype=np.float64), rtol=0.0, atol=SAME_GRID_TOLERANCE
+        np.asarray(first.ijk_to_ras, dtype=np.float64), np.asarray(second.ijk_to_ras, dtype=np.float64), rtol=0.0, atol=SAME_GRID_TOLERANCE,
     )
 
 

@@ -3,6 +3,11 @@
     Slicer --no-splash --no-main-window --python-script FAExportBatch.py -- --input fa.nii.gz [--input FOLDER ...]
         [--output DIR] [--no-database] [--mode mr|sc|pm|mr+pm] [the options of python -m FAExportLib export]
         [--send-dimse HOST:PORT --called-ae AE | --send-stow URL] [--fallback sc|mr]
+    Slicer ... --python-script FAExportBatch.py -- --cohort SOURCE --output DIR [--jobs N] [--maps FA,MD] [options]
+
+With --cohort, a BIDS-derivatives folder or CSV manifest is exported as python -m FAExportLib export-many does (each
+subject one study, in --jobs processes, resumable; Docs/command-line.md), and each subject's series are added to
+Slicer's DICOM database as it completes (unless --no-database).
 
 Files are read with Slicer's own volume reader; each is exported on its own into Slicer's DICOM database
 (unless --no-database) and/or into --output. Exits with status 0 when every file was exported, 1 when any
@@ -31,12 +36,14 @@ PYDICOM_REQUIREMENT = "pydicom>=3.0"  # Resources/requirements.txt: pydicom.pixe
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from FAExportLib.cli import add_export_options, add_send_options
+    from FAExportLib.cli import add_cohort_options, add_export_options, add_send_options
 
     parser = argparse.ArgumentParser(prog="FAExportBatch", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input", action="append", required=True, metavar="PATH", help="NIfTI/NRRD file, or a folder of them (searched recursively); repeatable")
+    parser.add_argument("--input", action="append", metavar="PATH", help="NIfTI/NRRD file, or a folder of them (searched recursively); repeatable")
+    parser.add_argument("--cohort", dest="source", metavar="SOURCE", help="instead of --input: a cohort (BIDS-derivatives folder or CSV manifest), each subject one study in a sub-folder of --output")
     parser.add_argument("--output", metavar="DIR", help="also write each series into a new sub-folder of DIR")
     parser.add_argument("--no-database", action="store_true", help="do not add the series to Slicer's DICOM database (then --output is required)")
+    add_cohort_options(parser)
     add_export_options(parser)
     add_send_options(parser)
     return parser
@@ -74,6 +81,11 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as error:
         return EXIT_USAGE if error.code else 0
+    if (args.input is None) == (args.source is None):
+        print("FAExportBatch: error: give the maps to export with --input PATH (repeatable), or a cohort with --cohort SOURCE", file=sys.stderr)
+        return EXIT_USAGE
+    if args.source is not None:
+        return export_cohort(args)
     if args.no_database and not args.output:
         print("FAExportBatch: error: with --no-database, give --output DIR (otherwise nothing would be written)", file=sys.stderr)
         return EXIT_USAGE
@@ -140,6 +152,42 @@ def main(argv: list[str]) -> int:
         why = f"sending failed: {describe(outcome.sendError)}" if outcome.sendError else "not everything reached the archive (see its send result)"
         print(f"FAExportBatch: error: {path}: exported, but {why}", file=sys.stderr)
     return EXIT_FAILURE if failed else EXIT_SEND_INCOMPLETE if unsent else 0
+
+
+def export_cohort(args: argparse.Namespace) -> int:
+    """--cohort: FAExportLib's export-many into --output, each subject's series added to Slicer's database as it completes.
+
+    The workers are spawned, never forked: a process running Qt must not fork itself. Under Slicer, sys.executable
+    is PythonSlicer (Base/QTCore/qSlicerCoreApplication.cxx:1350-1352), a plain Python with Slicer's packages, which
+    the spawned workers run.
+    """
+    from FAExportLib import FAExportError, SeriesResult
+    from FAExportLib.cli import EXIT_USAGE, run_many
+
+    if not args.output:
+        print("FAExportBatch: error: --cohort writes each subject into a sub-folder of --output DIR: give it", file=sys.stderr)
+        return EXIT_USAGE
+    addSeries, notAdded = None, []
+    if not args.no_database:
+        from FAExportSlicerLib import database
+
+        try:
+            slicerDatabase = database.openDicomDatabase()
+        except FAExportError as error:
+            print(f"FAExportBatch: error: {describe(error)}", file=sys.stderr)
+            return EXIT_FAILURE
+
+        def addSeries(result) -> None:
+            if result.status == "failed":
+                return
+            try:
+                database.addToDatabase(slicerDatabase, [SeriesResult(**item) for item in result.series])
+            except FAExportError as error:
+                notAdded.append(result.subject)
+                print(f"FAExportBatch: error: {result.subject}: exported into {result.folder}, but not added to Slicer's database: {describe(error)}", file=sys.stderr)
+
+    status = run_many(args, on_subject=addSeries, start_method="spawn")
+    return status or (EXIT_FAILURE if notAdded else 0)
 
 
 def installed_version(package: str) -> str | None:

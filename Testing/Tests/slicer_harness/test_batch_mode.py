@@ -285,5 +285,5 @@ def test_batch_in_slicer_exports_and_ends_slicer_with_its_status(tmp_path):
     assert_ended_by_the_script(report, 0)
     assert len(only_entries(tmp_path / "out")) == 1
     usage, report = run_batch_in_slicer(tmp_path, "--output", str(tmp_path / "out"))
-    assert usage.returncode == 2 and "the following arguments are required: --input" in usage.stderr
+    assert usage.returncode == 2 and "give the maps to export with --input PATH (repeatable), or a cohort with --cohort SOURCE" in usage.stderr
     assert_ended_by_the_script(report, 2)
