@@ -89,6 +89,7 @@ def add_cohort_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="subjects exported at once, each in its own process (default 1)")
     parser.add_argument("--maps", type=lambda text: [name for name in text.split(",") if name], metavar="FA,MD,...", help="BIDS: export only the maps of these quantities")
     parser.add_argument("--space", metavar="LABEL", help="BIDS: export only the maps of this space- entity (e.g. T1w), for subjects with maps in several")
+    parser.add_argument("--model", metavar="LABEL", help="BIDS: export only the maps of this model- entity (e.g. tensor), for subjects with maps of several")
 
 
 def _positive_int(text: str) -> int:
@@ -271,12 +272,12 @@ def input_quantities(paths: list[str], quantity: str | None) -> list[str]:
     """Each input's quantity name: ``quantity`` for all; else told from each file's name (refused when a name tells
     none or several); one input whose name tells none is FA, the command's default for one map.
     """
-    from .map_names import quantities_in_name, quantity_from_file_name
+    from .map_names import quantity_from_file_name, read_file_name
 
     if quantity is not None:
         return [quantity] * len(paths)
     if len(paths) == 1:
-        return [quantity_from_file_name(paths[0]) if quantities_in_name(paths[0]) else "FA"]
+        return [read_file_name(paths[0]).quantity or "FA"]
     return [quantity_from_file_name(path) for path in paths]
 
 
@@ -383,7 +384,7 @@ def run_many(args: argparse.Namespace, on_subject=None, start_method: str | None
         return EXIT_USAGE
     try:
         destination = destination_from_arguments(args)
-        jobs = read_cohort(args.source, maps=args.maps, space=args.space)
+        jobs = read_cohort(args.source, maps=args.maps, space=args.space, model=args.model)
     except FAExportError as error:
         print(f"{PROG}: error: {_one_line(str(error))} (nothing was written)", file=sys.stderr)
         return EXIT_USAGE

@@ -94,8 +94,8 @@ def test_killed_mid_write_leaves_only_a_hidden_partial_folder(tmp_path):
                 os.kill(os.getpid(), signal.SIGKILL)
             return False
         import FAExportLib.workflow as workflow
-        original = workflow.export_volume
-        workflow.export_volume = lambda *a, **k: original(*a, **dict(k, progress=progress))
+        original = workflow.export_volumes
+        workflow.export_volumes = lambda *a, **k: original(*a, **dict(k, progress=progress))
         main(["export", {str(source)!r}, {str(output)!r}])
         """,
     )

@@ -80,7 +80,7 @@ def test_a_name_that_tells_no_quantity_is_refused_among_several_and_nothing_is_w
     result = run_cli("export", *(str(path) for path, _ in maps.values()), str(tmp_path / "out"))
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert 'tensor_metric.nii.gz' in result.stderr and "--quantity" in result.stderr
+    assert "tensor_metric.nii.gz" in result.stderr and "--quantity" in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pydicom
+from readers import compare, read_simpleitk
 from test_batch_mode import assert_ended_by_the_script, load_batch_module, run_batch_in_slicer
 from test_cohort_export import affine, bids_tree, read_csv
-
-from readers import compare, read_simpleitk
 
 
 def test_a_cohort_in_batch_mode_lands_in_slicers_database_one_study_per_subject(slicer, tmp_path, capsys):
