@@ -136,6 +136,13 @@ class NameReading:
     reason: str | None = None
     named: tuple[str, ...] = ()
 
+    @property
+    def tells_nothing(self) -> bool:
+        """True when no part of the name was understood: no quantity, and nothing known to be none (a mask, FSL's L2,
+        a bare T1, several quantities). A command's default quantity may then apply; otherwise the name is refused.
+        """
+        return self.quantity is None and self.reason == NO_NAME_REASON
+
 
 def file_stem(path: str | Path) -> str:
     """The file's name without folders and without an image extension (``.nii.gz``, ``.nrrd``, ...; any case)."""
