@@ -277,7 +277,8 @@ def input_quantities(paths: list[str], quantity: str | None) -> list[str]:
     if quantity is not None:
         return [quantity] * len(paths)
     if len(paths) == 1:
-        return [read_file_name(paths[0]).quantity or "FA"]
+        reading = read_file_name(paths[0])
+        return [reading.quantity or ("FA" if reading.tells_nothing else quantity_from_file_name(paths[0]))]
     return [quantity_from_file_name(path) for path in paths]
 
 

@@ -113,6 +113,7 @@ def run_cohort(
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot create the output folder {output}: {error.strerror}; choose a folder you can write to") from None
+    remove_leftovers(output)
     results: dict[str, SubjectResult] = {}
 
     def finished(result: SubjectResult) -> None:
@@ -282,6 +283,30 @@ def write_cohort_report(output: Path, results: list[SubjectResult]) -> None:
     writer.writeheader()
     writer.writerows(item.csv_row() for item in results)
     _write_atomically(output / COHORT_CSV, table.getvalue())
+
+
+def remove_leftovers(output: Path) -> None:
+    """Remove what a killed run left: staging folders and partial reports of processes that no longer exist (those of
+    a run still going are kept), in the output folder and in each subject's folder.
+    """
+    candidates = [*output.glob(f"{STAGING_PREFIX}*"), *output.glob(".*.partial"), *output.glob(f"*/.{RECORD}.*.partial")]
+    for path in candidates:
+        pid = path.name.removesuffix(".partial").rsplit(".", 1)[-1]
+        if pid.isdigit() and int(pid) > 0 and not _alive(int(pid)):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -30,7 +30,7 @@ DESTINATION_NAMES = {"called_ae", "calling_ae", "send_timeout", "stow_user", "st
 
 
 # Values in FAExportLib's messages that stand for what the user fills in.
-PLACEHOLDERS = {"VALUE", "VALUE,SCHEME,MEANING"}
+PLACEHOLDERS = {"VALUE", "VALUE,SCHEME,MEANING", "UID", "NAME", "LABEL"}
 
 
 def pythonValue(text: str) -> str:

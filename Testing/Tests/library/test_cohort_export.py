@@ -89,7 +89,7 @@ def test_a_bids_cohort_is_exported_in_two_processes_and_a_bad_subject_is_reporte
     assert "sub-02_model-tensor_param-md_dwimap.nii.gz" in rows["sub-02"]["error"]
     assert "sub-01_desc-brain_mask.nii.gz" in rows["sub-01"]["skipped_files"]
     assert "faexport: 2 of 3 subjects exported, 1 failed" in first.stderr
-    assert [line.split(": ")[1] for line in first.stderr.splitlines() if line.startswith("faexport: [")].count("sub-02") == 1  # one plain line per subject
+    assert [line.split("] ")[1].split(": ")[0] for line in first.stderr.splitlines() if line.startswith("faexport: [")].count("sub-02") == 1  # one plain line per subject
     for key in ("sub-01", "sub-03"):
         check_subject(out / key, truth, key)
     assert not (out / "sub-02").exists()

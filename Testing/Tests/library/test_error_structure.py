@@ -61,12 +61,14 @@ def field_names_the_library_uses() -> set[str]:
     names = set()
     for path in LIBRARY.glob("*.py"):
         names |= set(re.findall(r'Field\("([a-z_]+)"', path.read_text(encoding="utf-8")))
-    # Built in loops: every text field of ExportMetadata (metadata.py) and every code option (pipeline.check_codes).
-    return names | {item.name for item in fields(ExportMetadata)} | {"quantity_code", "unit", "method", "anatomic_region"}
+    # Built in loops: every text field of ExportMetadata (metadata.py), every code option (pipeline.check_codes) and
+    # the BIDS entities a cohort selects by (cohort_sources).
+    return names | {item.name for item in fields(ExportMetadata)} | {"quantity_code", "unit", "method", "anatomic_region", "space", "model"}
 
 
 def test_every_field_the_library_names_is_an_option_of_the_command_line():
-    options = {option for action in build_parser()._subparsers._group_actions[0].choices["export"]._actions for option in action.option_strings}
+    commands = build_parser()._subparsers._group_actions[0].choices.values()  # export, export-many, quantities
+    options = {option for command in commands for action in command._actions for option in action.option_strings}
     missing = []
     for name in sorted(field_names_the_library_uses() - NOT_ON_THE_COMMAND_LINE):
         label = command_line_label(Field(name))

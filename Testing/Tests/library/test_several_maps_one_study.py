@@ -69,7 +69,7 @@ def test_two_maps_become_four_series_of_one_study_with_their_own_quantities_and_
             read = read_simpleitk(Path(item["directory"]))
         else:
             read, _ = read_pydicom_multiframe(Path(item["files"][0]))
-            assert ds.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == ("1" if "FA" in path.name else "mm2/s")
+            assert ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == ("1" if "FA" in path.name else "mm2/s")
         comparison = compare(truth, grid(), read)
         assert comparison.max_position_error_mm < 1e-3
         assert comparison.max_value_error <= item["max_quantization_error"] * (1 + 1e-6) + 1e-12
@@ -100,7 +100,7 @@ def test_maps_on_different_grids_share_a_frame_of_reference_only_when_their_file
     report = exported(run_cli("export", *inputs, str(tmp_path / "out"), "--unit", "ms", "--mode", "pm", "--json"))
     headers = [header(item) for item in report["series"]]
     assert len({ds.FrameOfReferenceUID for ds in headers}) == 1
-    assert [ds.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0].CodeValue for ds in headers] == ["1", "ms"]
+    assert [ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0].CodeValue for ds in headers] == ["1", "ms"]
 
     write_nrrd(tmp_path / "t1map.nrrd", t1, grid((1.5, 1.6, 1.875)))  # NRRD says which axes, not which space
     result = run_cli("export", inputs[0], str(tmp_path / "t1map.nrrd"), str(tmp_path / "refused"), "--unit", "ms")
