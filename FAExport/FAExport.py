@@ -9,6 +9,8 @@ Console use::
     import FAExport
     result = FAExport.FAExportLogic().exportVolume(getNode("FA"), mode="mr+pm")
     print(result.summary())
+    # several maps as series of one study
+    result = FAExport.FAExportLogic().exportVolumes([getNode("FA"), getNode("MD")], mode="pm")
 
 Slicer imports every module file when it starts, so this file imports only what the module registry needs:
 numpy, pydicom and FAExportLib (the encoder) are imported where an export or a preview uses them.
@@ -415,6 +417,19 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         say what to check, ``sent`` what reached the archive and ``sendError`` why a send failed (the export stands).
         """
         return export.exportNode(volumeNode, FAExportOptions.of(options, keywords))
+
+    def exportVolumes(self, volumeNodes: "list[vtkMRMLScalarVolumeNode]", options: FAExportOptions | None = None, **keywords) -> FAExportResult:
+        """Export several maps (e.g. FA, MD, AD, RD) as series of one study: one patient, study and frame of reference,
+        consecutive series numbers, each series written, verified and added as ``exportVolume`` does, all or none.
+
+        Each map is exported as its own quantity: its VoxelValueQuantity, else the one its name tells (FA, dti_MD,
+        T1map, ...), else ``quantity`` (which names the quantity of the maps that state none); refused when none says.
+        The maps join the subject-hierarchy study they sit under (refused when they sit under different ones).
+        ``metadata["series_description"]`` names one series and is refused; ``quantityCode`` is refused for maps of
+        several quantities, ``unit`` when every map's quantity has its own. Maps on different grids are fine: every
+        node is in the scene's one RAS space.
+        """
+        return export.exportNodes(volumeNodes, FAExportOptions.of(options, keywords))
 
     def sendSeries(self, exported: "FAExportResult | list[SeriesResult]", destination: "DimseDestination | StowDestination", progressCallback=None) -> "SendResult":
         """Send an earlier export's series, as written and verified, to an archive; one result per instance (to fall back

@@ -18,6 +18,7 @@ CONSOLE_NAMES = {
     "plain_integers": "plainIntegers",
     "allow_coarse_scale": "allowCoarseScale",
     "source_series_uid": "sourceSeriesInstanceUID",
+    "source_dicom": "sourceVolumeNode",  # the command line's source folder; Slicer's is the source volume
     "output_folder": "outputFolder",
     "add_to_database": "addToDatabase",
     "destination_dimse": "sendTo",
