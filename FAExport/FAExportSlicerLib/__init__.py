@@ -16,7 +16,7 @@ import sys
 MODULES = (
     "i18n", "field_names", "options", "parameters", "requirements", "labels", "result", "database", "scene", "several_maps",
     "export", "without_application", "progress", "quantity_section", "study_section", "encoding_section",
-    "output_section", "send_section",
+    "output_section", "send_section", "several_maps_section",
 )  # fmt: skip
 
 
