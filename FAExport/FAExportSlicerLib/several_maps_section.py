@@ -99,7 +99,7 @@ class SeveralMapsSection:
         others = self.others(parameters)
         wasBlocked = selector.blockSignals(True)
         try:
-            for node in selector.nodes():
+            for node in (selector.nodeFromIndex(index) for index in range(selector.nodeCount())):  # nodes() is not Q_INVOKABLE
                 checked = node in others
                 if (selector.checkState(node) == qt.Qt.Checked) != checked:
                     selector.setCheckState(node, qt.Qt.Checked if checked else qt.Qt.Unchecked)

@@ -5,8 +5,8 @@ Modelled on Slicer v5.12.3 Libs/MRML/Widgets/qMRMLWidget.h (signal ``mrmlSceneCh
 ``setMRMLScene``) and qMRMLNodeComboBox.h/.cxx: properties ``nodeTypes``, ``showChildNodeTypes`` (false: only nodes
 whose class is exactly one of ``nodeTypes``), ``hideChildNodeTypes``, ``showHidden`` (nodes with HideFromEditors are
 listed only then), ``noneEnabled`` (a "None" first item), ``currentNodeID``; ``currentNode()``/``setCurrentNode()``;
-signals ``currentNodeChanged(vtkMRMLNode*)``, ``currentNodeChanged(bool)``, ``currentNodeIDChanged(QString)``. The
-list follows the scene's NodeAdded/NodeRemoved/EndClose events. Not modelled: the add/rename/remove actions,
+``nodeCount()``/``nodeFromIndex(index)`` (not ``nodes()``, which is not Q_INVOKABLE); signals
+``currentNodeChanged(vtkMRMLNode*)``, ``currentNodeChanged(bool)``, ``currentNodeIDChanged(QString)``. The list follows the scene's NodeAdded/NodeRemoved/EndClose events. Not modelled: the add/rename/remove actions,
 attribute filters, the tree model and the combo box's look.
 """
 
@@ -159,7 +159,10 @@ class qMRMLNodeComboBox(QtWidgets.QComboBox):  # noqa: N801 -- Slicer's class na
             return any(node.IsA(typeName) for typeName in self._nodeTypes)
         return className in self._nodeTypes
 
-    def nodes(self) -> list:
+    def _listedNodes(self) -> list:
+        """The nodes listed. Slicer's qMRMLNodeComboBox::nodes() is not Q_INVOKABLE (qMRMLNodeComboBox.h), so PythonQt
+        does not offer it: Python code reads nodeCount() and nodeFromIndex(index).
+        """
         if self._scene is None:
             return []
         nodes = []
@@ -171,7 +174,12 @@ class qMRMLNodeComboBox(QtWidgets.QComboBox):  # noqa: N801 -- Slicer's class na
         return nodes
 
     def nodeCount(self) -> int:
-        return len(self.nodes())
+        return len(self._listedNodes())
+
+    def nodeFromIndex(self, index: int):
+        """The index-th node listed (after the "None" item when there is one), or None (qMRMLNodeComboBox.cxx nodeFromIndex)."""
+        nodes = self._listedNodes()
+        return nodes[index] if 0 <= index < len(nodes) else None
 
     def _rebuild(self, keepID=None) -> None:
         if keepID is None:
@@ -184,7 +192,7 @@ class qMRMLNodeComboBox(QtWidgets.QComboBox):  # noqa: N801 -- Slicer's class na
             if self._noneEnabled:
                 QtWidgets.QComboBox.addItem(self, "None")
                 self._nodeIDs.append(None)
-            for node in self.nodes():
+            for node in self._listedNodes():
                 QtWidgets.QComboBox.addItem(self, node.GetName() or node.GetID())
                 self._nodeIDs.append(node.GetID())
             index = self._nodeIDs.index(keepID) if keepID in self._nodeIDs else (0 if self._noneEnabled else -1)
@@ -294,7 +302,7 @@ class qMRMLCheckableNodeComboBox(qMRMLNodeComboBox):  # noqa: N801 -- Slicer's c
 
     def uncheckedNodes(self) -> list:
         checked = set(self._checkedIDs)
-        return [node for node in self.nodes() if node.GetID() not in checked]
+        return [node for node in self._listedNodes() if node.GetID() not in checked]
 
     def allChecked(self) -> bool:
         return all(self._checkStateAt(row) == QtCore.Qt.Checked for row, _ in self._rows())

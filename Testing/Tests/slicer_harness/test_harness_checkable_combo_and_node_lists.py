@@ -93,6 +93,17 @@ def test_add_remove_edit_and_rename_are_off(slicer, checkable):
     assert (checkable.addEnabled, checkable.removeEnabled, checkable.editEnabled, checkable.renameEnabled) == (False, False, False, False)
 
 
+def test_listed_nodes_are_read_by_count_and_index_as_pythonqt_offers_them(slicer, checkable):
+    """qMRMLNodeComboBox::nodes() is not Q_INVOKABLE (qMRMLNodeComboBox.h): Python reads nodeCount() and nodeFromIndex()."""
+    fa = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "FA")
+    md = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "MD")
+    assert not hasattr(checkable, "nodes")
+    assert [checkable.nodeFromIndex(index) for index in range(checkable.nodeCount())] == [fa, md]
+    assert checkable.nodeFromIndex(2) is None
+    checkable.noneEnabled = True  # the "None" item is not a node: indexes still count nodes only
+    assert (checkable.nodeCount(), checkable.nodeFromIndex(0)) == (2, fa)
+
+
 def test_a_list_of_nodes_parameter_is_stored_as_slicers_list_serializer_stores_it(slicer):
     from slicer.parameterNodeWrapper import parameterNodeWrapper
 
