@@ -55,9 +55,14 @@ class SeveralMapsSection:
         """The maps checked in the list (the scalar map left out)."""
         if parameters is None:
             return
-        checked = [node for node in self.ui.alsoExportSelector.checkedNodes() if node is not parameters.inputVolume]
+        checkedNodes = self.ui.alsoExportSelector.checkedNodes()
+        checked = [node for node in checkedNodes if node is not parameters.inputVolume]
         if list(parameters.alsoExportVolumes) != checked:
             parameters.alsoExportVolumes = checked
+        elif len(checked) < len(checkedNodes):
+            # The scalar map was checked (ctkCheckableComboBox may toggle a row that is not user-checkable): the
+            # parameter is unchanged, so no panel update would uncheck it.
+            self.showChecks(parameters)
 
     # --- what the panel shows
 

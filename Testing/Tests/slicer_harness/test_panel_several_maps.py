@@ -103,6 +103,10 @@ def test_the_scalar_map_is_not_exported_twice_when_it_is_also_checked(slicer, pa
     panel.ui.inputVolumeSelector.setCurrentNode(md)  # the checked map becomes the scalar map
     assert names(panel.ui.alsoExportSelector.checkedNodes()) == []
     assert not panel.ui.severalMapsLabel.visible
+    for _ in range(2):  # the scalar map checked in the list is unchecked at once (the list held it, then not)
+        click_in_list(panel.ui.alsoExportSelector, "MD")
+        assert names(panel.ui.alsoExportSelector.checkedNodes()) == []
+    assert panel.parameters.alsoExportVolumes == []
     assert panel.ui.previewLabel.text.startswith("Values 0 to 0.003 ")
     panel.ui.exportButton.click()
     (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
