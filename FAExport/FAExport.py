@@ -9,6 +9,8 @@ Console use::
     import FAExport
     result = FAExport.FAExportLogic().exportVolume(getNode("FA"), mode="mr+pm")
     print(result.summary())
+    # several maps as series of one study
+    result = FAExport.FAExportLogic().exportVolumes([getNode("FA"), getNode("MD")], mode="pm")
 
 Slicer imports every module file when it starts, so this file imports only what the module registry needs:
 numpy, pydicom and FAExportLib (the encoder) are imported where an export or a preview uses them.
@@ -104,6 +106,10 @@ class FAExportParameterNode:
     """The panel's state, saved with the scene."""
 
     inputVolume: vtkMRMLScalarVolumeNode
+    # Other maps exported with it as series of one study ("Also export"). A list of nodes is stored as parameterNodeWrapper's
+    # ListSerializer stores one (Slicer 5.12.3 Base/Python/slicer/parameterNodeWrapper/serializers.py: "<name>.len" and
+    # a node reference per element); synced in code: no GUI connector takes a list.
+    alsoExportVolumes: list[vtkMRMLScalarVolumeNode]
     sourceVolume: vtkMRMLScalarVolumeNode
     exportMode: ExportMode = ExportMode.MR
     scaleChoice: ScaleChoice = ScaleChoice.AUTO
@@ -163,6 +169,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         from FAExportSlicerLib.output_section import OutputSection
         from FAExportSlicerLib.quantity_section import QuantitySection
         from FAExportSlicerLib.send_section import SendSection
+        from FAExportSlicerLib.several_maps_section import SeveralMapsSection
         from FAExportSlicerLib.study_section import StudySection
 
         ScriptedLoadableModuleWidget.setup(self)
@@ -181,12 +188,14 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.quantitySection, self.studySection, self.encodingSection = QuantitySection(self.ui), StudySection(self.ui), EncodingSection(self.ui, self.logic)
         self.outputSection, self.sendSection = OutputSection(self.ui), SendSection(self.ui)
         self.quantitySection.populate()
+        self.severalMapsSection = SeveralMapsSection(self.ui, self.logic)  # after populate: it keeps the quantity list's first item
         self.populateSendDestinations()
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
         self.ui.showInBrowserButton.connect("clicked(bool)", self.onShowInBrowserButton)
         self.ui.quantityComboBox.connect("currentIndexChanged(int)", self.onQuantityComboBox)
+        self.ui.alsoExportSelector.connect("checkedNodesChanged()", self.onAlsoExportChanged)
         self.ui.outputFolderPathLineEdit.connect("currentPathChanged(QString)", self.onOutputFolderChanged)
         # An emptied field emits no currentPathChanged (CTK's validator ".+"): validInputChanged(false) is the only sign.
         self.ui.outputFolderPathLineEdit.connect("validInputChanged(bool)", self.onOutputFolderValidity)
@@ -276,6 +285,9 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onQuantityComboBox(self, index: int) -> None:
         self.quantitySection.choose(self._parameterNode, index)
 
+    def onAlsoExportChanged(self) -> None:
+        self.severalMapsSection.setChecked(self._parameterNode)
+
     def onOutputFolderChanged(self, path: str) -> None:
         self.outputSection.setFolder(self._parameterNode, path)
 
@@ -298,14 +310,23 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         parameters = self._parameterNode
         if parameters is None or self.ui is None:
             return
+        several, given = self.severalMapsSection, self.quantitySection.previewQuantity(parameters)
         self.outputSection.update(parameters)
         self.quantitySection.update(parameters)
+        several.update(parameters, given)
         self.studySection.update(parameters)
         self.sendSection.update(parameters)
-        text, reason = self.encodingSection.update(parameters, self.quantitySection.previewQuantity(parameters))
+        manyMaps = several.several(parameters)
+        text, reason = self.encodingSection.update(parameters, several.mainQuantity(parameters, given) if manyMaps else given)
+        encoding = self.encodingSection.options(parameters)
         if not reason:
             quantity, send = self.quantitySection, self.sendSection
-            reason = self.outputSection.problem(parameters) or quantity.missingCode(parameters) or quantity.problem(parameters) or send.problem(parameters)
+            reason = (
+                self.outputSection.problem(parameters) or quantity.missingCode(parameters) or quantity.problem(parameters, oneMap=not manyMaps)
+                or (several.problem(parameters, given, encoding) if manyMaps else "") or send.problem(parameters)
+            )  # fmt: skip
+        if text and manyMaps:
+            text = several.previewText(parameters, given, encoding, text)
         self.ui.previewLabel.text = text or ""
         self.ui.exportButton.enabled = not reason and not self._exporting
         self.ui.exportButton.toolTip = reason or _("Write the DICOM series; they appear complete or not at all.")
@@ -317,14 +338,17 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def exportOptions(self) -> FAExportOptions:
         """The logic's options for what the panel shows (the send destination included when sending)."""
         parameters = self._parameterNode
-        return FAExportOptions().updated(**{
+        options = {
             **self.encodingSection.options(parameters),
             "sourceVolumeNode": parameters.sourceVolume,
             **self.outputSection.options(parameters),
             **self.quantitySection.options(parameters),
             **self.sendSection.options(parameters),
             **self.studySection.options(parameters),
-        })
+        }
+        if self.severalMapsSection.several(parameters):
+            options = self.severalMapsSection.restricted(options)
+        return FAExportOptions().updated(**options)
 
     def onExportButton(self) -> None:
         if self._exporting:
@@ -345,7 +369,8 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 progress.open()  # modal: nothing else in Slicer (Export again, closing the scene) can run while the files are written
                 try:
                     options = self.exportOptions()
-                    result = self.logic.exportVolume(parameters.inputVolume, options, progressCallback=progress.report)
+                    volumes = self.severalMapsSection.volumes(parameters)
+                    result = self.logic.exportVolumes(volumes, options, progressCallback=progress.report)
                 except ExportCancelled:
                     self.ui.resultLabel.text = _("Export cancelled; nothing was written.")
                     return
@@ -416,6 +441,19 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
         """
         return export.exportNode(volumeNode, FAExportOptions.of(options, keywords))
 
+    def exportVolumes(self, volumeNodes: "list[vtkMRMLScalarVolumeNode]", options: FAExportOptions | None = None, **keywords) -> FAExportResult:
+        """Export several maps (e.g. FA, MD, AD, RD) as series of one study: one patient, study and frame of reference,
+        consecutive series numbers, each series written, verified and added as ``exportVolume`` does, all or none.
+
+        Each map is exported as its own quantity: its VoxelValueQuantity, else the one its name tells (FA, dti_MD,
+        T1map, ...), else ``quantity`` (which names the quantity of the maps that state none); refused when none says.
+        The maps join the subject-hierarchy study they sit under (refused when they sit under different ones).
+        ``metadata["series_description"]`` names one series and is refused; ``quantityCode`` is refused for maps of
+        several quantities, ``unit`` when every map's quantity has its own. Maps on different grids are fine: every
+        node is in the scene's one RAS space.
+        """
+        return export.exportNodes(volumeNodes, FAExportOptions.of(options, keywords))
+
     def sendSeries(self, exported: "FAExportResult | list[SeriesResult]", destination: "DimseDestination | StowDestination", progressCallback=None) -> "SendResult":
         """Send an earlier export's series, as written and verified, to an archive; one result per instance (to fall back
         when the archive refuses the Parametric Map, send with the export: ``exportVolume(..., sendTo=..., fallback="sc")``).
@@ -450,6 +488,8 @@ class FAExportTest(ScriptedLoadableModuleTest):
     def runTest(self):
         self.setUp()
         self.test_PanelExportsEveryMode()
+        self.setUp()
+        self.test_PanelExportsSeveralMapsAsOneStudy()
 
     def test_PanelExportsEveryMode(self):
         import numpy as np
@@ -482,3 +522,39 @@ class FAExportTest(ScriptedLoadableModuleTest):
             widget.cleanup()
             widget.parent.deleteLater()
         self.delayDisplay("FAExport panel test passed")
+
+    def test_PanelExportsSeveralMapsAsOneStudy(self):
+        """FA checked with MD under "Also export": two series of one study, each loaded back with its values."""
+        import numpy as np
+
+        import qt
+        from DICOMLib import DICOMUtils
+
+        values = {
+            "FA": np.linspace(0.0, 1.0, 6 * 7 * 8, dtype=np.float32).reshape(6, 7, 8),
+            "MD": np.linspace(0.0, 0.003, 5 * 7 * 8, dtype=np.float32).reshape(5, 7, 8),  # another grid: one scene, one space
+        }
+        nodes = {name: slicer.util.addVolumeFromArray(array, ijkToRAS=np.diag([0.9, 1.1, 2.0, 1.0]), name=name) for name, array in values.items()}
+        widget = FAExportWidget()
+        try:
+            parameters = widget._parameterNode
+            self.assertEqual(parameters.inputVolume, nodes["FA"])
+            widget.ui.alsoExportSelector.setCheckState(nodes["MD"], qt.Qt.Checked)
+            self.assertEqual(list(parameters.alsoExportVolumes), [nodes["MD"]])
+            self.assertFalse(widget.ui.seriesDescriptionLineEdit.enabled)
+            self.assertTrue(widget.ui.exportButton.enabled, widget.ui.disabledReasonLabel.text)
+            with DICOMUtils.TemporaryDICOMDatabase():
+                widget.ui.exportButton.click()
+                added = DICOMUtils.allSeriesUIDsInDatabase()
+                self.assertEqual(len(added), 2, widget.ui.resultLabel.text)
+                self.assertEqual(len({slicer.dicomDatabase.studyForSeries(seriesUID) for seriesUID in added}), 1)
+                for seriesUID in added:
+                    (loadedNodeID,) = DICOMUtils.loadSeriesByUID([seriesUID])
+                    loaded = slicer.util.arrayFromVolume(slicer.mrmlScene.GetNodeByID(loadedNodeID)).astype(np.float64)
+                    name = "FA" if loaded.shape == values["FA"].shape else "MD"
+                    bound = float(values[name].max()) / 32767 / 2 * 1.001
+                    self.assertLessEqual(float(np.abs(loaded - values[name]).max()), bound)
+        finally:
+            widget.cleanup()
+            widget.parent.deleteLater()
+        self.delayDisplay("FAExport several maps test passed")

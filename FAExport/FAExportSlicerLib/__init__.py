@@ -14,9 +14,9 @@ import sys
 
 # Every file of this package, each after those it imports: the order in which a reload must run them.
 MODULES = (
-    "i18n", "field_names", "options", "parameters", "requirements", "labels", "result", "database", "scene",
+    "i18n", "field_names", "options", "parameters", "requirements", "labels", "result", "database", "scene", "several_maps",
     "export", "without_application", "progress", "quantity_section", "study_section", "encoding_section",
-    "output_section", "send_section",
+    "output_section", "send_section", "several_maps_section",
 )  # fmt: skip
 
 

@@ -1,8 +1,9 @@
-"""One export from Slicer: a volume node and FAExportOptions in, FAExportLib's workflow (export, verify, send, fall
-back) run once, Slicer's DICOM database as the place each series is delivered to, an FAExportResult out.
+"""One export from Slicer: volume nodes (one, or several as series of one study) and FAExportOptions in, FAExportLib's
+workflow (export, verify, send, fall back) run once, Slicer's DICOM database as the place each series is delivered
+to, an FAExportResult out.
 
 The console, the panel, the batch script and the Export-to-DICOM dialog all come here through
-``FAExportLogic.exportVolume``. Errors raised here say their fields in the console's words (FAExportOptions' names);
+``FAExportLogic.exportVolume`` or ``exportVolumes``. Errors raised here say their fields in the console's words (FAExportOptions' names);
 the panel and the dialog render the same errors in theirs (``FAExportSlicerLib.field_names``).
 """
 
@@ -13,7 +14,7 @@ import tempfile
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from FAExportSlicerLib import database, scene
+from FAExportSlicerLib import database, scene, several_maps
 from FAExportSlicerLib.field_names import consoleLabel
 from FAExportSlicerLib.options import FAExportOptions
 from FAExportSlicerLib.requirements import ensureSendLibrary, slicerVersionProblem
@@ -38,29 +39,36 @@ def inConsoleWords():
 
 
 def exportNode(volumeNode, options: FAExportOptions) -> FAExportResult:
-    """Export ``volumeNode`` as ``options`` say (see FAExportOptions); FAExportError, with nothing written or added to
-    the database, when it cannot be done. A failed send raises nothing: the result's ``sendError`` says why.
+    """Export ``volumeNode`` as ``options`` say (see FAExportOptions): ``exportNodes`` with one node."""
+    return exportNodes([volumeNode], options)
+
+
+def exportNodes(volumeNodes, options: FAExportOptions) -> FAExportResult:
+    """Export the nodes as series of one study, as ``options`` say (see FAExportOptions and several_maps.py);
+    FAExportError, with nothing written or added to the database, when it cannot be done. A failed send raises
+    nothing: the result's ``sendError`` says why.
     """
     with inConsoleWords():
-        return _export(volumeNode, options)
+        return _export(volumeNodes, options)
 
 
-def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
-    from FAExportLib import Field, InputError, OutputError, export_and_send
-    from FAExportLib.workflow import check_send_request
+def _export(volumeNodes, options: FAExportOptions) -> FAExportResult:
+    from FAExportLib import Field, InputError, OutputError
+    from FAExportLib.workflow import check_send_request, export_maps_and_send
 
     problem = slicerVersionProblem()
     if problem:
         raise InputError(problem)
     if not (options.addToDatabase or options.outputFolder):
         raise OutputError("nothing to export to", remedy=("give ", Field("output_folder"), ", or ", Field("add_to_database", "True")))
-    check_send_request(options.mode, options.sendTo, options.fallback)  # export_and_send checks it too, but only after the library prompt below
+    check_send_request(options.mode, options.sendTo, options.fallback)  # export_maps_and_send checks it too, but only after the library prompt below
+    # The nodes are checked (kinds, quantities, one study) before a first export creates Slicer's DICOM database.
+    nodes = several_maps.checkedVolumes(volumeNodes)
+    libraryOptions = libraryExportOptions(nodes, options)
+    maps = several_maps.mapInputs(nodes, options)
     if options.sendTo is not None:
         ensureSendLibrary(options.sendTo)  # before exporting: asks to install pynetdicom, or explains
     slicerDatabase = database.openDicomDatabase() if options.addToDatabase else None
-    array = scene.voxelArray(volumeNode)
-    ijkToRAS = scene.worldIJKToRAS(volumeNode)
-    libraryOptions = libraryExportOptions(volumeNode, options)
 
     def deliver(series: "list[SeriesResult]") -> "list[SeriesResult]":
         """Into Slicer's database (which keeps its own copies), when asked; the series as they are stored there. Files
@@ -78,9 +86,8 @@ def _export(volumeNode, options: FAExportOptions) -> FAExportResult:
 
     workFolder = None if options.outputFolder else tempfile.mkdtemp(prefix="FAExport-")
     try:
-        delivery = export_and_send(
-            array,
-            ijkToRAS,
+        delivery = export_maps_and_send(
+            maps,
             options.outputFolder or workFolder,
             libraryOptions,
             destination=options.sendTo,
@@ -171,16 +178,18 @@ def exportFiles(logic, paths, options: FAExportOptions) -> "list[tuple[str, FAEx
     return outcomes
 
 
-def libraryExportOptions(volumeNode, options: FAExportOptions) -> "ExportOptions":
-    """FAExportLib's options for the node: its quantity (VoxelValueQuantity) unless one is given, the patient and
-    study of its subject-hierarchy study (unless told not to join it), the source series read from the database.
+def libraryExportOptions(volumeNodes: list, options: FAExportOptions) -> "ExportOptions":
+    """FAExportLib's options for the nodes: one node's quantity is the given one, else its own (VoxelValueQuantity),
+    else FA (several nodes each have their own: several_maps.mapQuantity); the patient and study of their
+    subject-hierarchy study (unless told not to join it); the source series read from the database.
     """
     from FAExportLib import ExportOptions
 
     quantity = options.quantity
-    if quantity is None and options.quantityCode is None:
-        quantity = scene.quantityOf(volumeNode) or "FA"
-    metadata = scene.exportMetadata(volumeNode, options.metadata, options.joinSubjectHierarchyStudy)
+    if len(volumeNodes) == 1 and quantity is None and options.quantityCode is None:
+        quantity = scene.quantityOf(volumeNodes[0]) or "FA"
+    studyVolume = several_maps.studyVolume(volumeNodes) if options.joinSubjectHierarchyStudy else volumeNodes[0]
+    metadata = scene.exportMetadata(studyVolume, options.metadata, options.joinSubjectHierarchyStudy)
     if options.laterality is not None:
         metadata = replace(metadata, laterality=options.laterality)
     return ExportOptions(

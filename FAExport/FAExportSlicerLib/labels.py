@@ -89,6 +89,7 @@ PANEL_FIELDS = {
     "patient_name": "patientNameLabel",
     "patient_id": "patientIDLabel",
     "study_description": "studyDescriptionLabel",
+    "source_dicom": "sourceVolumeLabel",
     "output_folder": "writeToFolderCheckBox",
     "add_to_database": "addToDatabaseCheckBox",
     "fallback": "sendFallbackLabel",

@@ -128,8 +128,11 @@ class QuantitySection:
             return _("Enter the quantity's code as VALUE,SCHEME,MEANING (e.g. 110808,DCM,Fractional Anisotropy).")
         return ""
 
-    def problem(self, parameters) -> str:
-        """The unit field's text when it is not a unit; for a Parametric Map, a quantity without code or unit."""
+    def problem(self, parameters, oneMap: bool = True) -> str:
+        """The unit field's text when it is not a unit; for a Parametric Map of one map, a quantity without code or unit.
+        With several maps (``oneMap`` False) each map's quantity is checked by the several maps' section; only a
+        typed code that is not one is refused here.
+        """
         from FAExportLib import FAExportError
         from FAExportLib.pm import check_quantity
         from FAExportLib.quantities import parse_unit
@@ -139,6 +142,12 @@ class QuantitySection:
                 parse_unit(parameters.quantityUnit)
             except ValueError as error:
                 return _("Cannot export: {error}").format(error=inPanelWords(self.ui, error))
+        if not oneMap:
+            try:
+                self.options(parameters)
+            except ValueError as error:
+                return _("Cannot export: {error}").format(error=inPanelWords(self.ui, error))
+            return ""
         if "pm" not in parameters.exportMode.value or parameters.inputVolume is None:
             return ""
         try:

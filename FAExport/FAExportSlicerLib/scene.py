@@ -114,6 +114,23 @@ EMPTY_STUDY_DESCRIPTION = "No study description"  # line 440
 JOIN_IDENTITY_FIELDS = ("patient_name", "patient_id", "study_instance_uid")
 
 
+def subjectHierarchyStudy(volumeNode: vtkMRMLScalarVolumeNode) -> "tuple[vtkMRMLSubjectHierarchyNode, int, str] | None":
+    """The DICOM study the volume sits under in the subject hierarchy: (subject hierarchy, study item, StudyInstanceUID),
+    or None when it sits under none (a study folder made by hand, without a UID, is none: there is nothing to join).
+    """
+    scene = volumeNode.GetScene()
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
+    if shNode is None:
+        return None
+    item = shNode.GetItemByDataNode(volumeNode)
+    constants = vtkMRMLSubjectHierarchyConstants
+    studyItem = shNode.GetItemAncestorAtLevel(item, constants.GetDICOMLevelStudy()) if item else 0
+    if not studyItem:
+        return None
+    studyUID = shNode.GetItemUID(studyItem, constants.GetDICOMUIDName()) or shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyInstanceUIDAttributeName())
+    return (shNode, studyItem, studyUID) if studyUID else None
+
+
 def subjectHierarchyMetadata(volumeNode: vtkMRMLScalarVolumeNode) -> dict:
     """Patient and study attributes of the DICOM study the volume sits under in the subject hierarchy (empty if none).
 
@@ -122,18 +139,10 @@ def subjectHierarchyMetadata(volumeNode: vtkMRMLScalarVolumeNode) -> dict:
     a file, the subject hierarchy's attributes, Slicer's placeholders read back as the empty values they stand for.
     Empty values are returned too: a joined study's empty PatientName or PatientID must not become FAExport's defaults.
     """
-    scene = volumeNode.GetScene()
-    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
-    if shNode is None:
+    study = subjectHierarchyStudy(volumeNode)
+    if study is None:
         return {}
-    item = shNode.GetItemByDataNode(volumeNode)
-    constants = vtkMRMLSubjectHierarchyConstants
-    studyItem = shNode.GetItemAncestorAtLevel(item, constants.GetDICOMLevelStudy()) if item else 0
-    if not studyItem:
-        return {}
-    studyUID = shNode.GetItemUID(studyItem, constants.GetDICOMUIDName()) or shNode.GetItemAttribute(studyItem, constants.GetDICOMStudyInstanceUIDAttributeName())
-    if not studyUID:
-        return {}  # a study folder made by hand, not from DICOM: nothing to join
+    shNode, studyItem, studyUID = study
     database = dicomDatabase()
     fromFiles = studyFileMetadata(database, shNode, studyItem, studyUID) if database is not None else None
     return fromFiles if fromFiles is not None else subjectHierarchyStudyAttributes(shNode, studyItem, studyUID)

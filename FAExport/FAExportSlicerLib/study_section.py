@@ -13,8 +13,10 @@ class StudySection:
         self.ui = ui
 
     def joinedStudy(self, parameters) -> dict:
-        """Patient and study the export joins: those of the source series, else of the map's own DICOM study."""
-        for volumeNode in (parameters.sourceVolume, parameters.inputVolume):
+        """Patient and study the export joins: those of the source series, else of the maps' DICOM study (the first
+        map's that sits under one, as the logic joins it).
+        """
+        for volumeNode in (parameters.sourceVolume, parameters.inputVolume, *parameters.alsoExportVolumes):
             if volumeNode is not None:
                 values = subjectHierarchyMetadata(volumeNode)
                 if values:

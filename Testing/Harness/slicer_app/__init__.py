@@ -1,7 +1,7 @@
 """A small Slicer application for tests: real Qt (PyQt5, offscreen) + real MRML (PyPI slicer-core), no Slicer.
 
 ``install()`` makes ``import qt``, ``import ctk``, ``slicer.app``, ``slicer.mrmlScene``, ``slicer.modules``,
-``slicer.qMRMLWidget``, ``slicer.qMRMLNodeComboBox``, and the submodules ``slicer.i18n``, ``slicer.packaging``,
+``slicer.qMRMLWidget``, ``slicer.qMRMLNodeComboBox``, ``slicer.qMRMLCheckableNodeComboBox``, and the submodules ``slicer.i18n``, ``slicer.packaging``,
 ``slicer.ScriptedLoadableModule`` and ``slicer.parameterNodeWrapper`` behave as a scripted module sees them inside
 Slicer 5.12, so that the module's unmodified ``.py`` and ``.ui`` run: ``loadModule(path)`` discovers a module file
 as Slicer does (module class -> ``slicer.modules.<name>``, ``slicer.modules.<Name>Instance``), and
@@ -111,6 +111,7 @@ def install():
     slicer.mrmlScene = slicer.vtkMRMLScene()
     slicer.qMRMLWidget = qmrml.qMRMLWidget
     slicer.qMRMLNodeComboBox = qmrml.qMRMLNodeComboBox
+    slicer.qMRMLCheckableNodeComboBox = qmrml.qMRMLCheckableNodeComboBox
     global qSlicerScriptedLoadableModuleWidget
     qSlicerScriptedLoadableModuleWidget = _scriptedModuleWidgetClass(slicer, qmrml)
     slicer.qSlicerScriptedLoadableModuleWidget = qSlicerScriptedLoadableModuleWidget
@@ -149,7 +150,7 @@ def uninstall() -> None:
     if not _installed:
         return
     slicer = _installed.pop("slicer")
-    for name in ("app", "mrmlScene", "modules", "selfTests", "qMRMLWidget", "qMRMLNodeComboBox", "qSlicerScriptedLoadableModuleWidget", "dicomDatabase", "dicomDatabaseDirectorySettingsKey", *_SUBMODULES):
+    for name in ("app", "mrmlScene", "modules", "selfTests", "qMRMLWidget", "qMRMLNodeComboBox", "qMRMLCheckableNodeComboBox", "qSlicerScriptedLoadableModuleWidget", "dicomDatabase", "dicomDatabaseDirectorySettingsKey", *_SUBMODULES):
         if name in vars(slicer):
             delattr(slicer, name)
     for name in ("slicer.modules", *(f"slicer.{submodule}" for submodule in _SUBMODULES)):

@@ -75,7 +75,8 @@ def test_every_parameter_has_a_widget_in_the_ui_and_every_bound_widget_a_paramet
     # quantity's combo is filled from FAExportLib at setup (not importable when Slicer starts), so the panel syncs it in code.
     # outputFolder is a str synced in code (a Path parameter shows "." in the empty ctkPathLineEdit).
     # sendDestination's combo lists the DICOM module's servers, read from Slicer's settings when the panel opens.
-    synced_in_code = {"quantity", "outputFolder", "sendDestination"}
+    # alsoExportVolumes is a list of nodes, which no GUI connector of parameterNodeWrapper takes.
+    synced_in_code = {"quantity", "outputFolder", "sendDestination", "alsoExportVolumes"}
     assert bound == parameter_names() - synced_in_code
     source = (MODULE / "FAExport.py").read_text()
     assert 'self.ui.quantityComboBox.connect("currentIndexChanged(int)", self.onQuantityComboBox)' in source

@@ -9,7 +9,12 @@ widget's changes back (a validator's error then propagates out of the widget's s
 widgets on every ModifiedEvent of the node; ``disconnectGui(tag)``; ``AddObserver``/``RemoveObserver`` forward to the
 node. Connectors are chosen by exact widget type as Slicer's are (``type(widget) == qt.QDoubleSpinBox`` ...); the
 float connector sets the spin box range from ``WithinRange`` (overriding the ``.ui``), unbounded without one.
-Not modelled: parameter packs, caching, ``Default``/``Choice`` GUIs beyond the combo box, GUI creation.
+``list[X]`` fields as serializers.py's ListSerializer stores them: the length in the parameter ``<name>.len``, each
+element as an X field named ``<name>.<index>`` (a node as the node reference of that role, with an empty parameter of
+that name, as NodeSerializer writes it), elements beyond a shorter list removed; one write is one ModifiedEvent
+(slicer.util.NodeModify); a node removed from the scene reads as None. No GUI connector takes a list.
+Not modelled: parameter packs, caching, ``Default``/``Choice`` GUIs beyond the combo box, GUI creation, and the
+ObservedList a list field reads as in Slicer (here a plain list: assign the whole list to change it).
 """
 
 import enum
@@ -71,14 +76,50 @@ def _isNodeType(datatype) -> bool:
     return isinstance(datatype, type) and issubclass(datatype, slicer.vtkMRMLNode)
 
 
+def _listElement(datatype):
+    """The element annotation of ``list[X]``, or None for any other type."""
+    return typing.get_args(datatype)[0] if typing.get_origin(datatype) is list else None
+
+
 class _Field:
     def __init__(self, name, annotation, default):
         self.name = name
         self.type, self.annotations = _split(annotation)
         self.validators = [a for a in self.annotations if isinstance(a, Validator)]
         self.default = default
+        self.element = _listElement(self.type)
+
+    def isIn(self, node) -> bool:
+        names = node.GetParameterNames() or ()
+        return f"{self.name}.len" in names if self.element is not None else self.name in names
+
+    def _elementField(self, index: int) -> "_Field":
+        return _Field(f"{self.name}.{index}", self.element, None)
+
+    def _length(self, node) -> int:
+        return int(node.GetParameter(f"{self.name}.len")) if self.isIn(node) else 0
+
+    def _readList(self, node) -> list:
+        return [self._elementField(index).read(node) for index in range(self._length(node))]
+
+    def _writeList(self, node, values) -> None:
+        """ListSerializer.write: each element, the new length, then the elements beyond it removed; one ModifiedEvent."""
+        values = list(values)
+        wasModifying = node.StartModify()
+        try:
+            oldLength = self._length(node)
+            for index, value in enumerate(values):
+                self._elementField(index).write(node, value)
+            node.SetParameter(f"{self.name}.len", str(len(values)))
+            for index in range(len(values), oldLength):
+                node.UnsetParameter(f"{self.name}.{index}")
+                node.RemoveNodeReferenceIDs(f"{self.name}.{index}")
+        finally:
+            node.EndModify(wasModifying)
 
     def read(self, node):
+        if self.element is not None:
+            return self._readList(node)
         if _isNodeType(self.type):
             return node.GetNodeReference(self.name)
         if not node.GetParameterNames() or self.name not in node.GetParameterNames():
@@ -93,9 +134,13 @@ class _Field:
     def write(self, node, value) -> None:
         for validator in self.validators:
             validator.validate(value)
-        if _isNodeType(self.type):
+        if self.element is not None:
+            self._writeList(node, value)
+        elif _isNodeType(self.type):
             if value is not None and not isinstance(value, self.type):
                 raise ValueError(f"Expected type {self.type.__name__}, got {type(value).__name__}")
+            if "." in self.name:  # a list element: NodeSerializer.write also sets an empty parameter of its name
+                node.SetParameter(self.name, "")
             node.SetNodeReferenceID(self.name, value.GetID() if value is not None else None)
         elif isinstance(value, enum.Enum):
             node.SetParameter(self.name, value.name)
@@ -165,7 +210,7 @@ class _Wrapper:
         object.__setattr__(self, "_nextTag", 0)
         object.__setattr__(self, "_updatingGui", False)
         for field in self._fields.values():
-            if not _isNodeType(field.type) and field.name not in (parameterNode.GetParameterNames() or ()):
+            if not _isNodeType(field.type) and not field.isIn(parameterNode):
                 field.write(parameterNode, field.default)
 
     def __getattr__(self, name):
@@ -256,6 +301,8 @@ def parameterNodeWrapper(classtype=None):
                     default = next(iter(baseType))
                 if default is None and baseType in (pathlib.Path,):
                     default = pathlib.Path()
+                if default is None and _listElement(baseType) is not None:
+                    default = []
             fields[name] = _Field(name, annotation, default)
         namespace = {"_fields": fields, "__doc__": cls.__doc__, "__module__": cls.__module__, "__qualname__": cls.__qualname__}
         namespace.update({k: v for k, v in vars(cls).items() if callable(v) and not k.startswith("__")})
