@@ -14,28 +14,13 @@ import pydicom
 import pytest
 from conftest import GEOMETRIES, map_values, write_volume
 from readers import compare, read_simpleitk
-from slicer_standins import ctkDICOMDatabase
+from test_console_logic import database, scene  # noqa: F401 (the fixtures of the console's tests)
 
 import slicer
 from FAExportLib import InputError, OutputError
 
 PATIENT = {"DICOM.PatientName": "Doe^Jane", "DICOM.PatientID": "MRN-0042", "DICOM.PatientSex": "F", "DICOM.PatientBirthDate": "19700101"}
 STUDY_UID, OTHER_STUDY_UID = "1.2.826.0.1.3680043.8.498.21", "1.2.826.0.1.3680043.8.498.31"
-
-
-@pytest.fixture
-def scene():
-    scene = slicer.vtkMRMLScene()
-    yield scene
-    scene.Clear(True)
-
-
-@pytest.fixture
-def database(tmp_path, monkeypatch):
-    """Slicer's DICOM database, as the DICOM module makes it available: ``slicer.dicomDatabase``."""
-    standIn = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
-    monkeypatch.setattr(slicer, "dicomDatabase", standIn, raising=False)
-    return standIn
 
 
 def load_named_map(tmp_path: Path, scene, file_name: str, geometry_name: str, kind: str):
