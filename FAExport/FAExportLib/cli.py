@@ -247,15 +247,13 @@ def run_export(args: argparse.Namespace, destination=None, on_exported=None) -> 
     quantity, the NIfTI transform used). ``on_exported(result)`` is called once the export is written, before
     anything is sent.
     """
-    from .pipeline import MapInput
     from .volume_files import read_volume_file
 
     quantities = input_quantities(args.inputs, args.quantity)
     maps, inputs_json = [], []
     for path, quantity in zip(args.inputs, quantities, strict=True):
         volume = read_volume_file(path)
-        space = volume.transform.space if volume.transform is not None else None
-        maps.append(MapInput(volume.array, volume.ijk_to_ras, name=path, quantity=quantity, space=space, input_warnings=volume.warnings))
+        maps.append(volume.map_input(path, quantity))
         inputs_json.append({"input": path, "quantity": quantity, "input_transform": volume.transform.to_json() if volume.transform is not None else None})
     delivery = export_maps_and_send(
         maps,

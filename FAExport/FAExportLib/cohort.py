@@ -173,12 +173,7 @@ def _maps(job: SubjectJob, quantity: str | None) -> list[MapInput]:
     from .map_names import quantity_from_file_name
     from .volume_files import read_volume_file
 
-    maps = []
-    for item in job.maps:
-        volume = read_volume_file(item.path)
-        space = volume.transform.space if volume.transform is not None else None
-        maps.append(MapInput(volume.array, volume.ijk_to_ras, name=str(item.path), quantity=item.quantity or quantity or quantity_from_file_name(item.path), space=space, input_warnings=volume.warnings))
-    return maps
+    return [read_volume_file(item.path).map_input(str(item.path), item.quantity or quantity or quantity_from_file_name(item.path)) for item in job.maps]
 
 
 def _options(job: SubjectJob, settings: CohortSettings) -> ExportOptions:

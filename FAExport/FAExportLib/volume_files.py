@@ -12,10 +12,14 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .pipeline import MapInput
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -66,6 +70,15 @@ class VolumeFile:
     ijk_to_ras: np.ndarray
     transform: TransformChoice | None = None  # NIfTI only
     warnings: list[str] = field(default_factory=list)
+
+    def map_input(self, name: str, quantity: str | None) -> "MapInput":
+        """The volume as one map of an export: its space is the one its NIfTI header states (None for NRRD), and the
+        reader's warnings go in front of the export's.
+        """
+        from .pipeline import MapInput
+
+        space = self.transform.space if self.transform is not None else None
+        return MapInput(self.array, self.ijk_to_ras, name=name, quantity=quantity, space=space, input_warnings=self.warnings)
 
 
 def read_volume(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
