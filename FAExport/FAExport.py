@@ -124,6 +124,7 @@ class FAExportParameterNode:
     seriesNumber: Annotated[int, WithinRange(0, 99999)] = 0
     replaceNonFinite: bool = False  # export NaN/infinite voxels as 0 (else they block the export)
     plainIntegers: bool = False  # mr/sc: stored = round(value x scale), RescaleSlope 1
+    navigationProfile: bool = False  # MR for navigation systems and web viewers (FAExportLib/navigation.py); the mode is MR then
     allowCoarseScale: bool = False  # export with a scale the preview refuses as too coarse for the values
     laterality: Laterality = Laterality.NONE
     addToDatabase: bool = True
@@ -431,7 +432,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> str:
         """The preview as the panel shows it: value range, stored integers, worst-case error, one line per warning."""
         options = FAExportOptions.of(options, keywords)
-        return labels.previewText(self.preview(volumeNode, options), options.mode, options.plainIntegers and options.mode != "pm")
+        return labels.previewText(self.preview(volumeNode, options), options.mode, (options.plainIntegers and options.mode != "pm") or bool(options.profile), options.profile)
 
     def exportVolume(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
         """Export ``volumeNode`` into Slicer's DICOM database and/or a folder, and send it if asked (FAExportOptions).
