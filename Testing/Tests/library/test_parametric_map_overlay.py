@@ -203,7 +203,7 @@ def test_resampled_onto_the_source_grid_the_map_is_overlay_ready_with_simpleitks
     change = series["resampling_change"]
     assert 0.0 < change < 0.2
     assert report["warnings"] == [
-        f"{fa} resampled onto the source series' grid (8 x 14 x 15 voxels) by trilinear interpolation, which changes values by up to {change:.6g} from the map's nearest voxel"
+        f"{fa} resampled onto the source series' grid (8 x 14 x 15 voxels) by trilinear interpolation, which changes values by up to {change:.6g} from the map's nearest voxel",
     ]
     (path,) = series_files(series)
     ds = pydicom.dcmread(str(path))
@@ -234,13 +234,14 @@ def test_resampling_needs_a_source_and_a_regular_one(tmp_path):
         "faexport: error: --resample-to-source resamples the map onto the grid of the series it was computed from, and none is given; give it with --source-dicom\n",
     )
     source = source_series(tmp_path, GRID.affine)
-    (next(iter(sorted(source.iterdir())))).unlink()  # a slice missing: positions no longer evenly spaced
     files = sorted(source.iterdir())
-    files[len(files) // 2].unlink()
+    files[len(files) // 2].unlink()  # a slice missing in the middle: positions no longer evenly spaced
     result = run_cli("export", str(fa), str(tmp_path / "out"), "--mode", "pm", "--source-dicom", str(source), "--resample-to-source")
     assert (result.returncode, result.stderr) == (
         1,
-        "faexport: error: the source series cannot be a grid to resample onto: its slices are not evenly spaced; give a series of evenly spaced "
-        "single-frame images as --source-dicom, or leave --resample-to-source out\n",
+        (
+            "faexport: error: the source series cannot be a grid to resample onto: its slices are not evenly spaced; give a series of evenly spaced "
+            "single-frame images as --source-dicom, or leave --resample-to-source out\n"
+        ),
     )
     assert not (tmp_path / "out").exists()
