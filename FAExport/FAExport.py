@@ -111,6 +111,7 @@ class FAExportParameterNode:
     # a node reference per element); synced in code: no GUI connector takes a list.
     alsoExportVolumes: list[vtkMRMLScalarVolumeNode]
     sourceVolume: vtkMRMLScalarVolumeNode
+    resampleToSource: bool = False  # resample the map onto the source series' grid first (a Parametric Map OHIF can overlay)
     exportMode: ExportMode = ExportMode.MR
     scaleChoice: ScaleChoice = ScaleChoice.AUTO
     customScale: Annotated[float, WithinRange(*CUSTOM_SCALE_RANGE)] = 1000.0
@@ -315,6 +316,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.outputSection.update(parameters)
         self.quantitySection.update(parameters)
         several.update(parameters, given)
+        self.ui.resampleToSourceCheckBox.enabled = parameters.sourceVolume is not None
         self.studySection.update(parameters)
         self.sendSection.update(parameters)
         manyMaps = several.several(parameters)
@@ -342,6 +344,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         options = {
             **self.encodingSection.options(parameters),
             "sourceVolumeNode": parameters.sourceVolume,
+            "resampleToSource": parameters.resampleToSource and parameters.sourceVolume is not None,
             **self.outputSection.options(parameters),
             **self.quantitySection.options(parameters),
             **self.sendSection.options(parameters),

@@ -173,6 +173,7 @@ def preview(
     mode: str = "mr",
     ijk_to_ras=None,
     source: SourceSeries | None = None,
+    resample_to_source: bool = False,
 ) -> Preview:
     """Check the values and choose the (int16) rescale, or the plain-integer factor, without writing anything: the
     same refusals (clipping, a coarse scale) and warnings (values outside what ``quantity`` means, a coarse scale
@@ -181,7 +182,7 @@ def preview(
     navigation factor of ``quantity`` (FA when None), refused as the export refuses it: another ``mode`` than mr, a unit
     unknown, and (given ``ijk_to_ras``) non-square in-plane pixels. The preview's ``reader_traps`` are every encoding's
     at this scale (one scan serves every mode); a Parametric Map's overlay on ``source`` is judged when ``ijk_to_ras``
-    is given.
+    is given, and ready with ``resample_to_source`` (whose source is refused as the export refuses it).
     """
     array = checked_array(array, replace_nonfinite)
     value_range = ValueRange.of(array)
@@ -201,7 +202,11 @@ def preview(
         notes.append(value_checks.meaning_warning(array, value_range, resolved))
     window = mr_window(default_window(resolved, array), rescale)
     geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape) if ijk_to_ras is not None else None
-    problem = overlay.match(geometry, source).problem if geometry is not None or source is None else None
+    if resample_to_source:
+        source_grid(source)  # refused here as the export refuses it; the map will then be on the source's grid
+        problem = None
+    else:
+        problem = overlay.match(geometry, source).problem if geometry is not None or source is None else None
     traps = {encoding: reader_traps.assess(encoding, rescale, window if encoding != "pm" else None, problem) for encoding in ENCODERS}
     return Preview(value_range, rescale, [note for note in notes if note], traps)
 
@@ -423,11 +428,16 @@ def export_volumes(
     return ExportResult([_result(*item) for item in zip(plans, staged, bounds, inputs, changes, strict=True)], notes)
 
 
-def resampled_onto_source(maps: Sequence[MapInput], source: SourceSeries | None) -> list[MapInput]:
-    """Each map resampled onto the source series' grid, with a warning that says what interpolation changed."""
+def source_grid(source: SourceSeries | None) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The grid ``resample_to_source`` resamples onto; InputError without a source, or with one that is no regular grid."""
     if source is None:
         raise InputError(Field("resample_to_source"), " resamples the map onto the grid of the series it was computed from, and none is given", remedy=("give it with ", Field("source_dicom")))
-    grid, shape = resampling.source_grid(source)
+    return resampling.source_grid(source)
+
+
+def resampled_onto_source(maps: Sequence[MapInput], source: SourceSeries | None) -> list[MapInput]:
+    """Each map resampled onto the source series' grid, with a warning that says what interpolation changed."""
+    grid, shape = source_grid(source)
     resampled = []
     for item in maps:
         done = resampling.resample(checked_array(item.array), item.ijk_to_ras, grid, shape)

@@ -93,9 +93,10 @@ class EncodingSection:
         profile = "navigation" if parameters.navigationProfile else None
         matrix = volumeNode.GetMTime()  # the grid (square pixels for the profile) changes the node's modified time
         source = parameters.sourceVolume
+        resample = parameters.resampleToSource and source is not None
         key = (
             volumeNode.GetID(), voxelsTime, matrix, self.mode(parameters), self.scale(parameters), replacement, plainIntegers, str(quantity), allowCoarse, profile,
-            source.GetID() if source is not None else None, volumeFile(volumeNode),
+            source.GetID() if source is not None else None, resample, volumeFile(volumeNode),
         )  # fmt: skip
         if key != self.previewKey:
             from FAExportLib import CoarseScaleError, FAExportError
@@ -107,6 +108,7 @@ class EncodingSection:
                 checked = self.logic.preview(
                     volumeNode, mode=mode, scale=self.scale(parameters), replaceNonFinite=replacement,
                     allowCoarseScale=allowCoarse, quantity=quantity, plainIntegers=plainIntegers, profile=profile, sourceVolumeNode=source,
+                    resampleToSource=resample,
                 )
                 text = previewText(checked, mode, plainIntegers or bool(profile), profile, trapDetails=False)
                 trapLines = trapsTooltip(checked, mode)

@@ -126,7 +126,8 @@ def previewNode(volumeNode, options: FAExportOptions) -> "Preview":
             profile=options.profile,
             mode=options.mode,
             ijk_to_ras=scene.worldIJKToRAS(volumeNode) if options.profile or "pm" in options.mode else None,
-            source=scene.sourceSeries(options.sourceVolumeNode, options.sourceSeriesInstanceUID) if "pm" in options.mode else None,
+            source=scene.sourceSeries(options.sourceVolumeNode, options.sourceSeriesInstanceUID) if "pm" in options.mode or options.resampleToSource else None,
+            resample_to_source=options.resampleToSource,
         )
 
 

@@ -118,6 +118,7 @@ PANEL_FIELDS = {
     "patient_id": "patientIDLabel",
     "study_description": "studyDescriptionLabel",
     "source_dicom": "sourceVolumeLabel",
+    "resample_to_source": "resampleToSourceCheckBox",
     "output_folder": "writeToFolderCheckBox",
     "add_to_database": "addToDatabaseCheckBox",
     "fallback": "sendFallbackLabel",

@@ -142,3 +142,53 @@ def test_dialog_offers_the_navigation_row_with_its_traps_and_writes_it(tmp_path,
     assert slopes == {("1", 1.0 / 10000.0)}
     assert compare(np.rint(values.astype(np.float64) * 10000.0), affine, read).max_value_error == 0.0
     assert GEOMETRIES["axial"].shape[2] == len(files)
+
+
+def test_panel_offers_resampling_only_with_a_source_and_names_it_in_its_words(slicer, panel, tmp_path):
+    """The checkbox under "Computed from" is enabled only once a source volume is chosen; the logic's refusal without a
+    source names the panel's fields.
+    """
+    node, _, _ = load_map(slicer, tmp_path, "axial", name="FA")
+    assert not panel.ui.resampleToSourceCheckBox.enabled
+    panel.ui.resampleToSourceCheckBox.checked = True
+    assert panel.parameters.resampleToSource
+    assert panel.widget.exportOptions().resampleToSource is False  # no source chosen: nothing to resample onto
+    from FAExportSlicerLib.labels import inPanelWords
+
+    with pytest.raises(InputError) as refused:
+        FAExportLogic().preview(node, mode="pm", resampleToSource=True)
+    assert inPanelWords(panel.ui, refused.value) == (
+        '"Resample onto its grid" resamples the map onto the grid of the series it was computed from, and none is given; give it with "Computed from"'
+    )
+
+
+def test_panel_resamples_the_map_onto_its_source_and_the_parametric_map_references_each_source_image(slicer, panel, tmp_path):
+    """FA on a 1 x 1 x 1.5 mm grid computed from a b0 on another grid, chosen as "Computed from" with resampling ticked:
+    the Parametric Map in Slicer's database has the b0's grid and each frame names the b0 image at its position.
+    """
+    import FAExport
+    from slicer_harness.conftest import written_files
+    from test_source_series import dwi_loaded_like_slicerdmri
+
+    source, _, _ = load_map(slicer, tmp_path, "anisotropic", name="b0")
+    sourceSeries = FAExport.FAExportLogic().exportVolume(source, mode="mr", quantity="DWI", metadata={"patient_name": "Doe^Jane", "patient_id": "MRN-7"}).series[0]
+    at_position = {}
+    for path in sourceSeries.files:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        at_position[tuple(round(float(v), 3) for v in ds.ImagePositionPatient)] = ds.SOPInstanceUID
+    dwi = dwi_loaded_like_slicerdmri(slicer, tmp_path, slicer.mrmlScene, sourceSeries.series_instance_uid, list(at_position.values()))
+    node, _, _ = load_map(slicer, tmp_path, "axial", name="FA")
+    panel.ui.inputVolumeSelector.setCurrentNode(node)
+    panel.ui.sourceVolumeSelector.setCurrentNode(dwi)
+    assert panel.ui.resampleToSourceCheckBox.enabled
+    panel.ui.resampleToSourceCheckBox.checked = True
+    choose(panel.ui.exportModeComboBox, "Parametric Map")
+    assert "OHIF" not in panel.ui.previewLabel.text  # on the source's grid once resampled: no overlay trap
+    panel.ui.exportButton.click()
+    assert "resampled onto the source series' grid (14 x 18 x 10 voxels) by trilinear interpolation" in panel.ui.resultLabel.text, panel.ui.resultLabel.text
+    ((file,),) = [files for sop, files in written_files(slicer).items() if sop == "1.2.840.10008.5.1.4.1.1.30"]
+    ds = pydicom.dcmread(file)
+    assert (ds.Columns, ds.Rows, int(ds.NumberOfFrames)) == (14, 18, 10)
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        position = tuple(round(float(v), 3) for v in frame.PlanePositionSequence[0].ImagePositionPatient)
+        assert frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID == at_position[position]
