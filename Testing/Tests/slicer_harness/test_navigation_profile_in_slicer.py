@@ -168,6 +168,7 @@ def test_panel_resamples_the_map_onto_its_source_and_the_parametric_map_referenc
     """
     import FAExport
     from slicer_harness.conftest import written_files
+
     from test_source_series import dwi_loaded_like_slicerdmri
 
     source, _, _ = load_map(slicer, tmp_path, "anisotropic", name="b0")
