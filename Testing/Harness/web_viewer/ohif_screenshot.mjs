@@ -2,12 +2,17 @@
 // Open a study in a served OHIF viewer with Debian's headless Chromium (driven by playwright-core), wait until its
 // viewports have drawn, save a screenshot and print what each viewport's canvas shows, as JSON.
 //
-//   node ohif_screenshot.mjs VIEWER_URL SCREENSHOT.png [TIMEOUT_SECONDS]
+//   node ohif_screenshot.mjs VIEWER_URL SCREENSHOT.png [TIMEOUT_SECONDS [THUMBNAIL_TEXT]]
 //
 // VIEWER_URL: e.g. http://127.0.0.1:PORT/viewer?StudyInstanceUIDs=1.2.3 (OHIF's longitudinal mode).
-// Output: {viewports: [{width, height, nonBlack, distinctGrays, maxGray, meanGray}], errors: [...], console: [...]}
-// where the numbers are from the viewport's 2D canvas (cornerstone copies each WebGL render onto it), pixels
-// counted as non-black when any channel is above 8.
+// THUMBNAIL_TEXT: once the first series is drawn, double-click the study browser's thumbnail whose text holds it
+// (e.g. 'PMAP': OHIF then loads a Parametric Map over its referenced series) and wait for the viewport again.
+// Output: {viewports: [{width, height, nonBlack, colored, distinctGrays, maxGray, meanGray}], overlay: the text
+// OHIF writes over the viewport (series description, W/L, image number), notifications: OHIF's pop-up messages,
+// thumbnails: the study browser's thumbnail texts, before: viewports/overlay/notifications before the double-click,
+// errors: uncaught page errors, console: console errors and warnings}. The numbers are the viewport's 2D canvas
+// (cornerstone copies each WebGL render onto it): non-black = a channel above 8, colored = channels differing by
+// more than 30 (a colour map, not gray), distinctGrays = distinct values of the brightest channel.
 //
 // Chromium: /usr/bin/chromium (Debian package chromium; CHROMIUM overrides), headless, on a new user data dir,
 // with no network use of its own. SwiftShader gives it WebGL without a GPU (--enable-unsafe-swiftshader: Chromium
@@ -18,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [url, screenshot, timeoutText = '120'] = process.argv.slice(2);
+const [url, screenshot, timeoutText = '120', thumbnailText] = process.argv.slice(2);
 if (!url || !screenshot) {
   console.error('usage: node ohif_screenshot.mjs VIEWER_URL SCREENSHOT.png [TIMEOUT_SECONDS]');
   process.exit(2);
@@ -35,18 +40,58 @@ function measureViewports() {
     const { width, height } = canvas;
     const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
     let nonBlack = 0;
+    let colored = 0;
     let maxGray = 0;
     let sum = 0;
     const grays = new Set();
     for (let offset = 0; offset < data.length; offset += 4) {
       const gray = Math.max(data[offset], data[offset + 1], data[offset + 2]);
       if (gray > 8) nonBlack += 1;
+      if (gray - Math.min(data[offset], data[offset + 1], data[offset + 2]) > 30) colored += 1;
       maxGray = Math.max(maxGray, gray);
       sum += gray;
       grays.add(gray);
     }
-    return { width, height, nonBlack, distinctGrays: grays.size, maxGray, meanGray: sum / (width * height) };
+    return { width, height, nonBlack, colored, distinctGrays: grays.size, maxGray, meanGray: sum / (width * height) };
   });
+}
+
+/** In the page: OHIF's texts over the viewports and its pop-up notifications. */
+function readTexts() {
+  const text = (element) => element.innerText.replace(/\s+/g, ' ').trim();
+  return {
+    overlay: Array.from(document.querySelectorAll('[data-cy^="viewport-overlay"]')).map(text).filter(Boolean),
+    notifications: Array.from(document.querySelectorAll('[data-sonner-toast], [role="alert"], [role="status"]')).map(text).filter(Boolean),
+  };
+}
+
+/** In the page: the texts of the study browser's thumbnails (modality, description, series number). */
+function readThumbnails() {
+  return Array.from(document.querySelectorAll('[data-cy^="study-browser-thumbnail"]')).map((element) => element.innerText.replace(/\s+/g, ' ').trim());
+}
+
+/** Wait until a viewport canvas has something drawn and looks the same twice a second apart (loading done). */
+async function waitForDrawnViewports(page, timeout, previous = null) {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  let viewports = [];
+  while (Date.now() < deadline) {
+    await page.waitForTimeout(1000);
+    viewports = await page.evaluate(measureViewports);
+    const now = JSON.stringify(viewports);
+    if (viewports.some((viewport) => viewport.nonBlack > 0) && now === last && now !== previous) break;
+    last = now;
+  }
+  return viewports;
+}
+
+/** OHIF's first-visit tour (a shepherd.js modal) covers the page and takes the clicks: skip it. */
+async function skipTour(page) {
+  const skip = page.getByText('Skip all');
+  if (await skip.count()) {
+    await skip.first().click();
+    await page.waitForTimeout(300);
+  }
 }
 
 async function main() {
@@ -63,22 +108,27 @@ async function main() {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (error) => errors.push(String(error)));
     page.on('console', (message) => {
-      if (['error', 'warning'].includes(message.type())) messages.push(`${message.type()}: ${message.text()}`.slice(0, 400));
+      if (['error', 'warning'].includes(message.type()) && !message.text().includes('willReadFrequently')) messages.push(`${message.type()}: ${message.text()}`.slice(0, 400));
     });
     await page.goto(url, { waitUntil: 'load', timeout });
-    // Drawn = a viewport canvas with something on it, unchanged over two looks a second apart (loading done).
-    const deadline = Date.now() + timeout;
-    let last = '';
-    let viewports = [];
-    while (Date.now() < deadline) {
+    let viewports = await waitForDrawnViewports(page, timeout);
+    await skipTour(page);
+    const before = { viewports, ...(await page.evaluate(readTexts)) };
+    if (thumbnailText) {
+      const thumbnail = page.locator('[data-cy^="study-browser-thumbnail"]').filter({ hasText: thumbnailText });
+      if ((await thumbnail.count()) === 0) {
+        throw new Error(`no study browser thumbnail holds the text ${JSON.stringify(thumbnailText)}; thumbnails: ${JSON.stringify(await page.evaluate(readThumbnails))}`);
+      }
+      await thumbnail.first().dblclick();
+      // An overlay that is never drawn leaves the canvas as it was: wait at most a third of the time for a change.
+      viewports = await waitForDrawnViewports(page, timeout / 3, JSON.stringify(viewports));
       await page.waitForTimeout(1000);
       viewports = await page.evaluate(measureViewports);
-      const now = JSON.stringify(viewports);
-      if (viewports.some((viewport) => viewport.nonBlack > 0) && now === last) break;
-      last = now;
     }
     await page.screenshot({ path: screenshot });
-    process.stdout.write(JSON.stringify({ viewports, errors, console: messages.slice(0, 50) }) + '\n');
+    const texts = await page.evaluate(readTexts);
+    const thumbnails = await page.evaluate(readThumbnails);
+    process.stdout.write(JSON.stringify({ viewports, ...texts, thumbnails, before, errors, console: messages.slice(0, 50) }) + '\n');
   } finally {
     await context.close();
     rmSync(userDataDir, { recursive: true, force: true });
