@@ -162,7 +162,8 @@ class OhifServer:
 
 def ohif_screenshot(url: str, screenshot: Path, *, open_thumbnail: str | None = None, timeout: float = 120) -> dict:
     """Open ``url`` in headless Chromium, optionally double-click the study browser's thumbnail whose text holds
-    ``open_thumbnail``, save ``screenshot``; return what each viewport shows (see ohif_screenshot.mjs)."""
+    ``open_thumbnail``, save ``screenshot``; return what each viewport shows (see ohif_screenshot.mjs).
+    """
     arguments = [url, str(screenshot), str(int(timeout))]
     if open_thumbnail is not None:
         arguments.append(open_thumbnail)

@@ -9,7 +9,8 @@
 // (e.g. 'PMAP': OHIF then loads a Parametric Map over its referenced series) and wait for the viewport again.
 // Output: {viewports: [{width, height, nonBlack, colored, distinctGrays, maxGray, meanGray}], overlay: the text
 // OHIF writes over the viewport (series description, W/L, image number), notifications: OHIF's pop-up messages,
-// thumbnails: the study browser's thumbnail texts, before: viewports/overlay/notifications before the double-click,
+// shown: cornerstone's own view of each viewport (type, voiRange, the image's pixel array type, min/max, window,
+// number of distinct values), thumbnails: the study browser's thumbnail texts, before: viewports/overlay/notifications before the double-click,
 // errors: uncaught page errors, console: console errors and warnings}. The numbers are the viewport's 2D canvas
 // (cornerstone copies each WebGL render onto it): non-black = a channel above 8, colored = channels differing by
 // more than 30 (a colour map, not gray), distinctGrays = distinct values of the brightest channel.
@@ -54,6 +55,34 @@ function measureViewports() {
     }
     return { width, height, nonBlack, colored, distinctGrays: grays.size, maxGray, meanGray: sum / (width * height) };
   });
+}
+
+/** In the page: what cornerstone holds for each viewport (OHIF exposes its cornerstone3D as window.cornerstone):
+ * viewport type, the VOI range applied, and the displayed image's pixel array type, min/max, distinct values. */
+function readCornerstoneViewports() {
+  const cornerstone = window.cornerstone;
+  if (!cornerstone?.getRenderingEngines) return [];
+  const shown = [];
+  for (const engine of cornerstone.getRenderingEngines()) {
+    for (const viewport of engine.getViewports()) {
+      const imageId = viewport.getCurrentImageId?.();
+      const image = imageId ? cornerstone.cache.getImage(imageId) : undefined;
+      const pixels = image?.getPixelData?.();
+      shown.push({
+        viewportType: viewport.type,
+        voiRange: viewport.getProperties?.()?.voiRange ?? null,
+        imageId: imageId ?? null,
+        dataType: pixels?.constructor?.name ?? null,
+        minPixelValue: image?.minPixelValue ?? null,
+        maxPixelValue: image?.maxPixelValue ?? null,
+        windowCenter: image?.windowCenter ?? null,
+        windowWidth: image?.windowWidth ?? null,
+        preScaled: Boolean(image?.preScale?.scaled),
+        distinctValues: pixels ? new Set(pixels).size : null,
+      });
+    }
+  }
+  return shown;
 }
 
 /** In the page: OHIF's texts over the viewports and its pop-up notifications. */
@@ -128,7 +157,8 @@ async function main() {
     await page.screenshot({ path: screenshot });
     const texts = await page.evaluate(readTexts);
     const thumbnails = await page.evaluate(readThumbnails);
-    process.stdout.write(JSON.stringify({ viewports, ...texts, thumbnails, before, errors, console: messages.slice(0, 50) }) + '\n');
+    const shown = await page.evaluate(readCornerstoneViewports);
+    process.stdout.write(JSON.stringify({ viewports, shown, ...texts, thumbnails, before, errors, console: messages.slice(0, 50) }) + '\n');
   } finally {
     await context.close();
     rmSync(userDataDir, { recursive: true, force: true });
