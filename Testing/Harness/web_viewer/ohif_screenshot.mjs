@@ -30,6 +30,8 @@ if (!url || !screenshot) {
   process.exit(2);
 }
 const timeout = Number(timeoutText) * 1000;
+const NO_VIEWPORT_SECONDS = 10;
+const CHANGE_AFTER_CLICK_SECONDS = 15; // a double-click that changes nothing in this time changed nothing
 const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
@@ -104,11 +106,16 @@ async function waitForDrawnViewports(page, timeout, previous = null) {
   const deadline = Date.now() + timeout;
   let last = '';
   let viewports = [];
+  let listedWithoutViewport = 0; // seconds the study's series have been listed with no viewport canvas
   while (Date.now() < deadline) {
     await page.waitForTimeout(1000);
     viewports = await page.evaluate(measureViewports);
     const now = JSON.stringify(viewports);
     if (viewports.some((viewport) => viewport.nonBlack > 0) && now === last && now !== previous) break;
+    // OHIF makes a viewport within a second or two of listing the series; none for NO_VIEWPORT_SECONDS: it won't.
+    const listed = (await page.evaluate(readThumbnails)).length > 0;
+    listedWithoutViewport = listed && viewports.length === 0 ? listedWithoutViewport + 1 : 0;
+    if (listedWithoutViewport >= NO_VIEWPORT_SECONDS) break;
     last = now;
   }
   return viewports;
@@ -149,8 +156,8 @@ async function main() {
         throw new Error(`no study browser thumbnail holds the text ${JSON.stringify(thumbnailText)}; thumbnails: ${JSON.stringify(await page.evaluate(readThumbnails))}`);
       }
       await thumbnail.first().dblclick();
-      // An overlay that is never drawn leaves the canvas as it was: wait at most a third of the time for a change.
-      viewports = await waitForDrawnViewports(page, timeout / 3, JSON.stringify(viewports));
+      // An overlay that is never drawn leaves the canvas as it was: wait a bounded time for a change.
+      viewports = await waitForDrawnViewports(page, Math.min(timeout, CHANGE_AFTER_CLICK_SECONDS * 1000), JSON.stringify(viewports));
       await page.waitForTimeout(1000);
       viewports = await page.evaluate(measureViewports);
     }

@@ -112,7 +112,8 @@ def decoded(exports) -> dict[str, dict]:
 
 def frames_as_slices(frames: list[list[float]], values: np.ndarray) -> dict[int, np.ndarray]:
     """Input slice index -> the frame that holds it, told apart by their sorted values (frames are compared as sets
-    of values, so no orientation convention is assumed). Frames that match no slice (e.g. flattened ones) are left out."""
+    of values, so no orientation convention is assumed). Frames that match no slice (e.g. flattened ones) are left out.
+    """
     slices = {k: np.sort(values[:, :, k].ravel()) for k in range(values.shape[2])}
     found = {}
     for frame in frames:
@@ -146,7 +147,8 @@ def test_cornerstone_is_the_pinned_release(decoded):
 
 def test_default_mr_reaches_cornerstone_as_floats_within_half_a_slope(decoded, exports, fa_map):
     """FAExport's default slope (max / 32767, written as a 12-digit DS) times 32767 is not an integer
-    (1.0000000000000920 for FA), so getPixelDataTypeFromMinMax keeps Float32Array and the FA values survive."""
+    (1.0000000000000920 for FA), so getPixelDataTypeFromMinMax keeps Float32Array and the FA values survive.
+    """
     _, values = fa_map
     slope = rescale_slope(exports["mr"])
     answer = decoded["mr"]
@@ -159,7 +161,8 @@ def test_default_mr_reaches_cornerstone_as_floats_within_half_a_slope(decoded, e
 def test_slope_0_001_is_flattened_to_black_by_cornerstone_2706(decoded, fa_map):
     """cornerstone3D #2706 reproduced: with RescaleSlope 0.001 a frame whose stored values run 0..1000 rescales to
     integer bounds 0 and 1, gets a Uint8Array, and every pixel truncates to 0 (the stored values are first copied
-    into it modulo 256, then scaled in place). Only the slice that stops at 0.9 keeps its values."""
+    into it modulo 256, then scaled in place). Only the slice that stops at 0.9 keeps its values.
+    """
     _, values = fa_map
     stack = decoded["mr x1000"]["stack"]
     spanning = [image for image in stack if image["maxPixelValue"] == 1]
@@ -177,7 +180,8 @@ def test_slope_0_001_is_flattened_to_black_by_cornerstone_2706(decoded, fa_map):
 def test_slope_0_001_volume_is_black_too(decoded):
     """The MPR volume: after the stack was shown (OHIF's usual order) it takes the cached Uint8Array type and
     holds zeros everywhere, even slice 3; from an empty cache it is Float32Array, but each spanning frame is still
-    decoded through a Uint8Array (validatePixelDataType refuses Float32Array for bounds 0..1) and arrives as zeros."""
+    decoded through a Uint8Array (validatePixelDataType refuses Float32Array for bounds 0..1) and arrives as zeros.
+    """
     volume = decoded["mr x1000"]["volume"]
     assert "error" not in volume, volume.get("error")
     assert volume["afterStack"]["dataType"] == "Uint8Array"
@@ -189,7 +193,8 @@ def test_slope_0_001_volume_is_black_too(decoded):
 
 def test_plain_integers_reach_cornerstone_as_the_map_times_the_factor_with_an_integer_window(decoded, fa_map):
     """--plain-integers --scale 1000: slope 1, so cornerstone does no rescale; every pixel is round(FA x 1000) exactly,
-    in an integer array, and the window (500 / 1000) spans the stored range 0..999."""
+    in an integer array, and the window (500 / 1000) spans the stored range 0..999.
+    """
     _, values = fa_map
     answer = decoded["mr plain x1000"]
     stored = np.round(values.astype(np.float64) * 1000)
@@ -208,7 +213,8 @@ def test_parametric_map_frames_spanning_0_to_1_are_truncated_by_cornerstones_sta
     """#2706 without any rescale: a float32 Parametric Map frame whose values run exactly 0..1 has integer bounds, so
     the stack loader (postProcessDecodedPixels -> _getDefaultPixelDataArray) copies it into a Uint8Array, which
     truncates every FA value below 1 to 0. The slice that stops at 0.9 stays Float32Array with the exact values.
-    (OHIF's own Parametric Map overlay decodes the PM elsewhere, with @cornerstonejs/adapters: see the OHIF test.)"""
+    (OHIF's own Parametric Map overlay decodes the PM elsewhere, with @cornerstonejs/adapters: see the OHIF test.)
+    """
     _, values = fa_map
     stack = decoded["pm"]["stack"]
     truncated = {tuple(np.sort(np.trunc(values[:, :, k].ravel()))) for k in range(values.shape[2]) if k != SHORT_SLICE}
@@ -224,7 +230,8 @@ def test_parametric_map_frames_spanning_0_to_1_are_truncated_by_cornerstones_sta
 
 def test_parametric_map_volume_from_an_empty_cache_holds_the_exact_float32_values(decoded, fa_map):
     """The MPR volume made before any stack image is cached: Float32Array (32 bits allocated) with the exact values;
-    made after the stack, it inherits the cached Uint8Array type and the truncated frames."""
+    made after the stack, it inherits the cached Uint8Array type and the truncated frames.
+    """
     _, values = fa_map
     volume = decoded["pm"]["volume"]
     assert "error" not in volume, volume.get("error")
@@ -247,3 +254,144 @@ def test_fractional_window_spans_the_map_in_cornerstone(decoded, case):
     """The window cornerstone applies must ramp over FA 0..1, not collapse to a threshold."""
     for image in decoded[case]["stack"]:
         assert image["voiRange"]["upper"] - image["voiRange"]["lower"] >= 0.5, image["voiRange"]
+
+
+# --- OHIF in headless Chromium, reading the exports from Orthanc's DICOMweb on loopback --------------------------
+
+OHIF_TIMEOUT = 60  # seconds for a study to draw; a page that never draws (a PM OHIF refuses) costs this once
+THRESHOLD_GRAYS = 3  # black, white and the antialiased edge: what a window collapsed to a threshold draws
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    yield from orthanc_fixture(tmp_path_factory, "orthanc-web")
+
+
+@pytest.fixture(scope="module")
+def ohif(tools, orthanc):
+    """OHIF's built app on loopback with Orthanc's DICOMweb proxied under the same origin."""
+    server = web_viewer.OhifServer(orthanc.dicomweb).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def store(orthanc, files: list[Path]) -> str:
+    """Store the files in Orthanc (REST); return their StudyInstanceUID."""
+    for path in files:
+        orthanc.get("/instances", path.read_bytes())
+    return str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+
+
+def show(ohif, tmp_path, study_instance_uid: str, open_thumbnail: str | None = None) -> dict:
+    """Open the study in OHIF (and double-click a thumbnail); the screenshot stays in tmp_path for a person to see."""
+    return web_viewer.ohif_screenshot(ohif.viewer_url(study_instance_uid), tmp_path / "ohif.png", open_thumbnail=open_thumbnail, timeout=OHIF_TIMEOUT)
+
+
+def drawn_fraction(page: dict) -> float:
+    (viewport,) = page["viewports"]
+    return viewport["nonBlack"] / (viewport["width"] * viewport["height"])
+
+
+NEEDS_ORTHANC = require_servers()
+
+
+@NEEDS_ORTHANC
+def test_ohif_shows_plain_integers_as_a_gray_ramp(ohif, orthanc, exports, fa_map, tmp_path):
+    """--plain-integers --scale 1000 in OHIF: an integer image, the window 500 / 1000 in the overlay, and a ramp of
+    grays on the screen (the map's 192 values of a slice give well over a hundred gray levels).
+    """
+    _, values = fa_map
+    page = show(ohif, tmp_path, store(orthanc, exports["mr plain x1000"]))
+    (shown,) = page["shown"]
+    assert shown["dataType"] in INTEGER_TYPES and not shown["preScaled"]
+    assert shown["voiRange"]["upper"] - shown["voiRange"]["lower"] >= 999
+    assert "W: 1000 L: 500" in page["overlay"]
+    assert page["viewports"][0]["distinctGrays"] >= 100, page["viewports"]
+    assert page["viewports"][0]["colored"] == 0
+    assert drawn_fraction(page) > 0.3
+    assert shown["maxPixelValue"] <= round(float(values.max()) * 1000)
+
+
+@NEEDS_ORTHANC
+def test_ohif_draws_the_default_mr_with_visible_non_black_pixels(ohif, orthanc, exports, tmp_path):
+    """The issue's first ask: the default MR encoding (fractional slope) is not black in OHIF. Its float values arrive
+    (Float32Array, the slope applied); what the screen shows of them is the next test.
+    """
+    page = show(ohif, tmp_path, store(orthanc, exports["mr"]))
+    (shown,) = page["shown"]
+    assert shown["dataType"] == "Float32Array" and shown["preScaled"]
+    assert shown["distinctValues"] > 100
+    assert drawn_fraction(page) > 0.3
+
+
+@NEEDS_ORTHANC
+@WINDOW_WIDTH_ONE
+def test_ohif_shows_the_default_mr_as_a_gray_ramp(ohif, orthanc, exports, tmp_path):
+    """With FA's window written as 0.5 / 1 (LINEAR) OHIF draws a threshold: every FA above 0 white, 3 gray levels,
+    and "attempt to set zero width color range" in the console.
+    """
+    page = show(ohif, tmp_path, store(orthanc, exports["mr"]))
+    assert page["viewports"][0]["distinctGrays"] > 2 * THRESHOLD_GRAYS, page["viewports"]
+
+
+@NEEDS_ORTHANC
+def test_ohif_gets_slope_0_001_frames_as_zeros_cornerstone_2706(ohif, orthanc, exports, tmp_path):
+    """#2706 in OHIF itself (wadors, the stack viewport): a frame whose FA runs 0..1 stored with slope 0.001 is held
+    as a Uint8Array of zeros. (The screen is then uniform: a single value under any window.)
+    """
+    page = show(ohif, tmp_path, store(orthanc, exports["mr x1000"]))
+    (shown,) = page["shown"]
+    assert (shown["minPixelValue"], shown["maxPixelValue"]) == (0, 1), "the first frame shown spans 0..1, as in the input"
+    assert (shown["dataType"], shown["distinctValues"]) == ("Uint8Array", 1)
+    assert page["viewports"][0]["distinctGrays"] <= THRESHOLD_GRAYS
+
+
+@pytest.fixture(scope="module")
+def pm_on_source(tools, fa_map, exports, tmp_path_factory) -> list[Path]:
+    """A PM exported with --source-dicom: the plain MR series stands for the series the map was computed from."""
+    input_path, _ = fa_map
+    source = exports["mr plain x1000"][0].parent
+    return only_series(export_series(input_path, tmp_path_factory.mktemp("pm-on-source"), "--mode", "pm", "--source-dicom", str(source)))
+
+
+@NEEDS_ORTHANC
+def test_ohif_overlays_a_parametric_map_on_its_source_series(ohif, orthanc, exports, pm_on_source, tmp_path):
+    """OHIF >= 3.9 shows a PM only over the series it references: opening the PM's thumbnail keeps the source
+    series in the viewport (now a volume) and draws the PM over it in a colour map.
+    """
+    store(orthanc, exports["mr plain x1000"])
+    page = show(ohif, tmp_path, store(orthanc, pm_on_source), open_thumbnail="PMAP")
+    before, (after,) = page["before"], page["viewports"]
+    assert before["viewports"][0]["colored"] == 0, "the source series alone is gray"
+    assert after["colored"] > 0.3 * after["width"] * after["height"], page["viewports"]
+    (shown,) = page["shown"]
+    assert shown["viewportType"] == "orthographic"
+    assert any("FA x1000" in text for text in page["overlay"]), page["overlay"]
+
+
+@NEEDS_ORTHANC
+def test_ohif_does_not_show_a_parametric_map_without_a_referenced_series(ohif, orthanc, exports, tmp_path):
+    """A standalone PM (no --source-dicom, no ReferencedSeriesSequence): OHIF draws nothing and says why."""
+    page = show(ohif, tmp_path, store(orthanc, exports["pm"]))
+    assert all(viewport["nonBlack"] == 0 for viewport in page["viewports"]), page["viewports"]
+    assert any("ReferencedSeriesSequence is missing" in message for message in page["console"]), page["console"]
+
+
+@pytest.fixture(scope="module")
+def mr_plus_pm(tools, fa_map, tmp_path_factory) -> dict[str, list[Path]]:
+    input_path, _ = fa_map
+    return export_series(input_path, tmp_path_factory.mktemp("mr-plus-pm"), "--mode", "mr+pm", "--scale", "1000", "--plain-integers")
+
+
+@NEEDS_ORTHANC
+@pytest.mark.xfail(strict=True, reason="mr+pm writes its PM without ReferencedSeriesSequence to the MR series beside it, so OHIF refuses it ('ReferencedSeriesSequence is missing for the parametric map')")
+def test_ohif_overlays_the_parametric_map_of_mr_plus_pm_on_its_mr_series(ohif, orthanc, mr_plus_pm, tmp_path):
+    study = store(orthanc, mr_plus_pm["MR Image Storage"])
+    pm = mr_plus_pm["Parametric Map Storage"]
+    store(orthanc, pm)
+    series_number = pydicom.dcmread(pm[0], stop_before_pixels=True).SeriesNumber
+    page = show(ohif, tmp_path, study, open_thumbnail=f"S:{series_number}")
+    (after,) = page["viewports"]
+    assert after["colored"] > 0.3 * after["width"] * after["height"], page["console"]
