@@ -31,10 +31,12 @@ NODE_TIMEOUT = 300  # seconds for one node script; a decode takes about a second
 _LOCK_STAMP = NODE_MODULES / ".faexport-lock.sha256"
 
 
-def missing_tools() -> list[str]:
-    """The programs this harness needs that are not installed: node and npm (Debian nodejs, npm), chromium."""
+def missing_tools(*, browser: bool = True) -> list[str]:
+    """The programs this harness needs that are not installed: node and npm (Debian nodejs, npm) and, with
+    ``browser``, chromium (Debian chromium; only OHIF needs it, cornerstone's decoding runs under node alone).
+    """
     missing = [name for name in ("node", "npm") if shutil.which(name) is None]
-    if not CHROMIUM.exists():
+    if browser and not CHROMIUM.exists():
         missing.append(str(CHROMIUM))
     return missing
 

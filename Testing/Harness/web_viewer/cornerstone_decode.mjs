@@ -52,6 +52,7 @@ if (files.length === 0) {
 // Stand-ins for the browser globals createImage and the 'dicomfile:' loader touch; nothing else uses them here.
 globalThis.navigator = { platform: noFloatTextures ? 'iPhone' : 'Linux x86_64', maxTouchPoints: 0, hardwareConcurrency: 1, userAgent: 'node' };
 globalThis.document = { createElement: () => ({ getContext: () => null }) };
+globalThis.File ??= (await import('node:buffer')).File; // a global from node 20 on
 globalThis.FileReader = class {
   readAsArrayBuffer(blob) {
     blob.arrayBuffer().then((result) => this.onload({ target: { result } }), (error) => this.onerror(error));

@@ -27,10 +27,11 @@ from archives import orthanc_fixture, require_servers
 from conftest import run_cli, write_nifti
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-MISSING = web_viewer.missing_tools()
+MISSING_NODE = web_viewer.missing_tools(browser=False)
+MISSING_BROWSER = web_viewer.missing_tools()
 pytestmark = pytest.mark.skipif(
-    bool(MISSING) and not IN_CI,
-    reason=f"not installed: {', '.join(MISSING)} (Debian packages nodejs, npm, chromium; python3 Testing/run.py test installs the npm packages)",
+    bool(MISSING_NODE) and not IN_CI,
+    reason=f"not installed: {', '.join(MISSING_NODE)} (Debian packages nodejs, npm; python3 Testing/run.py test installs the npm packages)",
 )
 
 SHAPE = (16, 12, 5)  # i, j, k: 5 axial slices of 16 x 12
@@ -295,9 +296,14 @@ def drawn_fraction(page: dict) -> float:
 
 
 NEEDS_ORTHANC = require_servers()
+NEEDS_BROWSER = pytest.mark.skipif(
+    bool(MISSING_BROWSER) and not IN_CI,
+    reason=f"not installed: {', '.join(MISSING_BROWSER)} (Debian package chromium; python3 Testing/run.py test installs it)",
+)
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 def test_ohif_shows_plain_integers_as_a_gray_ramp(ohif, orthanc, exports, fa_map, tmp_path):
     """--plain-integers --scale 1000 in OHIF: an integer image, the window 500 / 1000 in the overlay, and a ramp of
     grays on the screen (the map's 192 values of a slice give well over a hundred gray levels).
@@ -315,6 +321,7 @@ def test_ohif_shows_plain_integers_as_a_gray_ramp(ohif, orthanc, exports, fa_map
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 def test_ohif_draws_the_default_mr_with_visible_non_black_pixels(ohif, orthanc, exports, tmp_path):
     """The issue's first ask: the default MR encoding (fractional slope) is not black in OHIF. Its float values arrive
     (Float32Array, the slope applied); what the screen shows of them is the next test.
@@ -327,6 +334,7 @@ def test_ohif_draws_the_default_mr_with_visible_non_black_pixels(ohif, orthanc, 
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 @WINDOW_WIDTH_ONE
 def test_ohif_shows_the_default_mr_as_a_gray_ramp(ohif, orthanc, exports, tmp_path):
     """With FA's window written as 0.5 / 1 (LINEAR) OHIF draws a threshold: every FA above 0 white, 3 gray levels,
@@ -337,6 +345,7 @@ def test_ohif_shows_the_default_mr_as_a_gray_ramp(ohif, orthanc, exports, tmp_pa
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 def test_ohif_gets_slope_0_001_frames_as_zeros_cornerstone_2706(ohif, orthanc, exports, tmp_path):
     """#2706 in OHIF itself (wadors, the stack viewport): a frame whose FA runs 0..1 stored with slope 0.001 is held
     as a Uint8Array of zeros. (The screen is then uniform: a single value under any window.)
@@ -357,6 +366,7 @@ def pm_on_source(tools, fa_map, exports, tmp_path_factory) -> list[Path]:
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 def test_ohif_overlays_a_parametric_map_on_its_source_series(ohif, orthanc, exports, pm_on_source, tmp_path):
     """OHIF >= 3.9 shows a PM only over the series it references: opening the PM's thumbnail keeps the source
     series in the viewport (now a volume) and draws the PM over it in a colour map.
@@ -372,6 +382,7 @@ def test_ohif_overlays_a_parametric_map_on_its_source_series(ohif, orthanc, expo
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 def test_ohif_does_not_show_a_parametric_map_without_a_referenced_series(ohif, orthanc, exports, tmp_path):
     """A standalone PM (no --source-dicom, no ReferencedSeriesSequence): OHIF draws nothing and says why."""
     page = show(ohif, tmp_path, store(orthanc, exports["pm"]))
@@ -386,6 +397,7 @@ def mr_plus_pm(tools, fa_map, tmp_path_factory) -> dict[str, list[Path]]:
 
 
 @NEEDS_ORTHANC
+@NEEDS_BROWSER
 @pytest.mark.xfail(strict=True, reason="mr+pm writes its PM without ReferencedSeriesSequence to the MR series beside it, so OHIF refuses it ('ReferencedSeriesSequence is missing for the parametric map')")
 def test_ohif_overlays_the_parametric_map_of_mr_plus_pm_on_its_mr_series(ohif, orthanc, mr_plus_pm, tmp_path):
     study = store(orthanc, mr_plus_pm["MR Image Storage"])
