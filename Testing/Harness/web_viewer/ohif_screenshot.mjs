@@ -10,14 +10,16 @@
 // Output: {viewports: [{width, height, nonBlack, colored, distinctGrays, maxGray, meanGray}], overlay: the text
 // OHIF writes over the viewport (series description, W/L, image number), notifications: OHIF's pop-up messages,
 // shown: cornerstone's own view of each viewport (type, voiRange, the image's pixel array type, min/max, window,
-// number of distinct values), thumbnails: the study browser's thumbnail texts, before: viewports/overlay/notifications before the double-click,
+// number of distinct values), thumbnails: the study browser's thumbnail texts, renderer: cornerstone's log lines
+// on its rendering path, before: viewports/overlay/notifications before the double-click,
 // errors: uncaught page errors, console: console errors and warnings}. The numbers are the viewport's 2D canvas
 // (cornerstone copies each WebGL render onto it): non-black = a channel above 8, colored = channels differing by
 // more than 30 (a colour map, not gray), distinctGrays = distinct values of the brightest channel.
 //
 // Chromium: /usr/bin/chromium (Debian package chromium; CHROMIUM overrides), headless, on a new user data dir,
-// with no network use of its own. SwiftShader gives it WebGL without a GPU (--enable-unsafe-swiftshader: Chromium
-// 130+ allows its software WebGL only with this flag).
+// with no network use of its own. Without a GPU (and with --disable-gpu) Debian's Chromium 156 still gives pages
+// WebGL through SwiftShader, so cornerstone renders on its GPU path (not its CPU fallback): output field renderer
+// holds cornerstone's own words on that ("CornerstoneRender: using GPU rendering", "software rasterizer ...").
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +36,7 @@ const NO_VIEWPORT_SECONDS = 10;
 const CHANGE_AFTER_CLICK_SECONDS = 15; // a double-click that changes nothing in this time changed nothing
 const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--disable-sync', '--no-first-run',
 ];
 
 /** In the page: the pixels of every cornerstone viewport canvas. */
@@ -143,7 +145,9 @@ async function main() {
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (error) => errors.push(String(error)));
+    const renderer = [];
     page.on('console', (message) => {
+      if (message.text().startsWith('CornerstoneRender:')) renderer.push(message.text());
       if (['error', 'warning'].includes(message.type()) && !message.text().includes('willReadFrequently')) messages.push(`${message.type()}: ${message.text()}`.slice(0, 400));
     });
     await page.goto(url, { waitUntil: 'load', timeout });
@@ -165,7 +169,7 @@ async function main() {
     const texts = await page.evaluate(readTexts);
     const thumbnails = await page.evaluate(readThumbnails);
     const shown = await page.evaluate(readCornerstoneViewports);
-    process.stdout.write(JSON.stringify({ viewports, shown, ...texts, thumbnails, before, errors, console: messages.slice(0, 50) }) + '\n');
+    process.stdout.write(JSON.stringify({ viewports, shown, ...texts, thumbnails, before, renderer, errors, console: messages.slice(0, 50) }) + '\n');
   } finally {
     await context.close();
     rmSync(userDataDir, { recursive: true, force: true });

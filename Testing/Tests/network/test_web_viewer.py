@@ -318,6 +318,8 @@ def test_ohif_shows_plain_integers_as_a_gray_ramp(ohif, orthanc, exports, fa_map
     assert page["viewports"][0]["colored"] == 0
     assert drawn_fraction(page) > 0.3
     assert shown["maxPixelValue"] <= round(float(values.max()) * 1000)
+    assert "CornerstoneRender: using GPU rendering" in page["renderer"], f"cornerstone did not render with WebGL: {page['renderer']}"
+
 
 
 @NEEDS_ORTHANC
