@@ -79,10 +79,8 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.RescaleSlope = rescale.slope_text
     ds.RescaleType = "US"
     # VOI LUT, in the file's units (integers where they can be: see windows.py)
-    ds.WindowCenter, ds.WindowWidth, function = integer_window(plan.window, rescale)
+    ds.WindowCenter, ds.WindowWidth = integer_window(plan.window, rescale)  # for LINEAR, the default (windows.py)
     ds.WindowCenterWidthExplanation = plan.series_description
-    if function:
-        ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
     add_value_mapping(ds, plan, STORAGE)
     anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
     mark_character_set(ds)

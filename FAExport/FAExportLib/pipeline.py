@@ -207,13 +207,17 @@ def preview(
         problem = None
     else:
         problem = overlay.match(geometry, source).problem if geometry is not None or source is None else None
-    traps = {encoding: reader_traps.assess(encoding, rescale, window if encoding != "pm" else None, problem) for encoding in ENCODERS}
+    traps = {}
+    for encoding in ENCODERS:
+        encoding_rescale = rescale if encoding != "pm" else None
+        whole = reader_traps.whole_extreme_frames(array, range(array.shape[0]), encoding_rescale)
+        traps[encoding] = reader_traps.assess(encoding, rescale, window if encoding != "pm" else None, problem, whole)
     return Preview(value_range, rescale, [note for note in notes if note], traps)
 
 
 def mr_window(window: tuple[float, float], rescale) -> tuple[str, str]:
     """(WindowCenter, WindowWidth) as an integer encoding writes them (windows.integer_window)."""
-    return integer_window(window, rescale)[:2]
+    return integer_window(window, rescale)
 
 
 def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | str | None, unit: Code | str | None, method: Code | str | None) -> Quantity:
@@ -647,5 +651,8 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str, res
         overlay_ready=plan.overlay.ready if plan.overlay is not None else None,
         overlay_problem=plan.overlay.problem if plan.overlay is not None else None,
         resampling_change=resampling_change,
-        reader_traps=reader_traps.assess(plan.mode, plan.rescale, mr_window(plan.window, plan.rescale) if plan.rescale is not None else None, plan.overlay.problem if plan.overlay else None),
+        reader_traps=reader_traps.assess(
+            plan.mode, plan.rescale, mr_window(plan.window, plan.rescale) if plan.rescale is not None else None, plan.overlay.problem if plan.overlay else None,
+            reader_traps.whole_extreme_frames(plan.array, plan.geometry.slice_order, plan.rescale),
+        ),
     )

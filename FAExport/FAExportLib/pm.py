@@ -16,12 +16,12 @@ from pydicom.uid import ParametricMapStorage, generate_uid
 
 from . import anatomy, multiframe, real_world_values, verify
 from .codes import Code, code_item
-from .decimal_strings import format_ds
 from .errors import Field, InputError
 from .instance_template import encode_elements
 from .quantities import Quantity, derivation_code, unit_suggestion
 from .series import SeriesPlan
 from .sources import referenced_series_item
+from .windows import real_valued_window
 from .writer import file_meta
 
 SOP_CLASS_UID = ParametricMapStorage
@@ -121,25 +121,21 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     identity.RescaleSlope = "1"
     identity.RescaleType = "US"
     shared.PixelValueTransformationSequence = [identity]
-    center, width = plan.window
     voi = Dataset()
-    voi.WindowCenter = format_ds(center)
-    voi.WindowWidth = format_ds(width)
-    if width < 1:
-        voi.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1
+    voi.WindowCenter, voi.WindowWidth = real_valued_window(plan.window)  # float values, for LINEAR (windows.py)
     shared.FrameVOILUTSequence = [voi]
     shared.RealWorldValueMappingSequence = [real_world_values.float_mapping(plan.quantity, value_range)]
     frame_type = Dataset()
     frame_type.FrameType = IMAGE_TYPE
     shared.ParametricMapFrameTypeSequence = [frame_type]
-    ready = plan.overlay is not None and plan.overlay.ready
+    matched = plan.overlay is not None and plan.overlay.ready
     if plan.source is not None:
         ds.ReferencedSeriesSequence = [referenced_series_item(plan.source)]
-        if not ready:  # every source image, shared: the frames cannot be matched to them one by one
+        if not matched:  # every source image, shared: the frames cannot be matched to them one by one
             shared.DerivationImageSequence = [derivation_item(plan, plan.source.instances)]
     multiframe.add_geometry(ds, plan, shared)
     ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
-    derivations = frame_derivations(plan) if ready else None
+    derivations = frame_derivations(plan) if matched else None
     yield "PM00001.dcm", multiframe.encoded_file(ds, plan, True, "FloatPixelData", frames, derivations)
 
 

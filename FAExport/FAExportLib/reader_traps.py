@@ -8,6 +8,8 @@ or as the files are written. Docs/conformance.md has the table of traps and sour
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .plain_integers import is_plain
 
 
@@ -41,7 +43,8 @@ class Assessment:
 FRACTIONAL_SLOPE = Trap(
     "fractional-slope",
     "cornerstone3D (OHIF)",
-    "renders a map with RescaleSlope below 1 black (an FA map in 0..1 is taken for 8-bit data)",
+    "holds a slice whose smallest and largest values after RescaleSlope are whole numbers (FA 0..1 at slope 0.001) in an "
+    "8-bit array of its stored integers: the map renders black",
     "https://github.com/cornerstonejs/cornerstone3D/issues/2706 and /issues/1925",
     "plain integers or the navigation profile: RescaleSlope 1",
 )
@@ -55,7 +58,7 @@ SMALL_SLOPE = Trap(
 WINDOW_ROUNDING = Trap(
     "window-rounding",
     "Horos",
-    "rounds window center and width to integers (FA's 0.5/1.0 becomes 0/1)",
+    "rounds window center and width to integers (an MD window of 0.5015/1.003 becomes 1/1)",
     "https://github.com/horosproject/horos/issues/58",
     "plain integers or the navigation profile: the window in integers; wide windows are rounded anyway",
 )
@@ -73,6 +76,13 @@ VALUE_MAPPING_IGNORED = Trap(
     "https://github.com/rordenlab/dcm2niix/issues/493",
     "the factor is in the series description and the result's value_scale; a rescale or the Parametric Map keep the values",
 )
+FLOAT_FRAMES_TRUNCATED = Trap(
+    "float-frames-truncated",
+    "cornerstone3D stack viewport",
+    "holds a float frame whose smallest and largest values are whole numbers (FA 0..1) in an integer array: the values between are lost",
+    "https://github.com/cornerstonejs/cornerstone3D/issues/2706",
+    "OHIF's Parametric Map overlay is not affected; readers that load the frame as a stack show it as 0 and 1 only",
+)
 PM_OVERLAY_ONLY = Trap(
     "pm-overlay-only",
     "OHIF 3.9+",
@@ -87,21 +97,26 @@ PM_REFUSED = Trap(
     "https://discourse.slicer.org/t/33294",
     "mr+pm writes an MR series beside it; a send can fall back to sc or mr",
 )
-TRAPS = (FRACTIONAL_SLOPE, SMALL_SLOPE, WINDOW_ROUNDING, WINDOW_UNITS, VALUE_MAPPING_IGNORED, PM_OVERLAY_ONLY, PM_REFUSED)
+TRAPS = (FRACTIONAL_SLOPE, FLOAT_FRAMES_TRUNCATED, SMALL_SLOPE, WINDOW_ROUNDING, WINDOW_UNITS, VALUE_MAPPING_IGNORED, PM_OVERLAY_ONLY, PM_REFUSED)
 
 
-def assess(encoding: str, rescale, window: tuple[str, str] | None, overlay_problem: str | None = None) -> list[Assessment]:
+def assess(encoding: str, rescale, window: tuple[str, str] | None, overlay_problem: str | None = None, whole_frames: int = 0) -> list[Assessment]:
     """The traps of ``encoding`` (``mr``, ``sc``, ``pm``) for a series with ``rescale`` (Rescale, PlainIntegers or None)
     and ``window`` (WindowCenter, WindowWidth as written, or None when unknown yet).
 
-    ``overlay_problem``: why a Parametric Map cannot be overlaid on its source series (None when it can).
+    ``overlay_problem``: why a Parametric Map cannot be overlaid on its source series (None when it can);
+    ``whole_frames``: how many slices cornerstone3D would hold in an integer array and lose (``whole_extreme_frames``).
     """
     if encoding == "pm":
-        return [_overlay(overlay_problem), _refused()]
+        truncated = Assessment(
+            FLOAT_FRAMES_TRUNCATED, whole_frames > 0,
+            f"{whole_frames} frames span whole numbers (such as 0..1): {FLOAT_FRAMES_TRUNCATED.way_round}" if whole_frames else "no frame's extremes are whole numbers with values between them",
+        )  # fmt: skip
+        return [truncated, _overlay(overlay_problem), _refused()]
     plain = is_plain(rescale)
     slope = 1.0 if plain else rescale.slope
     items = [
-        Assessment(FRACTIONAL_SLOPE, slope < 1.0, _fractional_slope_note(slope, plain)),
+        Assessment(FRACTIONAL_SLOPE, whole_frames > 0, _fractional_slope_note(slope, plain, whole_frames)),
         Assessment(SMALL_SLOPE, slope < 1.0, _small_slope_note(slope, plain)),
     ]
     if window is not None:
@@ -125,10 +140,12 @@ def assess(encoding: str, rescale, window: tuple[str, str] | None, overlay_probl
     return items
 
 
-def _fractional_slope_note(slope: float, plain: bool) -> str:
+def _fractional_slope_note(slope: float, plain: bool, whole_frames: int) -> str:
     if slope >= 1.0:
         return "RescaleSlope 1 (plain integers): not affected" if plain else f"RescaleSlope {slope:.6g} is at least 1: not affected"
-    return f"RescaleSlope {slope:.6g}: the map may render black; export with plain integers or the navigation profile for these viewers"
+    if whole_frames:
+        return f"RescaleSlope {slope:.6g}: {whole_frames} slices render black; export with plain integers or the navigation profile for these viewers"
+    return f"RescaleSlope {slope:.6g}: no slice's extremes become whole numbers, so cornerstone3D keeps floats (they would at scales such as 1000)"
 
 
 def _small_slope_note(slope: float, plain: bool) -> str:
@@ -161,6 +178,33 @@ def _urls(source: str) -> list[str]:
     first, *more = source.split(" and ")
     base = first[: first.index("/issues/")] if "/issues/" in first else ""
     return [first, *(base + other if other.startswith("/") else other for other in more)]
+
+
+def whole_extreme_frames(array: np.ndarray, slice_order, rescale) -> int:
+    """How many slices cornerstone3D would hold in an integer array and lose: their smallest and largest values as a
+    reader decodes them (stored x slope + intercept, in float64 as JavaScript computes) are whole numbers while values
+    between them are not (cornerstone's getPixelDataTypeFromMinMax: shared/getPixelDataTypeFromMinMax.js).
+
+    ``rescale`` None: float frames as stored (a Parametric Map); with a rescale, a slope of 1 (plain integers) decodes
+    integers only, which lose nothing.
+    """
+    if rescale is not None and (is_plain(rescale) or rescale.slope >= 1.0):
+        return 0
+    lows, highs = array.min(axis=(1, 2)), array.max(axis=(1, 2))
+    count = 0
+    for k in slice_order:
+        low, high = float(lows[k]), float(highs[k])
+        if rescale is None:  # the stored float32 values
+            low, high = float(np.float32(low)), float(np.float32(high))
+        if rescale is not None:
+            stored_low, stored_high = rescale.stored_value(low), rescale.stored_value(high)
+            low, high = stored_low * rescale.slope + rescale.intercept, stored_high * rescale.slope + rescale.intercept
+            between = stored_high - stored_low > 1  # stored values between them decode to fractions (slope < 1)
+        else:
+            frame = np.asarray(array[k], dtype=np.float32)
+            between = low < high and not np.array_equal(frame, np.round(frame)) if low.is_integer() and high.is_integer() else False
+        count += low.is_integer() and high.is_integer() and low < high and between
+    return count
 
 
 def _is_integer(text: str) -> bool:

@@ -67,9 +67,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
         ds.FrameIncrementPointer = SLICE_LOCATION_VECTOR
         ds.SliceLocationVector = [geometry.slice_location(n) for n in range(geometry.slice_count)]
     ds.PixelSpacing = geometry.pixel_spacing
-    ds.WindowCenter, ds.WindowWidth, function = integer_window(plan.window, rescale)
-    if function:
-        ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1
+    ds.WindowCenter, ds.WindowWidth = integer_window(plan.window, rescale)  # for LINEAR, the default (windows.py)
     add_value_mapping(ds, plan, STORAGE)
     anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
     multiframe.add_geometry(ds, plan, Dataset(), dimensions=False)  # the SC IOD has no Frame Content macro

@@ -381,7 +381,8 @@ def test_signed_map_round_trips_with_negatives(exported, tmp_path):
 
 
 def test_diffusivity_map_is_described_as_md(exported, tmp_path):
-    """``--quantity MD`` on a 0..0.003 mm2/s map: described as MD, a legal sub-1 window, values within the bound."""
+    """``--quantity MD`` on a 0..0.003 mm2/s map: described as MD, a window LINEAR spreads over its values, values
+    within the bound."""
     series = exported("axial", "nii", "diffusivity", "--quantity", "MD")
     assert "MD" in series.report["series_description"]
     assert series.report["max_quantization_error"] <= 1.25 * 0.003 / 32767 / 2
@@ -389,8 +390,11 @@ def test_diffusivity_map_is_described_as_md(exported, tmp_path):
         assert "MD" in ds.SeriesDescription
         assert "FA" not in ds.SeriesDescription
         assert "MD" in ds.ImageType
-        assert float(ds.WindowWidth) < 1
-        assert ds.VOILUTFunction == "LINEAR_EXACT", "a window width below 1 is illegal with LINEAR"
+        # The window is written for LINEAR (PS3.3 C.11.2.1.2.1), which spans c - 0.5 -/+ (w - 1)/2: within the map's values.
+        center, width = float(ds.WindowCenter), float(ds.WindowWidth)
+        low, high = center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2
+        assert "VOILUTFunction" not in ds
+        assert series.truth.min() <= low < high <= series.truth.max() and high - low > 0.0005, (low, high)
     read = read_series("dcm2niix", series, tmp_path)
     comparison = compare(series.truth, series.affine, read)
     assert comparison.max_value_error <= value_tolerance(series, read)

@@ -357,7 +357,7 @@ def test_pm_pixel_spacing_is_row_spacing_first(exports):
 @pytest.mark.parametrize("quantity", list(QUANTITIES))
 def test_pm_quantity_codes(exports, quantity):
     """Each known quantity carries its DCM code and UCUM unit in the RWVM (and dcmqi's reading of it), and its
-    values read back exactly; a window narrower than 1 (diffusivities) is LINEAR_EXACT.
+    values read back exactly; the window, written for LINEAR, spans values the map has.
     """
     values_kind, code, unit = QUANTITIES[quantity]
     exported = exports("pm", SMALL, values_kind, "--quantity", quantity)
@@ -368,9 +368,9 @@ def test_pm_quantity_codes(exports, quantity):
     assert quantity_code(mapping) == code
     assert code_of(mapping.MeasurementUnitsCodeSequence[0]) == unit
     (voi,) = ds.SharedFunctionalGroupsSequence[0].FrameVOILUTSequence
-    if float(voi.WindowWidth) < 1:
-        assert voi.VOILUTFunction == "LINEAR_EXACT"
-    assert float(voi.WindowWidth) > 0
+    center, width = float(voi.WindowCenter), float(voi.WindowWidth)  # for LINEAR: c - 0.5 -/+ (w - 1)/2
+    assert "VOILUTFunction" not in voi and width >= 1
+    assert exported.truth.min() <= center - 0.5 - (width - 1) / 2 < center - 0.5 + (width - 1) / 2 <= exported.truth.max()
     assert_bit_exact(exported.truth, exported.affine, read_pm_pydicom(files[0]))
 
 

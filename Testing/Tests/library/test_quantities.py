@@ -434,15 +434,16 @@ def test_preview_of_plain_integers():
 
 
 def test_rescaled_fa_window_is_exact(tmp_path):
-    """Without --plain-integers an FA window cannot be an integer without losing the map: it stays exactly 0.5/1.0
-    (Docs/encodings.md, Windows: use --plain-integers for viewers that round it).
+    """Without --plain-integers an FA window cannot be an integer without losing the map: it spans exactly 0 to 1 under
+    LINEAR, written as 1.0/2.0 (Docs/encodings.md, Windows: use --plain-integers for viewers that round it).
     """
     source = write_volume(tmp_path / "in.nii.gz", fa_like(SMALL.shape), SMALL.affine)
     result = run_cli("export", str(source), str(tmp_path / "out"), "--json")
     assert result.returncode == 0, result.stderr
     (report,) = json.loads(result.stdout)["series"]
     ds = pydicom.dcmread(str(series_files(report)[0]), stop_before_pixels=True)
-    assert (float(ds.WindowCenter), float(ds.WindowWidth)) == (0.5, 1.0)
+    assert (float(ds.WindowCenter), float(ds.WindowWidth)) == (1.0, 2.0)  # LINEAR: c - 0.5 -/+ (w - 1)/2 is 0 to 1
+    assert "VOILUTFunction" not in ds
     assert report["plain_integers"] is False and report["value_scale"] == 1.0
 
 

@@ -38,15 +38,10 @@ SHAPE = (16, 12, 5)  # i, j, k: 5 axial slices of 16 x 12
 AFFINE = np.diag([1.5, 1.5, 2.0, 1.0])
 SHORT_SLICE = 3  # the one slice whose maximum is 0.9, not 1.0
 INTEGER_TYPES = {"Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array"}
-# FAExport writes FA's window (center 0.5, width 1) with VOI LUT function LINEAR, which the standard (PS3.3
-# C.11.2.1.2.1) and cornerstone (core utilities/windowLevel.js toLowHighRange) read as a threshold at 0: lower ==
-# upper == 0, every FA above 0 white ("attempt to set zero width color range" in OHIF's console). FAExportLib
-# windows.py uses LINEAR_EXACT only for widths below 1.
-WINDOW_WIDTH_ONE = pytest.mark.xfail(
-    strict=True,
-    reason="FA's window is written as WindowCenter 0.5 / WindowWidth 1 with LINEAR: a threshold at 0, not a ramp "
-    "(cornerstone3D #2706's second half); LINEAR_EXACT, or LINEAR with center 1 / width 2, would ramp 0..1",
-)
+# FA's window (center 0.5, width 1) written as such is a threshold at 0 under the default VOI LUT function LINEAR
+# (PS3.3 C.11.2.1.2.1, and cornerstone's core utilities/windowLevel.js toLowHighRange: lower == upper == 0; every FA
+# above 0 white, "attempt to set zero width color range" in OHIF's console). These tests found it; FAExportLib/windows.py
+# now writes a real-valued window so that LINEAR spans it (center + 0.5, width + 1).
 
 
 def fa_slices() -> np.ndarray:
@@ -99,6 +94,7 @@ def exports(tools, fa_map, tmp_path_factory) -> dict[str, list[Path]]:
         "mr": ("--mode", "mr"),  # int16, RescaleSlope = max / 32767 (as a DS string)
         "mr x1000": ("--mode", "mr", "--scale", "1000"),  # RescaleSlope 0.001, the slope of #2706's report
         "mr plain x1000": ("--mode", "mr", "--scale", "1000", "--plain-integers"),
+        "navigation": ("--profile", "navigation"),  # FA x10000, RescaleSlope 1, a Real World Value Mapping
         "sc": ("--mode", "sc"),
         "pm": ("--mode", "pm"),
     }
@@ -210,6 +206,22 @@ def test_plain_integers_reach_cornerstone_as_the_map_times_the_factor_with_an_in
         assert_frames_hold_values([frame["voxels"] for frame in answer["volume"][volume]["frames"]], stored, 0)
 
 
+def test_navigation_profile_reaches_cornerstone_as_the_map_times_10000_with_an_integer_window(decoded, fa_map):
+    """--profile navigation: slope 1, so cornerstone does no rescale; every pixel is round(FA x 10000) exactly, in an
+    integer array, in the stack and in the volume, and the window (5000 / 10000) spans the stored range.
+    """
+    _, values = fa_map
+    answer = decoded["navigation"]
+    stored = np.round(values.astype(np.float64) * 10000)
+    assert {image["dataType"] for image in answer["stack"]} <= INTEGER_TYPES
+    assert all(image["slope"] == 1 and image["intercept"] == 0 for image in answer["stack"])
+    assert_frames_hold_values([image["pixels"] for image in answer["stack"]], stored, 0)
+    for image in answer["stack"]:
+        assert (float(image["windowCenter"]), float(image["windowWidth"])) == (5000.0, 10000.0)
+    for volume in ("afterStack", "emptyCache"):
+        assert_frames_hold_values([frame["voxels"] for frame in answer["volume"][volume]["frames"]], stored, 0)
+
+
 def test_parametric_map_frames_spanning_0_to_1_are_truncated_by_cornerstones_stack_loader(decoded, fa_map):
     """#2706 without any rescale: a float32 Parametric Map frame whose values run exactly 0..1 has integer bounds, so
     the stack loader (postProcessDecodedPixels -> _getDefaultPixelDataArray) copies it into a Uint8Array, which
@@ -250,7 +262,7 @@ def test_secondary_capture_reaches_cornerstone_as_floats_within_half_a_slope(dec
     assert_frames_hold_values([image["pixels"] for image in answer["stack"]], values, slope / 2 + 1e-6)
 
 
-@pytest.mark.parametrize("case", [pytest.param(name, marks=WINDOW_WIDTH_ONE) for name in ("mr", "sc", "pm")])
+@pytest.mark.parametrize("case", ["mr", "sc", "pm"])
 def test_fractional_window_spans_the_map_in_cornerstone(decoded, case):
     """The window cornerstone applies must ramp over FA 0..1, not collapse to a threshold."""
     for image in decoded[case]["stack"]:
@@ -337,10 +349,9 @@ def test_ohif_draws_the_default_mr_with_visible_non_black_pixels(ohif, orthanc, 
 
 @NEEDS_ORTHANC
 @NEEDS_BROWSER
-@WINDOW_WIDTH_ONE
 def test_ohif_shows_the_default_mr_as_a_gray_ramp(ohif, orthanc, exports, tmp_path):
-    """With FA's window written as 0.5 / 1 (LINEAR) OHIF draws a threshold: every FA above 0 white, 3 gray levels,
-    and "attempt to set zero width color range" in the console.
+    """FA's window written for LINEAR (center 1, width 2: the values 0 to 1): a ramp of grays, not the threshold that
+    0.5 / 1 made of it (every FA above 0 white, 3 gray levels, "attempt to set zero width color range").
     """
     page = show(ohif, tmp_path, store(orthanc, exports["mr"]))
     assert page["viewports"][0]["distinctGrays"] > 2 * THRESHOLD_GRAYS, page["viewports"]
@@ -392,20 +403,15 @@ def test_ohif_does_not_show_a_parametric_map_without_a_referenced_series(ohif, o
     assert any("ReferencedSeriesSequence is missing" in message for message in page["console"]), page["console"]
 
 
-@pytest.fixture(scope="module")
-def mr_plus_pm(tools, fa_map, tmp_path_factory) -> dict[str, list[Path]]:
-    input_path, _ = fa_map
-    return export_series(input_path, tmp_path_factory.mktemp("mr-plus-pm"), "--mode", "mr+pm", "--scale", "1000", "--plain-integers")
-
-
 @NEEDS_ORTHANC
 @NEEDS_BROWSER
-@pytest.mark.xfail(strict=True, reason="mr+pm writes its PM without ReferencedSeriesSequence to the MR series beside it, so OHIF refuses it ('ReferencedSeriesSequence is missing for the parametric map')")
-def test_ohif_overlays_the_parametric_map_of_mr_plus_pm_on_its_mr_series(ohif, orthanc, mr_plus_pm, tmp_path):
-    study = store(orthanc, mr_plus_pm["MR Image Storage"])
-    pm = mr_plus_pm["Parametric Map Storage"]
-    store(orthanc, pm)
-    series_number = pydicom.dcmread(pm[0], stop_before_pixels=True).SeriesNumber
-    page = show(ohif, tmp_path, study, open_thumbnail=f"S:{series_number}")
-    (after,) = page["viewports"]
-    assert after["colored"] > 0.3 * after["width"] * after["height"], page["console"]
+def test_ohif_shows_the_navigation_profile_as_a_gray_ramp(ohif, orthanc, exports, fa_map, tmp_path):
+    """--profile navigation in OHIF: integers, the window 5000 / 10000 in the overlay, and a ramp of grays on screen."""
+    _, values = fa_map
+    page = show(ohif, tmp_path, store(orthanc, exports["navigation"]))
+    (shown,) = page["shown"]
+    assert shown["dataType"] in INTEGER_TYPES and not shown["preScaled"]
+    assert "W: 10000 L: 5000" in page["overlay"]
+    assert page["viewports"][0]["distinctGrays"] >= 100, page["viewports"]
+    assert drawn_fraction(page) > 0.3
+    assert shown["maxPixelValue"] <= round(float(values.max()) * 10000)

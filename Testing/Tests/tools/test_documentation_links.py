@@ -25,7 +25,8 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(?P<text>.+?)[ \t]*#*[ \t]*$", re.MULTILIN
 
 
 def documentation_pages() -> list[Path]:
-    return [README, *sorted(DOCS.glob("*.md")), *sorted((REPO / "Testing").rglob("README.md"))]
+    # The web viewer harness's npm packages (Testing/Harness/web_viewer/node_modules) bring READMEs of their own.
+    return [README, *sorted(DOCS.glob("*.md")), *sorted(path for path in (REPO / "Testing").rglob("README.md") if "node_modules" not in path.parts)]
 
 
 def prose(text: str) -> str:
