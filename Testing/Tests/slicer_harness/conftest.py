@@ -16,6 +16,7 @@ import pytest
 import slicer_app
 from archives import classic_only_fixture, orthanc_fixture
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
+from dicom_database_views import series_uids
 
 MODULE_FILE = PACKAGE_ROOT / "FAExport.py"
 BATCH_SCRIPT = PACKAGE_ROOT / "Resources" / "Scripts" / "FAExportBatch.py"
@@ -117,7 +118,7 @@ def choose(combo, text_start: str) -> None:
 def written_files(slicer) -> dict[str, list[str]]:
     """SOP class UID -> the files Slicer's DICOM database holds."""
     found: dict[str, list[str]] = {}
-    for seriesUID in slicer.dicomDatabase.seriesUIDs():
+    for seriesUID in series_uids(slicer.dicomDatabase):
         files = sorted(slicer.dicomDatabase.filesForSeries(seriesUID))
         found.setdefault(pydicom.dcmread(files[0], stop_before_pixels=True).SOPClassUID, []).extend(files)
     return found

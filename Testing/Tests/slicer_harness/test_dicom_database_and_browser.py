@@ -17,6 +17,7 @@ from slicer_harness.conftest import choose, load_map
 import pydicom
 import pytest
 import slicer_app.dicom_browser
+from dicom_database_views import displayed_series, series_uids
 from slicer_standins import ctkDICOMDatabase
 
 # --- after insert(): displayed fields, databaseChanged, the browser's tables
@@ -35,8 +36,8 @@ def test_ctk_insert_alone_leaves_the_browser_columns_empty_and_signals_nothing(t
     dataset.save_as(path, enforce_file_format=True)
     database = ctkDICOMDatabase(tmp_path / "db")
     database.insert(str(path))
-    assert database.seriesUIDs() == {"1.2.3.4"}
-    assert database.displayedSeries() == {} and database.databaseChangedCount == 0
+    assert series_uids(database) == {"1.2.3.4"}
+    assert displayed_series(database) == {} and database.databaseChangedCount == 0
     database.updateDisplayedFields()
     dataset.SeriesDescription = "changed"
     dataset.save_as(path, enforce_file_format=True)
@@ -45,7 +46,7 @@ def test_ctk_insert_alone_leaves_the_browser_columns_empty_and_signals_nothing(t
     assert pydicom.dcmread(stored).SeriesDescription == "changed"
     assert database.patientForStudy("1.2.3") == database.patients()[0] != "P1"  # the database's own patient key
     database.updateDisplayedFields()
-    assert database.displayedSeries()["1.2.3.4"]["PatientsName"] == "Doe^Jane" and database.databaseChangedCount == 2
+    assert displayed_series(database)["1.2.3.4"]["PatientsName"] == "Doe^Jane" and database.databaseChangedCount == 2
     del dataset.StudyInstanceUID  # uidsForDataSet: patient name, patient ID and study UID are required
     dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4.6"
     dataset.save_as(tmp_path / "two.dcm", enforce_file_format=True)
@@ -66,7 +67,7 @@ def test_export_refreshes_an_open_dicom_browser_and_logs_no_error_without_one(sl
         assert tables.updates == 1
     finally:
         del slicer.modules.DICOMInstance
-    assert len(slicer.dicomDatabase.displayedSeries()) == 2
+    assert len(displayed_series(slicer.dicomDatabase)) == 2
 
 
 # --- Show in DICOM browser, in whichever browser the DICOM module shows
@@ -89,20 +90,20 @@ def test_show_in_dicom_browser_selects_the_new_series_in_the_browser_shown(slice
     finally:
         vars(slicer.modules).pop("DICOMInstance", None)
     database = slicer.dicomDatabase
-    (studyUID,) = {database.studyForSeries(uid) for uid in database.seriesUIDs()}
+    (studyUID,) = {database.studyForSeries(uid) for uid in series_uids(database)}
     assert opened == ["DICOM"]
     shown = browser.dicomVisualBrowser if visual else browser.dicomBrowser
     assert shown.visible
     if visual:
         assert browser.dicomVisualBrowser.refreshes == 1
         assert browser.dicomVisualBrowser.patientView().currentPatientUID() == database.patientForStudy(studyUID)
-        assert sorted(browser.dicomVisualBrowser.patientView().selectedSeriesInstanceUIDs()) == sorted(database.seriesUIDs())
+        assert sorted(browser.dicomVisualBrowser.patientView().selectedSeriesInstanceUIDs()) == sorted(series_uids(database))
     else:
         tables = browser.dicomBrowser.dicomTableManager()
         assert tables.patientsTable().currentSelection() == (database.patientForStudy(studyUID),)
         assert tables.studiesTable().currentSelection() == (studyUID,)
-        assert sorted(tables.seriesTable().currentSelection()) == sorted(database.seriesUIDs())
-    assert len(database.seriesUIDs()) == 2
+        assert sorted(tables.seriesTable().currentSelection()) == sorted(series_uids(database))
+    assert len(series_uids(database)) == 2
 
 
 # --- first use: a fresh Slicer profile has no database yet
@@ -116,11 +117,11 @@ def test_first_export_on_a_fresh_profile_creates_slicers_default_database(slicer
     panel.ui.exportButton.click()
     assert slicer.dicomDatabase.isOpen and slicer.dicomDatabase.databaseDirectory == str(folder)
     assert (folder / "ctkDICOM.sql").is_file()
-    (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
+    (seriesUID,) = series_uids(slicer.dicomDatabase)
     assert all(path.startswith(str(folder / "dicom")) for path in slicer.dicomDatabase.filesForSeries(seriesUID))
     # The DICOM module, opened later, finds the same database (another connection on the same file).
     reopened = ctkDICOMDatabase()
-    assert reopened.openDatabase(str(folder / "ctkDICOM.sql")) and reopened.seriesUIDs() == {seriesUID}
+    assert reopened.openDatabase(str(folder / "ctkDICOM.sql")) and series_uids(reopened) == {seriesUID}
     assert "in Slicer's DICOM database" in panel.ui.resultLabel.text
 
 
@@ -136,7 +137,7 @@ def test_first_console_export_with_an_open_browser_creates_the_database_and_tell
         del slicer.modules.DICOMInstance
     folder = str(tmp_path / "Documents" / "SlicerDICOMDatabase")
     assert browser.databaseDirectories == [folder] and browser.dicomBrowser.databaseDirectory == folder
-    assert set(slicer.dicomDatabase.seriesUIDs()) == {series.series_instance_uid}
+    assert set(series_uids(slicer.dicomDatabase)) == {series.series_instance_uid}
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,7 @@ def delete_patient_in_the_browser(database) -> None:
     assert browser.openDatabase(os.path.join(database.databaseDirectory, "ctkDICOM.sql"))
     (patientUID,) = browser.patients()
     browser.removePatient(patientUID)
-    assert browser.seriesUIDs() == set() and database.patients() == []
+    assert series_uids(browser) == set() and database.patients() == []
 
 
 def test_a_re_export_into_a_study_deleted_in_the_browser_is_shown_by_the_browser(slicer, tmp_path):
@@ -195,7 +196,7 @@ def test_a_re_export_into_a_study_deleted_in_the_browser_is_shown_by_the_browser
     first = export_into_study(node, None)
     delete_patient_in_the_browser(slicer.dicomDatabase)
     second = export_into_study(node, first.study_instance_uid)
-    shown = slicer.dicomDatabase.displayedSeries()
+    shown = displayed_series(slicer.dicomDatabase)
     assert set(shown) == {second.series_instance_uid}
     assert shown[second.series_instance_uid]["PatientID"] == "P1"
     assert slicer.dicomDatabase.seriesForStudy(first.study_instance_uid) == [second.series_instance_uid]
@@ -215,4 +216,4 @@ def test_a_series_stored_without_its_study_row_is_removed_and_reported(slicer, t
         "Slicer's DICOM database stored series 'FA map' without its study row, so the DICOM browser would not show it; nothing was added; "
         "restart Slicer and export again, or export to a folder and import it in the DICOM module"
     )
-    assert slicer.dicomDatabase.seriesUIDs() == set()
+    assert series_uids(slicer.dicomDatabase) == set()

@@ -21,6 +21,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
+from dicom_database_views import series_uids
 from dicom_export_standins import ExportDialog, ScalarVolumeExporterModel, install
 from readers import compare, read_dcm2niix
 from slicer_standins import ctkDICOMDatabase
@@ -686,8 +687,8 @@ def test_export_to_the_database_indexes_every_file_and_leaves_no_temporary_folde
     dialog.select(rows["MR + Parametric Map (FAExport)"])
     assert dialog.export(None, temporaryPath=tmp_path / "SlicerTemp"), dialog.errorLabel
     assert leftovers(tmp_path / "SlicerTemp") == [], "the dialog removes only top-level files: nothing else may be there"
-    assert len(database.seriesUIDs()) == 2
-    assert sorted(len(database.filesForSeries(uid)) for uid in database.seriesUIDs()) == [1, values.shape[2]]
+    assert len(series_uids(database)) == 2
+    assert sorted(len(database.filesForSeries(uid)) for uid in series_uids(database)) == [1, values.shape[2]]
 
 
 def test_the_dialog_deletes_only_visible_top_level_files_of_its_temporary_folder(tmp_path, scene, database):
@@ -711,7 +712,7 @@ def test_the_dialog_deletes_only_visible_top_level_files_of_its_temporary_folder
     assert dialog.export(None, temporaryPath=tmp_path / "SlicerTemp"), dialog.errorLabel
     (temporary,) = (tmp_path / "SlicerTemp").iterdir()
     assert leftovers(temporary) == [".hidden", "sub"]
-    assert database.seriesUIDs() == set()
+    assert series_uids(database) == set()
 
 
 # --- errors come back as the message, with nothing left behind

@@ -17,6 +17,7 @@ from slicer_harness.conftest import BATCH_SCRIPT, MODULE_FILE, Panel, load_map
 import pytest
 import slicer_app
 from conftest import PACKAGE_ROOT, REPO
+from dicom_database_views import series_uids
 
 # Slicer's Python submodules (Slicer v5.12.3 Base/Python/slicer/*.py and packages). slicer/__init__.py imports none of
 # them; the application imports slicer.util at start-up, everything else must be imported by whoever uses it.
@@ -59,7 +60,7 @@ def test_an_export_from_the_panel_checks_its_requirements(slicer, panel, tmp_pat
             panel.ui.exportModeComboBox.currentIndex = index
     panel.ui.exportButton.click()
     assert packaging.ENSURE_CALLS == [{"requirements": ["pydicom>=3.0"], "requester": "FAExport", "prompt_install": True}]
-    assert len(slicer.dicomDatabase.seriesUIDs()) == 1
+    assert len(series_uids(slicer.dicomDatabase)) == 1
 
 
 # --- start-up imports and application detection
