@@ -10,6 +10,8 @@ PyQt5.QtSql: one Qt in the process) or through CTK's queries, never through a mo
   lines 660-735, the tables wired by ctkDICOMTableManager.cpp lines 82-86: studies by Studies.PatientsUID of the
   selected patient, series by Series.StudyInstanceUID of the selected study);
 - ``count_signal(database, signature)``: a list that grows by one item per emission of a signal;
+  ``wait_for(emitted)``: processes the application's events until such a list has an item (the file watcher's
+  databaseChanged arrives through the event loop);
 - ``block_storage_of(database, path)``: makes CTK's copy of one file fail (a folder where the copy would go), the way
   a full disk or a permission problem does: CTK logs "Error saving file" and inserts nothing for that file;
   ``fail_storage_after(database, stored)``: every file inserted after the first ``stored`` ones fails so (a disk
@@ -25,7 +27,14 @@ from PyQt5 import QtSql
 
 
 def open_database_in(folder) -> ctkDICOMDatabase:
-    """CTK's database in ``folder`` (created), opened: what Slicer's DICOM module opens on a used profile."""
+    """CTK's database in ``folder`` (created), opened: what Slicer's DICOM module opens on a used profile.
+
+    Slicer's application exists first, as in Slicer: openDatabase puts a QFileSystemWatcher on the file (its
+    fileChanged is databaseChanged), whose notifier works only in a thread Qt knows, the application's.
+    """
+    import slicer_app
+
+    slicer_app.application()
     Path(folder).mkdir(parents=True, exist_ok=True)
     database = ctkDICOMDatabase()
     assert database.openDatabase(str(Path(folder) / "ctkDICOM.sql")), database.lastError
@@ -40,7 +49,7 @@ def _rows(database, sql: str, values=()) -> list[tuple]:
     assert query.exec_(), query.lastError().text()
     rows = []
     while query.next():
-        rows.append(tuple(query.value(index) for index in range(query.record().count())))
+        rows.append(tuple(None if query.isNull(index) else query.value(index) for index in range(query.record().count())))
     return rows
 
 
@@ -53,7 +62,7 @@ def _records(database, sql: str, values=()) -> list[dict]:
     records = []
     while query.next():
         record = query.record()
-        records.append({record.fieldName(index): query.value(index) for index in range(record.count())})
+        records.append({record.fieldName(index): None if query.isNull(index) else query.value(index) for index in range(record.count())})
     return records
 
 
@@ -102,6 +111,19 @@ def count_signal(database, signature: str = "databaseChanged()") -> list:
     """A list that gets one item (the signal's arguments) per emission of ``signature``."""
     emitted: list = []
     assert database.connect(signature, lambda *arguments: emitted.append(arguments))
+    return emitted
+
+
+def wait_for(emitted: list, seconds: float = 10.0) -> list:
+    """Process Qt events until ``emitted`` (from count_signal) is not empty or ``seconds`` passed; returns it."""
+    import time
+
+    from PyQt5 import QtCore
+
+    deadline = time.monotonic() + seconds
+    while not emitted and time.monotonic() < deadline:
+        QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.AllEvents, 50)
+        time.sleep(0.01)
     return emitted
 
 

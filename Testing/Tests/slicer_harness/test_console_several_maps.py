@@ -1,7 +1,7 @@
 """Several maps exported from the Python console as series of one study (``FAExportLogic.exportVolumes``), on Slicer's
 real MRML (PyPI slicer-core): volumes loaded from NIfTI by Slicer's storage node, subject hierarchies built as Slicer's
-DICOM loader builds them, the series read back by SimpleITK (GDCM) and pydicom, ``slicer.dicomDatabase`` the
-CTK-modelled stand-in of slicer_standins.py.
+DICOM loader builds them, the series read back by SimpleITK (GDCM) and pydicom, ``slicer.dicomDatabase`` CTK's own
+ctkDICOMDatabase (ctk_dicom_core.py).
 """
 
 from pathlib import Path
@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, map_values, write_volume
-from dicom_database_views import displayed_series, series_uids
+from dicom_database_views import displayed_series, fail_storage_after, series_uids
 from readers import compare, read_simpleitk
 from test_console_logic import database, scene  # noqa: F401 (the fixtures of the console's tests)
 
@@ -62,7 +62,7 @@ def test_fa_and_md_on_different_grids_become_series_of_one_study_in_the_database
     assert series_uids(database) == {series.series_instance_uid for series in result.series}
     for series in result.series:
         assert len(database.filesForSeries(series.series_instance_uid)) == len(series.files)
-    assert database.patients() == [database.patientForStudy(headers[0].StudyInstanceUID)]
+    assert database.patients() == (database.patientForStudy(headers[0].StudyInstanceUID),)  # a QStringList: a tuple
     assert set(database.seriesForStudy(headers[0].StudyInstanceUID)) == series_uids(database)
     displayed = displayed_series(database)
     assert sorted(fields["SeriesDescription"] for fields in displayed.values()) == ["FA map", "MD map (mm2/s)"]
@@ -156,7 +156,7 @@ def test_what_is_not_a_list_of_distinct_volumes_is_refused(tmp_path, scene, volu
 def test_a_failing_database_insert_leaves_none_of_the_maps_series(tmp_path, scene, database):
     fa, _, _ = load_named_map(tmp_path, scene, "dti_FA.nii.gz", "axial", "fa")
     md, _, _ = load_named_map(tmp_path, scene, "dti_MD.nii.gz", "axial", "diffusivity")
-    database._storeFailureAfter = GEOMETRIES["axial"].shape[2] + 3  # within the second map's series
+    fail_storage_after(database, GEOMETRIES["axial"].shape[2] + 3)  # within the second map's series
     with pytest.raises(OutputError, match=r"^Slicer's DICOM database holds 3 of the 24 files of series 'MD map \(mm2/s\)'"):
         FAExportLogic().exportVolumes([fa, md], mode="mr")
     assert series_uids(database) == set()
