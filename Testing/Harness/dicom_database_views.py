@@ -67,7 +67,11 @@ def _records(database, sql: str, values=()) -> list[dict]:
 
 
 def series_uids(database) -> set[str]:
-    """Every series UID the Images table names (a series whose study or patient row is missing included)."""
+    """Every series UID the Images table names (a series whose study or patient row is missing included); none while
+    the database is closed (a fresh profile's), as CTK's own queries then return nothing.
+    """
+    if not database.isOpen:
+        return set()
     return {uid for (uid,) in _rows(database, "SELECT DISTINCT SeriesInstanceUID FROM Images")}
 
 
@@ -75,7 +79,11 @@ _TABLE_QUERY = "SELECT DISTINCT {table}.* FROM Patients, Series, Studies WHERE P
 
 
 def browser_tables(database) -> dict[str, list[dict]]:
-    """The rows of the browser's three tables, every patient and every study selected in turn: {"Patients": [...], ...}."""
+    """The rows of the browser's three tables, every patient and every study selected in turn: {"Patients": [...], ...}
+    (empty while the database is closed: ctkDICOMTableView queries only an open one).
+    """
+    if not database.isOpen:
+        return {"Patients": [], "Studies": [], "Series": []}
     patients = _records(database, _TABLE_QUERY.format(table="Patients"))
     studies = [row for patient in patients for row in _records(database, _TABLE_QUERY.format(table="Studies") + " AND Studies.PatientsUID IN (?)", [patient["UID"]])]
     series = [row for study in studies for row in _records(database, _TABLE_QUERY.format(table="Series") + " AND Series.StudyInstanceUID IN (?)", [study["StudyInstanceUID"]])]

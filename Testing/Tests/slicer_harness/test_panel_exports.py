@@ -2,7 +2,7 @@
 
 The harness (Testing/Harness/slicer_app; the fixtures are in this folder's conftest.py) gives PyQt5 PythonQt's idioms
 and stands in for CTK, the qMRML widgets, ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML
-scene; slicer.dicomDatabase is the CTK-modelled stand-in of slicer_standins.py. Each scenario drives the widgets as a
+scene; slicer.dicomDatabase is CTK's own ctkDICOMDatabase (ctk_dicom_core.py). Each scenario drives the widgets as a
 user would, reads what the panel shows, and reads the written files back with an independent reader (vtkITK/GDCM as
 Slicer loads DICOM, dcm2niix, dcmqi's paramap2itkimage, pydicom).
 """
@@ -14,7 +14,7 @@ from slicer_harness.conftest import POSITION_TOLERANCE_MM, choose, load_map
 import numpy as np
 import pytest
 from conftest import PACKAGE_ROOT
-from dicom_database_views import displayed_series, series_uids
+from dicom_database_views import count_signal, displayed_series, series_uids
 from readers import compare, dciodvfy_errors, read_dcm2niix, read_pydicom_multiframe, read_vtkitk
 from test_pm_sc_values_and_geometry import read_dcmqi
 
@@ -40,6 +40,7 @@ def test_every_mode_from_the_panel_into_the_database(slicer, panel, tmp_path, mo
     assert panel.ui.inputVolumeSelector.currentNode() is node
     choose(panel.ui.exportModeComboBox, mode_label)
     assert panel.ui.exportButton.enabled, panel.ui.disabledReasonLabel.text
+    updated = count_signal(slicer.dicomDatabase, "displayedFieldsUpdated()")
     panel.ui.exportButton.click()
     database = slicer.dicomDatabase
     assert series_uids(database), panel.ui.resultLabel.text
@@ -63,11 +64,14 @@ def test_every_mode_from_the_panel_into_the_database(slicer, panel, tmp_path, mo
         comparison = compare(values, affine, readBack)
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
         assert comparison.max_value_error <= (0.0 if mode == "pm" else 1.0 / 32000 / 2 + 1e-7), (mode, shown)
-    # What the DICOM browser lists: every series with its patient, study and series columns filled.
+    # What the DICOM browser lists: every series with its patient, study and series columns filled (CTK's displayed
+    # fields, which the logic's one updateDisplayedFields() call filled).
     displayed = displayed_series(database)
     assert set(displayed) == series_uids(database)
-    assert all(fields["PatientsName"] and fields["StudyDescription"] is not None and fields["SeriesDescription"].startswith("FA") and fields["Modality"] for fields in displayed.values()), displayed
-    assert database.databaseChangedCount >= 1
+    for seriesUID, fields in displayed.items():
+        assert fields["PatientsName"] and fields["SeriesDescription"].startswith("FA") and fields["Modality"], fields
+        assert (fields["Count"], fields["NumberOfSeries"], fields["NumberOfStudies"]) == (len(database.filesForSeries(seriesUID)), len(expected_modes), 1)
+    assert updated == [()]
 
 
 @pytest.mark.parametrize("mode_label", ["MR images (", "Secondary Capture", "Parametric Map", "MR images + Parametric Map"])

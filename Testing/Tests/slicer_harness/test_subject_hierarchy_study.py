@@ -122,7 +122,7 @@ def exported_to_database(slicer, mapNode) -> list[str]:
 def assert_one_patient_with_the_study(database, studyUID: str) -> None:
     """The database keeps one patient, holding the study with both series (a differing patient would be a second one)."""
     (patient,) = database.patients()
-    assert database.studiesForPatient(patient) == [studyUID]
+    assert database.studiesForPatient(patient) == (studyUID,)  # a QStringList reaches Python as a tuple
     assert database.patientForStudy(studyUID) == patient
     assert len(database.seriesForStudy(studyUID)) == 2
 
