@@ -288,16 +288,28 @@ def delete_patient_in_the_browser(database) -> None:
     assert series_uids(browser) == set() and database.patients() == ()
 
 
+def browser_columns(fields: dict) -> tuple:
+    """The columns of one listed series that say the browser shows it in full: patient, counts, series."""
+    return (fields["PatientsName"], fields["PatientID"], fields["NumberOfStudies"], fields["NumberOfSeries"], fields["Count"], fields["Modality"], fields["SeriesDescription"])
+
+
 def test_a_re_export_into_a_study_deleted_in_the_browser_is_shown_by_the_browser(slicer, tmp_path):
+    """After each export the browser's tables list the series in full: the first export; then, after the browser
+    deleted the patient through its own connection, a re-export into the same study; then another one beside it.
+    """
     node, _, _ = load_map(slicer, tmp_path, "axial")
     first = export_into_study(node, None)
+    slices = len(first.files)
+    assert {uid: browser_columns(fields) for uid, fields in displayed_series(slicer.dicomDatabase).items()} == {first.series_instance_uid: ("Doe, Jane", "P1", 1, 1, slices, "MR", "FA map")}
     delete_patient_in_the_browser(slicer.dicomDatabase)
     second = export_into_study(node, first.study_instance_uid)
     shown = displayed_series(slicer.dicomDatabase)
-    assert set(shown) == {second.series_instance_uid}
-    assert shown[second.series_instance_uid]["PatientID"] == "P1"
+    assert {uid: browser_columns(fields) for uid, fields in shown.items()} == {second.series_instance_uid: ("Doe, Jane", "P1", 1, 1, slices, "MR", "FA map")}
     assert slicer.dicomDatabase.seriesForStudy(first.study_instance_uid) == (second.series_instance_uid,)
-    assert shown[second.series_instance_uid]["Count"] == len(second.files)  # displayed fields filled
+    third = export_into_study(node, first.study_instance_uid)
+    shown = displayed_series(slicer.dicomDatabase)
+    assert set(shown) == {second.series_instance_uid, third.series_instance_uid}
+    assert {browser_columns(fields) for fields in shown.values()} == {("Doe, Jane", "P1", 1, 2, slices, "MR", "FA map")}
 
 
 def test_a_series_stored_without_its_study_row_is_removed_and_reported(slicer, tmp_path, monkeypatch):
