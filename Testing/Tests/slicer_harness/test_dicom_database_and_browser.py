@@ -134,6 +134,26 @@ def test_ctk_indexer_inserts_through_a_fresh_connection_and_fills_the_displayed_
     assert wait_for(signalled)
 
 
+def test_the_binding_converts_as_pythonqt_does(tmp_path):
+    """What Slicer's Python sees of the database (PythonQtConv.cpp): Q_PROPERTYs are attributes, a QStringList is a
+    tuple, a null QString is "" and None passes one, a signal is connected by its signature and emitted by a call.
+    """
+    database = ctkDICOMDatabase()
+    assert database.isOpen is False and database.lastError == "" and database.databaseDirectory == ""
+    assert database.patients() == ()  # a closed database: CTK logs the failed query, returns an empty list
+    database = open_database_in(tmp_path / "db")
+    assert database.databaseFilename == str(tmp_path / "db" / "ctkDICOM.sql") and database.databaseDirectory == str(tmp_path / "db")
+    database.insert(write_instance(tmp_path / "one.dcm"))  # insert(path) with CTK's defaults: stored, indexed
+    assert database.studyForSeries("no such series") == "" and database.studyForSeries(None) == ""
+    assert isinstance(database.filesForSeries("1.2.3.4"), tuple) and database.tagsToPrecache[0] == "0008,0018"  # CTK's defaults
+    emitted = []
+    assert database.connect("databaseChanged()", lambda: emitted.append("slot"))
+    database.databaseChanged()
+    assert emitted == ["slot"]
+    with pytest.raises(ValueError, match=r"the binding connects no signal patientAdded\(\) of ctkDICOMDatabase"):
+        database.connect("patientAdded()", print)
+
+
 def test_one_qt_in_the_process_pyqt5_widgets_and_ctk_database_share_it(slicer, tmp_path):
     """As in Slicer, where the database and the panel share the application's Qt: libQt5Core is mapped once, from
     PyQt5's wheel, and a connection CTK opened is one QtSql (PyQt5's) sees by its name.
