@@ -12,7 +12,7 @@ archives the tests send to (Debian packages orthanc, orthanc-dicomweb and dcmtk)
 runs as root. Under ``CI=true`` an archive that cannot be installed fails the run (elsewhere its tests skip).
 ``test`` then builds CTK's DICOM database for the tests (Slicer's own ctkDICOMDatabase and ctkDICOMIndexer, from
 ``../shared/vendor/CTK-5056664a.tar.gz``, Testing/Harness/ctk_dicom_build.py) once into the ignored
-``Testing/.build/ctk``, after installing what the build needs from Debian (qtbase5-dev, libdcmtk-dev, pybind11-dev,
+``.build/ctk``, after installing what the build needs from Debian (qtbase5-dev, libdcmtk-dev, pybind11-dev,
 cmake, g++) when missing.
 Standard library only: this script is the bootstrap.
 """

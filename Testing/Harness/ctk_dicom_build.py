@@ -3,7 +3,7 @@
     python Testing/Harness/ctk_dicom_build.py     # with the python of the environment that will import it
 
 CTK is the tarball ``<repository>/../shared/vendor/CTK-5056664a.tar.gz`` (CTK at the commit Slicer 5.12.3 pins),
-unpacked into ``Testing/.build/ctk/CTK``; the build goes to ``Testing/.build/ctk/build-<python tag>`` (both ignored
+unpacked into ``.build/ctk/CTK``; the build goes to ``.build/ctk/build-<python tag>`` (both ignored
 by git). Needs cmake, a C++ compiler and Debian's qtbase5-dev, libdcmtk-dev and pybind11-dev, which
 ``Testing/run.py test`` installs (as root). An existing build is only brought up to date (CMake's own dependency
 checks: a second run takes about a second). Standard library only: run.py calls it before the tests.
@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent.parent
 VENDOR = REPO.parent / "shared" / "vendor"
 CTK_TARBALL = VENDOR / "CTK-5056664a.tar.gz"
-BUILD_ROOT = REPO / "Testing" / ".build" / "ctk"
+# At the repository's top, not under Testing/ (whose README.md files the documentation test reads).
+BUILD_ROOT = REPO / ".build" / "ctk"
 SOURCE = Path(__file__).resolve().parent / "ctk_dicom"
 # Debian package -> a file it installs that the build needs.
 DEBIAN_BUILD_PACKAGES = {
