@@ -2,8 +2,8 @@
 makes it, maps loaded as Slicer loads them, the batch script, and real archives on loopback for the send scenarios.
 
 The harness (Testing/Harness/slicer_app) gives PyQt5 PythonQt's idioms and stands in for CTK, the qMRML widgets,
-ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML scene; slicer.dicomDatabase is the
-CTK-modelled stand-in of slicer_standins.py, closed as on a fresh Slicer profile until something creates it. Test modules get the fixtures from here and import the helpers with
+ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML scene; slicer.dicomDatabase is CTK's
+own ctkDICOMDatabase (ctk_dicom_core.py), closed as on a fresh Slicer profile until something creates it. Test modules get the fixtures from here and import the helpers with
 ``from slicer_harness.conftest import ...``.
 """
 

@@ -151,7 +151,9 @@ def test_the_self_test_drives_the_panel_through_every_mode():
 
 
 def test_the_self_test_runs_in_the_harness(slicer, monkeypatch):
-    """FAExportTest as the Self Tests module runs it, with a DICOMUtils stand-in (slicer_app/DICOMLib) for the database and loading."""
+    """FAExportTest as the Self Tests module runs it, with a DICOMUtils stand-in (slicer_app/DICOMLib) for loading; its
+    temporary database is CTK's own ``slicer.dicomDatabase`` reopened elsewhere and closed again, as Slicer's is.
+    """
     from slicer_app.DICOMLib import DICOMUtils
 
     package = types.ModuleType("DICOMLib")
@@ -162,6 +164,7 @@ def test_the_self_test_runs_in_the_harness(slicer, monkeypatch):
     originalDatabase = slicer.dicomDatabase
     slicer.selfTests["FAExport"](msec=0)
     assert slicer.dicomDatabase is originalDatabase
+    assert not slicer.dicomDatabase.isOpen  # a fresh profile: closeTemporaryDatabase reopens no missing folder
     loaded = [slicer.mrmlScene.GetNthNodeByClass(i, "vtkMRMLScalarVolumeNode").GetName() for i in range(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode"))]
     # The last scenario's scene (setUp clears the first's: the map and one series per mode, two for mr+pm, loaded back,
     # which it asserts itself): its two maps, then their two series of one study loaded back.

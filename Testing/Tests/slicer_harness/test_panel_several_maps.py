@@ -2,7 +2,7 @@
 
 Run as Slicer runs the panel (the unmodified FAExport.py and FAExport.ui under real Qt, offscreen; the fixtures are in
 this folder's conftest.py): maps are checked by clicking them in the list's popup, the panel is read as a user reads
-it, and the written series are read back by SimpleITK (GDCM) from Slicer's DICOM database (the CTK stand-in).
+it, and the written series are read back by SimpleITK (GDCM) from Slicer's DICOM database (CTK's own, ctk_dicom_core.py).
 """
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 from slicer_harness.conftest import POSITION_TOLERANCE_MM, choose, load_map, place_in_dicom_study
 
 import pydicom
-from dicom_database_views import series_uids
+from dicom_database_views import displayed_series, series_uids
 from PyQt5 import QtCore, QtTest
 from readers import compare, read_simpleitk
 
@@ -68,6 +68,9 @@ def test_checking_md_exports_fa_and_md_as_two_series_of_one_study(slicer, panel,
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
     assert sorted(header.SeriesDescription for header in headers.values()) == ["FA map", "MD map (mm2/s)"]
     assert len({(header.PatientID, header.StudyInstanceUID, header.FrameOfReferenceUID) for header in headers.values()}) == 1
+    # The browser's tables list both series under one study, their displayed fields filled.
+    listed = displayed_series(database)
+    assert {uid: (fields["Count"], fields["NumberOfSeries"]) for uid, fields in listed.items()} == {uid: (len(database.filesForSeries(uid)), 2) for uid in headers}
     assert sorted(int(header.SeriesNumber) for header in headers.values()) == [1001, 1002]
     assert panel.ui.showInBrowserButton.enabled
     # What the user sees after the export, for a human look (the test does not compare pixels).
