@@ -17,6 +17,7 @@ cmake, g++) when missing.
 Standard library only: this script is the bootstrap.
 """
 
+import glob
 import hashlib
 import os
 import shutil
@@ -68,7 +69,8 @@ DEBIAN_SERVERS = {"orthanc": "Orthanc", "orthanc-dicomweb": "/usr/share/orthanc/
 
 
 def _installed(program_or_path: str) -> bool:
-    return Path(program_or_path).exists() if os.sep in program_or_path else shutil.which(program_or_path) is not None
+    """A program on PATH, or a path (a glob pattern) that exists."""
+    return bool(glob.glob(program_or_path)) if os.sep in program_or_path else shutil.which(program_or_path) is not None
 
 
 def ensure_debian_servers() -> None:
@@ -86,7 +88,7 @@ def ensure_debian_servers() -> None:
 
 # What building CTK's DICOM Core and its binding needs (Testing/Harness/ctk_dicom): Debian package -> a file it installs.
 CTK_BUILD_PACKAGES = {
-    "qtbase5-dev": "/usr/lib/x86_64-linux-gnu/cmake/Qt5Sql/Qt5SqlConfig.cmake",
+    "qtbase5-dev": "/usr/lib/*/cmake/Qt5Sql/Qt5SqlConfig.cmake",  # a pattern: the folder is the architecture's
     "libdcmtk-dev": "/usr/include/dcmtk/dcmdata/dctk.h",
     "pybind11-dev": "/usr/include/pybind11/pybind11.h",
     "cmake": "cmake",

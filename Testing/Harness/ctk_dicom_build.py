@@ -10,6 +10,7 @@ checks: a second run takes about a second). Standard library only: run.py calls 
 """
 
 import fcntl
+import glob
 import os
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ BUILD_ROOT = REPO / ".build" / "ctk"
 SOURCE = Path(__file__).resolve().parent / "ctk_dicom"
 # Debian package -> a file it installs that the build needs.
 DEBIAN_BUILD_PACKAGES = {
-    "qtbase5-dev": "/usr/lib/x86_64-linux-gnu/cmake/Qt5Sql/Qt5SqlConfig.cmake",
+    "qtbase5-dev": "/usr/lib/*/cmake/Qt5Sql/Qt5SqlConfig.cmake",  # a pattern: the folder is the architecture's
     "libdcmtk-dev": "/usr/include/dcmtk/dcmdata/dctk.h",
     "pybind11-dev": "/usr/include/pybind11/pybind11.h",
 }
@@ -45,7 +46,7 @@ def module_folder(python_tag: str | None = None) -> Path:
 
 def missing_requirements() -> list[str]:
     """The Debian packages and programs the build needs that are not installed."""
-    missing = [package for package, path in DEBIAN_BUILD_PACKAGES.items() if not Path(path).exists()]
+    missing = [package for package, pattern in DEBIAN_BUILD_PACKAGES.items() if not glob.glob(pattern)]
     missing += [program for program in ("cmake", "c++") if shutil.which(program) is None]
     return missing
 
