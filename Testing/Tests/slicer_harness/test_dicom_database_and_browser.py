@@ -154,6 +154,17 @@ def test_the_binding_converts_as_pythonqt_does(tmp_path):
         database.connect("patientAdded()", print)
 
 
+def test_the_build_names_the_missing_ctk_tarball(tmp_path, monkeypatch):
+    """A clone without ../shared/vendor cannot build the real database: the build says which file is missing."""
+    import ctk_dicom_build
+
+    monkeypatch.setattr(ctk_dicom_build, "CTK_TARBALL", tmp_path / "vendor" / "CTK-5056664a.tar.gz")
+    monkeypatch.setattr(ctk_dicom_build, "BUILD_ROOT", tmp_path / "build")
+    with pytest.raises(ctk_dicom_build.BuildError) as raised:
+        ctk_dicom_build.ensure_built()
+    assert str(raised.value) == f"CTK's source is missing: {tmp_path / 'vendor' / 'CTK-5056664a.tar.gz'} (the shared vendor folder next to the repository); the real DICOM database cannot be built without it"
+
+
 def test_one_qt_in_the_process_pyqt5_widgets_and_ctk_database_share_it(slicer, tmp_path):
     """As in Slicer, where the database and the panel share the application's Qt: libQt5Core is mapped once, from
     PyQt5's wheel, and a connection CTK opened is one QtSql (PyQt5's) sees by its name.
