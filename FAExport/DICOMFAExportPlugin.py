@@ -89,6 +89,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
     """One FAExport encoding as a DICOM export plugin; the classes of ENCODINGS below fix these attributes."""
 
     mode = ""  # FAExportLib's export mode
+    profile = None  # FAExportLib's export profile ("navigation"), or None
     pluginKey = ""  # the key in slicer.modules.dicomPlugins, and every exportable's pluginClass
     exportName = ""
     exportTooltip = ""
@@ -132,7 +133,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
 
             exportable.name = self.exportName
             exportable.confidence = self.confidenceInt16 if survivesInt16 else self.confidenceLossy
-            preview = previewText(outcome, self.mode, False)
+            preview = previewText(outcome, self.mode, bool(self.profile), self.profile)
         exportable.tooltip = "\n".join([self.exportTooltip, preview, self.automaticTagsText(volumeNode)])
         for tagName, value in defaults.items():
             exportable.setTag(tagName, value)
@@ -154,7 +155,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             scale = self.scaleFromText(shownTags.get(SCALE_TAG, ""))
         except FAExportError as error:
             return error, scan.survivesInt16(volumeNode, None)
-        return scan.preview(volumeNode, self.mode, scale, quantity), scan.survivesInt16(volumeNode, quantity)
+        return scan.preview(volumeNode, self.mode, scale, quantity, self.profile), scan.survivesInt16(volumeNode, quantity)
 
     def defaultSeriesTags(self) -> dict[str, str]:
         """The series tags the dialog shows, each with the value that means "automatic": saved onto the series item
@@ -189,7 +190,9 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             ),
             _("SeriesNumber empty (or {placeholder}, the default of Slicer's own exporter): {number}").format(placeholder=SLICER_EXPORTER_DEFAULTS["SeriesNumber"], number=number),
         ]
-        if self.writesIntegers:
+        if self.profile:
+            lines.append(_("Scale auto: the factor of the quantity's unit (navigation profile: FA x10000, mm2/s x1000000, ms x1)"))
+        elif self.writesIntegers:
             lines.append(_("Scale auto: the finest scale that fits the values"))
         if self.mode != "mr+pm":
             lines.append(_("SeriesInstanceUID empty: a new one; a UID typed here is used for one export, then its saved copy is cleared"))
@@ -263,6 +266,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             result = FAExportLogic().exportVolume(
                 volumeNode,
                 mode=self.mode,
+                profile=self.profile,
                 scale=self.scaleFromTag(exportable),
                 quantity=self.quantityFromTag(exportable, volumeNode),
                 metadata=metadata,
@@ -335,33 +339,38 @@ class FAExportDICOMPluginClass(DICOMPlugin):
         return quantityFromText(exportable.tag(QUANTITY_TAG), volumeNode)
 
 
-# One plugin class per encoding, in the order of the dialog's rows for a float map: (class name, mode, plugin key, row
-# name, tooltip, confidence when values do not survive int16, when they do, when the preview refuses the volume).
+# One plugin class per encoding, in the order of the dialog's rows for a float map: (class name, mode, profile, plugin
+# key, row name, tooltip, confidence when values do not survive int16, when they do, when the preview refuses the volume).
 ENCODINGS = (
     (
-        "FAExportMRDICOMPluginClass", "mr", "MR (FAExport)", _("MR images, int16 + rescale (any PACS)"),
+        "FAExportMRDICOMPluginClass", "mr", None, "MR (FAExport)", _("MR images, int16 + rescale (any PACS)"),
         _("FAExport: classic MR image series; float values stored as integers with one rescale, within the error below."), 0.8, 0.4, 0.04,
     ),
     (
-        "FAExportMRPMDICOMPluginClass", "mr+pm", "MR + Parametric Map (FAExport)", _("MR images + Parametric Map"),
+        "FAExportMRPMDICOMPluginClass", "mr+pm", None, "MR + Parametric Map (FAExport)", _("MR images + Parametric Map"),
         _("FAExport: an MR image series (any PACS) and an exact float32 Parametric Map, in the same study."), 0.75, 0.35, 0.03,
     ),
     (
-        "FAExportPMDICOMPluginClass", "pm", "Parametric Map (FAExport)", _("Parametric Map, exact float32"),
+        "FAExportPMDICOMPluginClass", "pm", None, "Parametric Map (FAExport)", _("Parametric Map, exact float32"),
         _("FAExport: a DICOM Parametric Map (float32 voxels, quantity and unit codes); Slicer 5.12+ loads it with dcmqi."), 0.7, 0.3, 0.02,
     ),
     (
-        "FAExportSCDICOMPluginClass", "sc", "SC (FAExport)", _("Secondary Capture, multi-frame + rescale"),
+        "FAExportSCDICOMPluginClass", "sc", None, "SC (FAExport)", _("Secondary Capture, multi-frame + rescale"),
         _("FAExport: one multi-frame grayscale Secondary Capture file; float values stored as integers with one rescale."), 0.6, 0.2, 0.01,
+    ),
+    (
+        "FAExportNavigationDICOMPluginClass", "mr", "navigation", "MR for navigation (FAExport)", _("MR for navigation systems, integers x factor"),
+        _("FAExport: MR images for surgical navigation and web viewers: plain integers at the factor of the quantity's unit (FA x10000), RescaleSlope 1, "
+          "a Real World Value Mapping in every file; square in-plane pixels only."), 0.55, 0.15, 0.005,
     ),
 )
 PLUGIN_CLASSES = tuple(
     type(
         className,
         (FAExportDICOMPluginClass,),
-        {"mode": mode, "pluginKey": key, "exportName": name, "exportTooltip": tooltip, "confidenceLossy": lossy, "confidenceInt16": kept, "confidenceRefused": refused},
+        {"mode": mode, "profile": profile, "pluginKey": key, "exportName": name, "exportTooltip": tooltip, "confidenceLossy": lossy, "confidenceInt16": kept, "confidenceRefused": refused},
     )
-    for className, mode, key, name, tooltip, lossy, kept, refused in ENCODINGS
+    for className, mode, profile, key, name, tooltip, lossy, kept, refused in ENCODINGS
 )
 
 
@@ -389,13 +398,14 @@ class VolumeScan:
         self.key = key
         self.outcomes: dict[tuple, object] = {}
 
-    def preview(self, volumeNode, mode: str, scale: str | float, quantity: str | None):
+    def preview(self, volumeNode, mode: str, scale: str | float, quantity: str | None, profile: str | None = None):
         """FAExportLogic's preview for ``mode`` (the error it raises, returned): one for the integer encodings at a scale
-        (FAExportSlicerLib/export.py, previewNode: the same for mr, sc and mr+pm), one for the Parametric Map.
+        (FAExportSlicerLib/export.py, previewNode: the same for mr, sc and mr+pm; it holds every encoding's reader traps),
+        one for the navigation profile, one for the Parametric Map.
         """
-        key = ("pm", quantity) if mode == "pm" else ("integers", scale, quantity)
+        key = ("pm", quantity) if mode == "pm" else ("integers", scale, quantity, profile)
         if key not in self.outcomes:
-            self.outcomes[key] = self._parametricMapPreview(volumeNode, quantity) if mode == "pm" else logicPreview(volumeNode, mode="mr", scale=scale, quantity=quantity)
+            self.outcomes[key] = self._parametricMapPreview(volumeNode, quantity) if mode == "pm" else logicPreview(volumeNode, mode="mr", scale=scale, quantity=quantity, profile=profile)
         return self.outcomes[key]
 
     def survivesInt16(self, volumeNode, quantity: str | None) -> bool:
@@ -581,6 +591,8 @@ def inDialogWords(error) -> str:
     untagged: dict[str, str] = {}  # FAExportLib's name -> the console's
 
     def label(field) -> str:
+        if field.name == "profile":  # the dialog's own row, "MR for navigation", is the profile
+            return _("the navigation row")
         tagName = tags.get(field.name)
         if tagName is None:
             untagged[field.name] = CONSOLE_NAMES.get(field.name, field.name)
@@ -616,7 +628,7 @@ class DICOMFAExportPlugin:
         parent.dependencies = ["DICOM", "FAExport"]
         parent.contributors = ["FAExport developers"]
         parent.helpText = (
-            "Adds FAExport's encodings (MR, Parametric Map, MR + Parametric Map, Secondary Capture) to the "
+            "Adds FAExport's encodings (MR, Parametric Map, MR + Parametric Map, Secondary Capture, MR for navigation) to the "
             "Export to DICOM dialog. No module interface here: right-click a volume in the Data module, Export to DICOM."
         )
         parent.acknowledgementText = "Part of the FAExport extension."

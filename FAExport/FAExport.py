@@ -111,6 +111,7 @@ class FAExportParameterNode:
     # a node reference per element); synced in code: no GUI connector takes a list.
     alsoExportVolumes: list[vtkMRMLScalarVolumeNode]
     sourceVolume: vtkMRMLScalarVolumeNode
+    resampleToSource: bool = False  # resample the map onto the source series' grid first (a Parametric Map OHIF can overlay)
     exportMode: ExportMode = ExportMode.MR
     scaleChoice: ScaleChoice = ScaleChoice.AUTO
     customScale: Annotated[float, WithinRange(*CUSTOM_SCALE_RANGE)] = 1000.0
@@ -124,6 +125,7 @@ class FAExportParameterNode:
     seriesNumber: Annotated[int, WithinRange(0, 99999)] = 0
     replaceNonFinite: bool = False  # export NaN/infinite voxels as 0 (else they block the export)
     plainIntegers: bool = False  # mr/sc: stored = round(value x scale), RescaleSlope 1
+    navigationProfile: bool = False  # MR for navigation systems and web viewers (FAExportLib/navigation.py); the mode is MR then
     allowCoarseScale: bool = False  # export with a scale the preview refuses as too coarse for the values
     laterality: Laterality = Laterality.NONE
     addToDatabase: bool = True
@@ -314,6 +316,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.outputSection.update(parameters)
         self.quantitySection.update(parameters)
         several.update(parameters, given)
+        self.ui.resampleToSourceCheckBox.enabled = parameters.sourceVolume is not None
         self.studySection.update(parameters)
         self.sendSection.update(parameters)
         manyMaps = several.several(parameters)
@@ -341,6 +344,7 @@ class FAExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         options = {
             **self.encodingSection.options(parameters),
             "sourceVolumeNode": parameters.sourceVolume,
+            "resampleToSource": parameters.resampleToSource and parameters.sourceVolume is not None,
             **self.outputSection.options(parameters),
             **self.quantitySection.options(parameters),
             **self.sendSection.options(parameters),
@@ -431,7 +435,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> str:
         """The preview as the panel shows it: value range, stored integers, worst-case error, one line per warning."""
         options = FAExportOptions.of(options, keywords)
-        return labels.previewText(self.preview(volumeNode, options), options.mode, options.plainIntegers and options.mode != "pm")
+        return labels.previewText(self.preview(volumeNode, options), options.mode, (options.plainIntegers and options.mode != "pm") or bool(options.profile), options.profile)
 
     def exportVolume(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
         """Export ``volumeNode`` into Slicer's DICOM database and/or a folder, and send it if asked (FAExportOptions).

@@ -23,6 +23,7 @@ from pathlib import Path
 from .codes import Code
 from .errors import FAExportError, Field, SendError, SendInterrupted, command_line_label
 from .metadata import ExportMetadata
+from .navigation import PROFILES
 from .pipeline import MODES, ExportResult
 from .sources import SourceSeries
 from .version import __version__
@@ -132,10 +133,23 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         help="mr, sc: store round(value x scale) with RescaleSlope 1 and an integer window, the factor in the series description "
         "(e.g. 'FA x1000'); for viewers that mishandle fractional slopes or windows. Readers then get value x scale",
     )
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        help="navigation: classic MR for surgical navigation systems and web viewers: stored = round(value x factor) with the "
+        "factor of the quantity's unit (FA x10000, diffusivities x10^6 in mm2/s, ms x1; --scale sets another), RescaleSlope 1, "
+        "one integer window, a Real World Value Mapping in every file; square in-plane pixels only",
+    )
     parser.add_argument("--method-code", type=_code, metavar="VALUE,SCHEME,MEANING", help="measurement method, e.g. 113231,DCM,Single Tensor (pm)")
     parser.add_argument("--anatomic-region", type=_code, metavar="VALUE,SCHEME,MEANING", help="Frame Anatomy region (pm; default from --body-part: BRAIN -> 12738006,SCT,Brain)")
     parser.add_argument("--source-dicom", metavar="DIR", help="DICOM series the map was computed from, in the same scanner space: join its patient, study and frame of reference")
     parser.add_argument("--source-series-uid", metavar="UID", help="which series of --source-dicom, if it holds several")
+    parser.add_argument(
+        "--resample-to-source",
+        action="store_true",
+        help="resample the map onto the grid of --source-dicom first (trilinear), so that OHIF can overlay the Parametric Map on it; "
+        "the result says how much interpolation changed the values",
+    )
     parser.add_argument("--replace-nonfinite", type=float, metavar="VALUE", help="replace NaN/infinite voxels with VALUE instead of refusing them")
     parser.add_argument(
         "--allow-coarse-scale",
@@ -217,7 +231,9 @@ def summary(result: ExportResult) -> str:
     lines = []
     for series in result.series:
         lines.append(f'Wrote {series.mode.upper()} series "{series.series_description}": {len(series.files)} file{"s" if len(series.files) > 1 else ""} in {series.directory}')
-        if series.plain_integers:
+        if series.profile:
+            lines.append(f"  Profile {series.profile}: stored = round({series.quantity} x {series.value_scale:.12g}), RescaleSlope 1; the Real World Value Mapping divides by {series.value_scale:.12g}")
+        elif series.plain_integers:
             lines.append(f"  Plain integers, RescaleSlope 1: readers get {series.quantity} x {series.value_scale:.12g}; divide by {series.value_scale:.12g}")
         elif series.rescale_slope is not None:
             lines.append(f"  RescaleSlope {series.rescale_slope:.12g}, RescaleIntercept {series.rescale_intercept:.12g} (one for the whole series)")
@@ -239,6 +255,8 @@ def options_from_arguments(args: argparse.Namespace) -> ExportOptions:
         replace_nonfinite=args.replace_nonfinite,
         plain_integers=args.plain_integers,
         allow_coarse_scale=args.allow_coarse_scale,
+        profile=args.profile,
+        resample_to_source=args.resample_to_source,
     )
 
 

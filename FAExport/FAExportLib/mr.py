@@ -13,7 +13,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage, generate_uid
 
-from . import anatomy, verify
+from . import anatomy, real_world_values, verify
 from .instance_template import InstanceTemplate
 from .metadata import mark_character_set
 from .plain_integers import is_plain
@@ -28,6 +28,8 @@ MODALITY = "MR"
 SERIES_NUMBER = 1001
 STORAGE = INT16
 MULTIFRAME_BYTES_PER_VOXEL = None  # one file per slice: no single-element limit
+STORAGE_VR = "SS"  # int16: the VR of (0028,0108) and (0028,0109), which are US or SS as PixelRepresentation says
+SMALLEST_PIXEL_VALUE_IN_SERIES, LARGEST_PIXEL_VALUE_IN_SERIES = 0x00280108, 0x00280109
 
 
 def image_type(plan: SeriesPlan) -> list[str]:
@@ -68,6 +70,10 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.BitsStored = 16
     ds.HighBit = 15
     ds.PixelRepresentation = STORAGE.pixel_representation
+    # The series' stored extremes, in the pixels' own VR (a US -107 crashed Karawun, #34); readers that window by them
+    # get one window for every slice (MRtrix #2238: without them, brightness changed from slice to slice).
+    ds.add_new(SMALLEST_PIXEL_VALUE_IN_SERIES, STORAGE_VR, int(rescale.stored_value(plan.value_range.minimum)))
+    ds.add_new(LARGEST_PIXEL_VALUE_IN_SERIES, STORAGE_VR, int(rescale.stored_value(plan.value_range.maximum)))
     # Modality LUT: one slope and intercept for the whole series
     ds.RescaleIntercept = rescale.intercept_text
     ds.RescaleSlope = rescale.slope_text
@@ -77,9 +83,17 @@ def shared_attributes(plan: SeriesPlan, base: Dataset) -> Dataset:
     ds.WindowCenterWidthExplanation = plan.series_description
     if function:
         ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1 (diffusivities in mm2/s)
+    add_value_mapping(ds, plan, STORAGE)
     anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
     mark_character_set(ds)
     return ds
+
+
+def add_value_mapping(ds: Dataset, plan: SeriesPlan, storage) -> None:
+    """The Real World Value Mapping beside the rescale (shared by mr and sc): the same slope, with the unit's code."""
+    mapping = real_world_values.integer_mapping(plan.quantity, plan.rescale, plan.value_range, signed=storage.pixel_representation == 1)
+    if mapping is not None:
+        ds.RealWorldValueMappingSequence = [mapping]
 
 
 def derivation_description(plan: SeriesPlan) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.uid import generate_uid
 
-from . import anatomy, mr, multiframe, pm, sc, value_checks, verify
+from . import anatomy, mr, multiframe, navigation, overlay, pm, reader_traps, resampling, sc, value_checks, verify
 from .codes import ANATOMIC_REGIONS, UNKNOWN_REGION, Code, Quantity, code_problem
 from .errors import Field, InputError
 from .geometry import SliceGeometry
@@ -24,6 +24,7 @@ from .quantities import parse_unit, quantity_by_name
 from .scaling import Rescale, ValueRange, choose_rescale, coarse_scale_warning
 from .series import SeriesPlan, default_window
 from .sources import SourceSeries
+from .windows import integer_window
 from .writer import SeriesStaging, StagedSeries, prepare_output_folder, series_folder_name
 
 ENCODERS = {"mr": mr, "sc": sc, "pm": pm}
@@ -61,6 +62,11 @@ class SeriesResult:
     plain_integers: bool = False
     value_scale: float = 1.0  # what a DICOM reader decodes is the map's value x value_scale (plain integers)
     input: str = ""  # the map's file or node name (MapInput.name)
+    profile: str | None = None  # "navigation": see navigation.py
+    overlay_ready: bool | None = None  # pm: OHIF can overlay it on its source series (overlay.py); None for other modes
+    overlay_problem: str | None = None  # pm: why it cannot
+    resampling_change: float | None = None  # resampled onto the source grid: largest change from the map's nearest voxel
+    reader_traps: list = field(default_factory=list)  # reader_traps.Assessment of each known trap of this encoding
 
     def to_json(self) -> dict:
         """The JSON summary item of the command line contract."""
@@ -83,6 +89,11 @@ class SeriesResult:
             "plain_integers": self.plain_integers,
             "value_scale": self.value_scale,
             "input": self.input,
+            "profile": self.profile,
+            "overlay_ready": self.overlay_ready,
+            "overlay_problem": self.overlay_problem,
+            "resampling_change": self.resampling_change,
+            "reader_traps": [item.to_json() for item in self.reader_traps],
         }
 
 
@@ -105,6 +116,7 @@ class Preview:
     value_range: ValueRange
     rescale: Rescale
     warnings: list[str] = field(default_factory=list)  # what export_volume would warn about these values
+    reader_traps: dict = field(default_factory=dict)  # encoding (mr, sc, pm) -> its reader_traps.Assessment list
 
     @property
     def max_quantization_error(self) -> float:
@@ -157,19 +169,51 @@ def preview(
     allow_coarse_scale: bool = False,
     quantity: str | Quantity | None = None,
     integers: bool = True,
+    profile: str | None = None,
+    mode: str = "mr",
+    ijk_to_ras=None,
+    source: SourceSeries | None = None,
+    resample_to_source: bool = False,
 ) -> Preview:
     """Check the values and choose the (int16) rescale, or the plain-integer factor, without writing anything: the
     same refusals (clipping, a coarse scale) and warnings (values outside what ``quantity`` means, a coarse scale
     allowed) as ``export_volume``. ``integers=False`` (a Parametric Map alone, float32): no scale is used, so none is
-    refused as coarse, as export_volume checks only the integer encodings' rescales.
+    refused as coarse, as export_volume checks only the integer encodings' rescales. ``profile`` ``navigation``: the
+    navigation factor of ``quantity`` (FA when None), refused as the export refuses it: another ``mode`` than mr, a unit
+    unknown, and (given ``ijk_to_ras``) non-square in-plane pixels. The preview's ``reader_traps`` are every encoding's
+    at this scale (one scan serves every mode); a Parametric Map's overlay on ``source`` is judged when ``ijk_to_ras``
+    is given, and ready with ``resample_to_source`` (whose source is refused as the export refuses it).
     """
     array = checked_array(array, replace_nonfinite)
     value_range = ValueRange.of(array)
-    rescale = (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range)
-    notes = [coarse_scale_warning(rescale, value_range, array, allow_coarse_scale) if integers else None]
+    notes = []
+    if profile is not None:
+        navigation.check_profile(profile, MODES.get(mode, ()), mode)
+        resolved = resolve_quantity(quantity, quantity_code=None, unit=None, method=None)
+        geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape) if ijk_to_ras is not None else None
+        navigation.check_map(resolved, geometry)
+        rescale, note = navigation.stored_integers(resolved, value_range, scale)
+        notes.append(note)
+    else:
+        rescale = (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range)
+    notes.append(coarse_scale_warning(rescale, value_range, array, allow_coarse_scale) if integers else None)
+    resolved = resolve_quantity(quantity, quantity_code=None, unit=None, method=None)
     if quantity is not None:
-        notes.append(value_checks.meaning_warning(array, value_range, resolve_quantity(quantity, quantity_code=None, unit=None, method=None)))
-    return Preview(value_range, rescale, [note for note in notes if note])
+        notes.append(value_checks.meaning_warning(array, value_range, resolved))
+    window = mr_window(default_window(resolved, array), rescale)
+    geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape) if ijk_to_ras is not None else None
+    if resample_to_source:
+        source_grid(source)  # refused here as the export refuses it; the map will then be on the source's grid
+        problem = None
+    else:
+        problem = overlay.match(geometry, source).problem if geometry is not None or source is None else None
+    traps = {encoding: reader_traps.assess(encoding, rescale, window if encoding != "pm" else None, problem) for encoding in ENCODERS}
+    return Preview(value_range, rescale, [note for note in notes if note], traps)
+
+
+def mr_window(window: tuple[float, float], rescale) -> tuple[str, str]:
+    """(WindowCenter, WindowWidth) as an integer encoding writes them (windows.integer_window)."""
+    return integer_window(window, rescale)[:2]
 
 
 def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | str | None, unit: Code | str | None, method: Code | str | None) -> Quantity:
@@ -262,6 +306,8 @@ class MapInput:
         space: the coordinate space the input says it is in (a NIfTI file's transform code, e.g. ``scanner``, ``mni``);
             None when it says none. Maps on different grids share a frame of reference only when they state one space.
         input_warnings: warnings about the input (from reading its file), first among the map's warnings.
+        resampling_change: set when the map was resampled onto the source grid (``resample_to_source``): the largest
+            change interpolation made to a value.
 
     """
 
@@ -271,6 +317,7 @@ class MapInput:
     quantity: str | Quantity | None = None
     space: str | None = None
     input_warnings: Sequence[str] = ()
+    resampling_change: float | None = None
 
 
 def export_volume(
@@ -305,6 +352,8 @@ def export_volumes(
     progress: Callable[[str, int], bool] | None = None,
     plain_integers: bool = False,
     allow_coarse_scale: bool = False,
+    profile: str | None = None,
+    resample_to_source: bool = False,
 ) -> ExportResult:
     """Export one or more maps as series of one study: one patient, one study, one frame of reference.
 
@@ -316,12 +365,16 @@ def export_volumes(
     must state one coordinate space (or the frame of reference is given: ``metadata.frame_of_reference_uid``, ``source``).
     ``progress(message, files_done)`` is called before each file and before verifying; returning True cancels
     (ExportCancelled, nothing written). ``plain_integers`` (mr, sc): stored = round(value x factor) with RescaleSlope 1,
-    the factor stated in the series description. Raises FAExportError, with nothing written, on bad input. A scale too
-    coarse for the values is refused (CoarseScaleError) unless ``allow_coarse_scale``.
+    the factor stated in the series description. ``profile`` ``navigation`` (mode mr): plain integers at the factor of
+    the quantity's unit, with what navigation systems need (navigation.py). Raises FAExportError, with nothing written,
+    on bad input. A scale too coarse for the values is refused (CoarseScaleError) unless ``allow_coarse_scale``.
+    ``resample_to_source``: each map is first resampled onto ``source``'s grid (trilinear; resampling.py), so that a
+    Parametric Map can be overlaid on it; each series' ``resampling_change`` and a warning say what that changed.
     """
     if mode not in MODES:
         raise InputError(Field("mode"), f" {mode!r} is not one of {', '.join(MODES)}", value=mode)
     encodings = MODES[mode]
+    navigation.check_profile(profile, encodings, mode)
     if plain_integers and not set(encodings) & set(INTEGER_ENCODINGS):
         raise InputError(Field("plain_integers"), f" applies to the integer encodings (mr, sc, mr+pm); mode {mode} stores exact float32: leave it out")
     if not maps:
@@ -340,6 +393,8 @@ def export_volumes(
             Field("series_description"), f" names one series; {len(maps)} maps make {series_count}, each described by its quantity (e.g. 'FA map')",
             remedy="leave it out, or export the maps one by one", value=metadata.series_description,
         )
+    if resample_to_source:
+        maps = resampled_onto_source(maps, source)
     quantities = map_quantities(maps, quantity, quantity_code=quantity_code, unit=unit, method=method)
     space_given = source is not None or metadata.frame_of_reference_uid is not None
     if source is not None:
@@ -355,7 +410,7 @@ def export_volumes(
         map_plans, map_notes = _map_plans(
             item, map_quantity, study, encodings, numbers[index * len(encodings) : (index + 1) * len(encodings)],
             scale=scale, source=source, replace_nonfinite=replace_nonfinite, plain_integers=plain_integers,
-            allow_coarse_scale=allow_coarse_scale, now=now,
+            allow_coarse_scale=allow_coarse_scale, now=now, profile=profile,
         )  # fmt: skip
         plans.extend(map_plans)
         prefix = f"{item.name}: " if len(maps) > 1 and item.name else ""
@@ -369,7 +424,26 @@ def export_volumes(
         staging.publish()
     notes.extend(f"{item.category.__name__} while writing: {' '.join(str(item.message).split())}" for item in library_warnings)
     inputs = [item.name for item in maps for _ in encodings]
-    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, inputs, strict=True)], notes)
+    changes = [item.resampling_change for item in maps for _ in encodings]
+    return ExportResult([_result(*item) for item in zip(plans, staged, bounds, inputs, changes, strict=True)], notes)
+
+
+def source_grid(source: SourceSeries | None) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The grid ``resample_to_source`` resamples onto; InputError without a source, or with one that is no regular grid."""
+    if source is None:
+        raise InputError(Field("resample_to_source"), " resamples the map onto the grid of the series it was computed from, and none is given", remedy=("give it with ", Field("source_dicom")))
+    return resampling.source_grid(source)
+
+
+def resampled_onto_source(maps: Sequence[MapInput], source: SourceSeries | None) -> list[MapInput]:
+    """Each map resampled onto the source series' grid, with a warning that says what interpolation changed."""
+    grid, shape = source_grid(source)
+    resampled = []
+    for item in maps:
+        done = resampling.resample(checked_array(item.array), item.ijk_to_ras, grid, shape)
+        note = done.note(item.name or "the map")
+        resampled.append(replace(item, array=done.array, ijk_to_ras=done.ijk_to_ras, input_warnings=[*item.input_warnings, note], resampling_change=done.max_change))
+    return resampled
 
 
 def _map_plans(
@@ -385,14 +459,20 @@ def _map_plans(
     plain_integers: bool,
     allow_coarse_scale: bool,
     now: datetime.datetime,
+    profile: str | None = None,
 ) -> tuple[list[SeriesPlan], list[str | None]]:
     """The series of one map (checked by its encoders, nothing written) and the warnings its values call for."""
     array = checked_array(item.array, replace_nonfinite)
     geometry = SliceGeometry.from_ijk_to_ras(item.ijk_to_ras, array.shape)
     value_range = ValueRange.of(array)
-    choose = choose_plain_integers if plain_integers else choose_rescale
-    rescales = {encoding: choose(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
     notes: list[str | None] = list(item.input_warnings)
+    if profile == navigation.NAVIGATION:  # mode mr alone (check_profile)
+        navigation.check_map(quantity, geometry)
+        plain, note = navigation.stored_integers(quantity, value_range, scale)
+        rescales, notes = {"mr": plain}, [*notes, note]
+    else:
+        choose = choose_plain_integers if plain_integers else choose_rescale
+        rescales = {encoding: choose(scale, value_range, ENCODERS[encoding].STORAGE) for encoding in encodings if encoding in INTEGER_ENCODINGS}
     for rescale in rescales.values():
         notes.append(coarse_scale_warning(rescale, value_range, array, allow_coarse_scale))
     metadata = study
@@ -405,6 +485,9 @@ def _map_plans(
     descriptions = series_descriptions(metadata, quantity, encodings, rescales)
     notes.append(value_checks.meaning_warning(array, value_range, quantity))
     window = default_window(quantity, array)
+    overlay_match = overlay.match(geometry, source) if "pm" in encodings else None
+    if overlay_match is not None and source is not None and not overlay_match.ready:
+        notes.append(f"OHIF cannot overlay the Parametric Map on its source series: {overlay_match.problem}; it references the series, and other readers show it on its own")
     plans = []
     for encoding, description, number in zip(encodings, descriptions, numbers, strict=True):
         plan = SeriesPlan(
@@ -421,6 +504,8 @@ def _map_plans(
             window=window,
             now=now,
             source=source,
+            profile=profile,
+            overlay=overlay_match if encoding == "pm" else None,
         )
         ENCODERS[encoding].check(plan)
         plans.append(plan)
@@ -537,7 +622,7 @@ def _stage(staging: SeriesStaging, plan: SeriesPlan, bound: float) -> StagedSeri
     return staging.stage(folder_name, instances(), verified)
 
 
-def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str) -> SeriesResult:
+def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str, resampling_change: float | None = None) -> SeriesResult:
     encoder = ENCODERS[plan.mode]
     return SeriesResult(
         mode=plan.mode,
@@ -558,4 +643,9 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str) -> 
         plain_integers=is_plain(plan.rescale),
         value_scale=plan.rescale.read_back_scale if plan.rescale is not None else 1.0,
         input=name,
+        profile=plan.profile,
+        overlay_ready=plan.overlay.ready if plan.overlay is not None else None,
+        overlay_problem=plan.overlay.problem if plan.overlay is not None else None,
+        resampling_change=resampling_change,
+        reader_traps=reader_traps.assess(plan.mode, plan.rescale, mr_window(plan.window, plan.rescale) if plan.rescale is not None else None, plan.overlay.problem if plan.overlay else None),
     )

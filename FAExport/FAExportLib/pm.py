@@ -14,10 +14,11 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ParametricMapStorage, generate_uid
 
-from . import anatomy, multiframe, verify
+from . import anatomy, multiframe, real_world_values, verify
 from .codes import Code, code_item
 from .decimal_strings import format_ds
 from .errors import Field, InputError
+from .instance_template import encode_elements
 from .quantities import Quantity, derivation_code, unit_suggestion
 from .series import SeriesPlan
 from .sources import referenced_series_item
@@ -29,8 +30,6 @@ SERIES_NUMBER = 1003
 STORAGE = None  # float32 pixels, no rescale
 MULTIFRAME_BYTES_PER_VOXEL = 4  # all frames in one Float Pixel Data element (the pipeline checks the 4 GiB limit)
 IMAGE_TYPE = ["DERIVED", "PRIMARY", "VOLUME", "QUANTITY"]
-QUANTITY_CONCEPT = Code("246205007", "SCT", "Quantity")
-MEASUREMENT_METHOD_CONCEPT = Code("370129005", "SCT", "Measurement Method")
 SOURCE_IMAGE_PURPOSE = Code("121322", "DCM", "Source image for image processing operation")  # CID 7202
 
 
@@ -78,37 +77,6 @@ def error_bound(plan: SeriesPlan) -> float:
         values = plan.array[k].astype(np.float64)
         worst = max(worst, float(np.max(np.abs(values.astype(np.float32).astype(np.float64) - values))))
     return worst
-
-
-def real_world_value_mapping(plan: SeriesPlan, value_range: tuple[float, float]) -> Dataset:
-    """Identity mapping from stored floats to the quantity, covering every stored value.
-
-    The item highdicom's RealWorldValueMapping made (byte for byte, tested), built with pydicom alone: importing
-    highdicom took a Parametric Map export longer than writing the MNI-sized map.
-    """
-    quantity, unit, method = plan.quantity.code, plan.quantity.unit, plan.quantity.method
-    mapping = Dataset()
-    mapping.LUTExplanation = quantity.meaning  # LO; meanings are checked to fit
-    mapping.LUTLabel = unit.value[:16]  # SH; unit values are ASCII (codes.code_problem)
-    mapping.RealWorldValueSlope = 1.0
-    mapping.RealWorldValueIntercept = 0.0
-    mapping.DoubleFloatRealWorldValueFirstValueMapped = value_range[0]
-    mapping.DoubleFloatRealWorldValueLastValueMapped = value_range[1]
-    mapping.MeasurementUnitsCodeSequence = [code_item(unit)]
-    definitions = [code_content_item(QUANTITY_CONCEPT, quantity)]
-    if method is not None:
-        definitions.append(code_content_item(MEASUREMENT_METHOD_CONCEPT, method))
-    mapping.QuantityDefinitionSequence = definitions
-    return mapping
-
-
-def code_content_item(name: Code, value: Code) -> Dataset:
-    """A CODE content item (PS3.3 C.17.3): the concept ``name`` has the value ``value``."""
-    item = Dataset()
-    item.ValueType = "CODE"
-    item.ConceptNameCodeSequence = [code_item(name)]
-    item.ConceptCodeSequence = [code_item(value)]
-    return item
 
 
 def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
@@ -160,24 +128,29 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     if width < 1:
         voi.VOILUTFunction = "LINEAR_EXACT"  # plain LINEAR forbids widths below 1
     shared.FrameVOILUTSequence = [voi]
-    shared.RealWorldValueMappingSequence = [real_world_value_mapping(plan, value_range)]
+    shared.RealWorldValueMappingSequence = [real_world_values.float_mapping(plan.quantity, value_range)]
     frame_type = Dataset()
     frame_type.FrameType = IMAGE_TYPE
     shared.ParametricMapFrameTypeSequence = [frame_type]
+    ready = plan.overlay is not None and plan.overlay.ready
     if plan.source is not None:
-        shared.DerivationImageSequence = [derivation_item(plan)]
         ds.ReferencedSeriesSequence = [referenced_series_item(plan.source)]
+        if not ready:  # every source image, shared: the frames cannot be matched to them one by one
+            shared.DerivationImageSequence = [derivation_item(plan, plan.source.instances)]
     multiframe.add_geometry(ds, plan, shared)
     ds.file_meta = file_meta(SOP_CLASS_UID, sop_instance_uid)
-    yield "PM00001.dcm", multiframe.encoded_file(ds, plan, True, "FloatPixelData", frames)
+    derivations = frame_derivations(plan) if ready else None
+    yield "PM00001.dcm", multiframe.encoded_file(ds, plan, True, "FloatPixelData", frames, derivations)
 
 
-def derivation_item(plan: SeriesPlan) -> Dataset:
-    """Derivation Image functional group item: how the map was computed, from every source image."""
+def derivation_item(plan: SeriesPlan, instances) -> Dataset:
+    """Derivation Image functional group item: how the map was computed, from the source images ``instances``
+    ((SOP class UID, SOP instance UID) pairs).
+    """
     item = Dataset()
     item.DerivationCodeSequence = [code_item(derivation_code(plan.quantity))]
     images = []
-    for sop_class_uid, sop_instance_uid in plan.source.instances:
+    for sop_class_uid, sop_instance_uid in instances:
         image = Dataset()
         image.ReferencedSOPClassUID = sop_class_uid
         image.ReferencedSOPInstanceUID = sop_instance_uid
@@ -187,10 +160,19 @@ def derivation_item(plan: SeriesPlan) -> Dataset:
     return item
 
 
+def frame_derivations(plan: SeriesPlan) -> list[bytes]:
+    """Each stored frame's Derivation Image group, encoded: the one source image at its position (overlay.match)."""
+    encoded = []
+    for plane in plan.overlay.frames:
+        holder = Dataset()
+        holder.DerivationImageSequence = [derivation_item(plan, [(plane.sop_class_uid, plane.sop_instance_uid)])]
+        encoded.append(encode_elements([holder["DerivationImageSequence"]], ["iso8859"]))  # UIDs and ASCII codes
+    return encoded
+
+
 def file_value_mapping(ds: Dataset) -> tuple[float, float]:
     """(slope, intercept) of the file's own Real World Value Mapping: real-world value = stored float x slope + intercept."""
-    mapping = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
-    return float(mapping.RealWorldValueSlope), float(mapping.RealWorldValueIntercept)
+    return real_world_values.file_mapping(ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence)
 
 
 def read_back_error(plan: SeriesPlan, files: list[Path]) -> float:

@@ -14,7 +14,7 @@ from pydicom.uid import MultiFrameGrayscaleWordSecondaryCaptureImageStorage, gen
 
 from . import anatomy, multiframe, verify
 from .geometry import patient_orientation
-from .mr import derivation_description
+from .mr import add_value_mapping, derivation_description
 from .scaling import UINT16
 from .series import SeriesPlan
 from .windows import integer_window
@@ -70,6 +70,7 @@ def encode(plan: SeriesPlan, base: Dataset) -> Iterator[tuple[str, list]]:
     ds.WindowCenter, ds.WindowWidth, function = integer_window(plan.window, rescale)
     if function:
         ds.VOILUTFunction = function  # plain LINEAR forbids widths below 1
+    add_value_mapping(ds, plan, STORAGE)
     anatomy.add_image_laterality(ds, plan.metadata.body_part_examined, plan.metadata.laterality)
     multiframe.add_geometry(ds, plan, Dataset(), dimensions=False)  # the SC IOD has no Frame Content macro
     stored = np.empty((geometry.slice_count, geometry.rows, geometry.columns), dtype=STORAGE.dtype)

@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from .geometry import SliceGeometry
 from .metadata import ExportMetadata
 from .scaling import Rescale, ValueRange
 from .sources import SourceSeries
+
+if TYPE_CHECKING:
+    from .overlay import OverlayMatch
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class SeriesPlan:
     window: tuple[float, float]  # center, width in real-world units
     now: datetime.datetime
     source: SourceSeries | None = None  # the series the map was computed from, if known
+    profile: str | None = None  # "navigation": what navigation systems need (navigation.py)
+    overlay: "OverlayMatch | None" = None  # pm: the map's frames matched to the source series' images (overlay.py)
 
     def stored_slice(self, stored_index: int) -> np.ndarray:
         """Input values of stored slice ``stored_index`` (a view, no copy)."""

@@ -31,13 +31,43 @@ PATIENT_STUDY_FIELDS = {
 
 
 @dataclass(frozen=True)
+class SourcePlane:
+    """Where one single-frame source image lies: what matching a map's frames to it needs (OHIF's overlay)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    instance_number: int | None
+    position: tuple[float, float, float]  # ImagePositionPatient, LPS mm
+    orientation: tuple[float, ...]  # ImageOrientationPatient, 6 cosines
+    pixel_spacing: tuple[float, float]  # between rows, between columns
+    rows: int
+    columns: int
+
+    @classmethod
+    def of(cls, ds: Dataset) -> "SourcePlane | None":
+        """The image's plane, or None for a multi-frame image or one without plane attributes."""
+        try:
+            if int(ds.get("NumberOfFrames") or 1) != 1:
+                return None
+            number = ds.get("InstanceNumber")
+            return cls(
+                str(ds.SOPClassUID), str(ds.SOPInstanceUID), int(number) if number not in (None, "") else None,
+                tuple(float(v) for v in ds.ImagePositionPatient), tuple(float(v) for v in ds.ImageOrientationPatient),
+                tuple(float(v) for v in ds.PixelSpacing), int(ds.Rows), int(ds.Columns),
+            )  # fmt: skip
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
 class SourceSeries:
-    """One DICOM series: its identity, patient/study attributes and instances."""
+    """One DICOM series: its identity, patient/study attributes, instances and (for single-frame images) their planes."""
 
     series_instance_uid: str
     frame_of_reference_uid: str | None
     patient_study: dict[str, str]
     instances: tuple[tuple[str, str], ...]  # (SOPClassUID, SOPInstanceUID)
+    planes: tuple[SourcePlane | None, ...] = ()  # per instance; None where an image has no single plane
 
     @classmethod
     def from_datasets(cls, datasets: list[Dataset]) -> "SourceSeries":
@@ -49,6 +79,7 @@ class SourceSeries:
             frame_of_reference_uid=str(first.FrameOfReferenceUID) if "FrameOfReferenceUID" in first else None,
             patient_study=patient_study,
             instances=tuple((str(ds.SOPClassUID), str(ds.SOPInstanceUID)) for ds in datasets),
+            planes=tuple(SourcePlane.of(ds) for ds in datasets),
         )
 
     @classmethod

@@ -29,6 +29,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut
 
+from . import real_world_values
 from .errors import VerificationError
 from .series import SeriesPlan
 
@@ -290,6 +291,7 @@ def single_frame_error(plan: SeriesPlan, files: list[Path]) -> float:
         return _parsed_series_error(plan, files)
     name = files[0].name
     _check_rescale(plan, ds, name)
+    check_value_mapping(plan, ds, name)
     check_plane(plan, name, ds.get("ImageOrientationPatient"), ds.get("PixelSpacing"))
     rescale, dtype = modality_rescale(ds), _native_dtype(ds)
     if rescale is None or dtype is None or int(ds.get("NumberOfFrames") or 1) != 1:
@@ -349,6 +351,16 @@ def _check_rescale(plan: SeriesPlan, ds: Dataset, name: str) -> None:
         raise VerificationError(f"{name} has another rescale than the series; nothing was written")
 
 
+def check_value_mapping(plan: SeriesPlan, ds: Dataset, name: str) -> None:
+    """VerificationError unless an integer encoding's file maps its stored values to the map's as the series does, in
+    its Real World Value Mapping: present with the series' slope and intercept when the unit is known, else absent.
+    """
+    found = real_world_values.file_mapping(ds.get("RealWorldValueMappingSequence"))
+    expected = real_world_values.linear_map(plan.rescale) if plan.quantity.unit is not None else None
+    if found != expected:
+        raise VerificationError(f"{name} has another Real World Value Mapping than the series' values; nothing was written")
+
+
 def _native_dtype(ds: Dataset) -> np.dtype | None:
     """The little-endian dtype of native single-sample pixels as the file's attributes describe them, or None."""
     if ds.file_meta.TransferSyntaxUID.is_compressed or ds.SamplesPerPixel != 1 or ds.BitsAllocated not in (8, 16, 32) or ds.BitsStored != ds.BitsAllocated:
@@ -368,6 +380,7 @@ def _parsed_slice(plan: SeriesPlan, path: Path, checks: _SliceChecks) -> tuple[i
     location = ds.get("SliceLocation")
     stored_index = checks.check(path.name, str(ds.SOPInstanceUID), [float(v) for v in ds.ImagePositionPatient], None if location is None else float(location))
     _check_rescale(plan, ds, path.name)
+    check_value_mapping(plan, ds, path.name)
     check_plane(plan, path.name, ds.get("ImageOrientationPatient"), ds.get("PixelSpacing"))
     return stored_index, _modality_lut_error(plan, stored_index, stored_frames(ds)[0], ds, plan.rescale.read_back_scale)
 
@@ -405,6 +418,8 @@ def multi_frame_error(plan: SeriesPlan, files: list[Path], value_mapping: Callab
         positions = [[float(v) for v in frame.PlanePositionSequence[0].ImagePositionPatient] for frame in ds.PerFrameFunctionalGroupsSequence]
     if len(positions) != plan.geometry.slice_count or len(frames) != plan.geometry.slice_count:
         raise VerificationError(f"{name} holds {len(frames)} frames for {plan.geometry.slice_count} slices; nothing was written")
+    if plan.rescale is not None:
+        check_value_mapping(plan, ds, name)
     shared = ds.SharedFunctionalGroupsSequence[0] if ds.get("SharedFunctionalGroupsSequence") else Dataset()
     orientation = shared.PlaneOrientationSequence[0].get("ImageOrientationPatient") if shared.get("PlaneOrientationSequence") else None
     spacing = shared.PixelMeasuresSequence[0].get("PixelSpacing") if shared.get("PixelMeasuresSequence") else None

@@ -40,6 +40,11 @@ class ExportOptions:
         replace_nonfinite: replace NaN/infinite voxels with this value instead of refusing them.
         plain_integers: ``mr``/``sc``: stored = round(value x scale) with RescaleSlope 1, the factor in the description.
         allow_coarse_scale: export even when the scale's step is too coarse for the values (refused by default).
+        profile: ``navigation``: classic MR for navigation systems and web viewers (``mr`` only): plain integers at the
+            factor of the quantity's unit (``scale`` a number: that factor), a Real World Value Mapping in every file,
+            square in-plane pixels only (navigation.py).
+        resample_to_source: resample the map onto ``source``'s grid first (trilinear), so that a Parametric Map can be
+            overlaid on it in OHIF; the result says how much interpolation changed the values.
 
     """
 
@@ -54,6 +59,8 @@ class ExportOptions:
     replace_nonfinite: float | None = None
     plain_integers: bool = False
     allow_coarse_scale: bool = False
+    profile: str | None = None
+    resample_to_source: bool = False
 
     def keywords(self) -> dict:
         """The options as ``export_volume``'s keyword arguments."""

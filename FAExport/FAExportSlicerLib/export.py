@@ -123,6 +123,11 @@ def previewNode(volumeNode, options: FAExportOptions) -> "Preview":
             quantity=options.quantity or scene.quantityOf(volumeNode) or "FA",
             plain_integers=options.plainIntegers and options.mode != "pm",
             integers=options.mode != "pm",
+            profile=options.profile,
+            mode=options.mode,
+            ijk_to_ras=scene.worldIJKToRAS(volumeNode) if options.profile or "pm" in options.mode else None,
+            source=scene.sourceSeries(options.sourceVolumeNode, options.sourceSeriesInstanceUID) if "pm" in options.mode or options.resampleToSource else None,
+            resample_to_source=options.resampleToSource,
         )
 
 
@@ -204,6 +209,8 @@ def libraryExportOptions(volumeNodes: list, options: FAExportOptions) -> "Export
         replace_nonfinite=options.replaceNonFinite,
         plain_integers=options.plainIntegers,
         allow_coarse_scale=options.allowCoarseScale,
+        profile=options.profile,
+        resample_to_source=options.resampleToSource,
     )
 
 

@@ -17,6 +17,7 @@ CONSOLE_NAMES = {
     "replace_nonfinite": "replaceNonFinite",
     "plain_integers": "plainIntegers",
     "allow_coarse_scale": "allowCoarseScale",
+    "resample_to_source": "resampleToSource",
     "source_series_uid": "sourceSeriesInstanceUID",
     "source_dicom": "sourceVolumeNode",  # the command line's folder of the source series is a loaded volume in Slicer
     "output_folder": "outputFolder",
@@ -25,7 +26,7 @@ CONSOLE_NAMES = {
     "destination_stow": "sendTo",
 }
 # Fields of FAExportOptions itself (the rest are ExportMetadata's, given in ``metadata``) and the send destinations'.
-OPTION_NAMES = {"mode", "scale", "quantity", "unit", "laterality", "fallback", *CONSOLE_NAMES}
+OPTION_NAMES = {"mode", "scale", "quantity", "unit", "laterality", "fallback", "profile", *CONSOLE_NAMES}
 DESTINATION_NAMES = {"called_ae", "calling_ae", "send_timeout", "stow_user", "stow_password", "stow_token"}
 
 

@@ -40,10 +40,11 @@ def unitText(unit: "Code") -> str:
     return codeText(unit)
 
 
-def previewText(checked: "Preview", mode: str, plainIntegers: bool) -> str:
+def previewText(checked: "Preview", mode: str, plainIntegers: bool, profile: str | None = None, trapDetails: bool = True) -> str:
     """A preview as the panel shows it: the value range, the stored integers and the worst-case error the chosen scale
-    gives, then one line per warning. ``plainIntegers`` (mr, sc, mr+pm): the factor, and that readers get the values
-    multiplied by it (RescaleSlope 1).
+    gives, then one line per warning, and the reader traps that apply: one line each (``trapDetails``), or one line
+    naming the readers (the panel, whose tooltip has the details: ``trapsTooltip``). ``plainIntegers`` (mr, sc, mr+pm,
+    and the navigation ``profile``): the factor, and that readers get the values multiplied by it (RescaleSlope 1).
     """
     values = {
         "low": checked.value_range.minimum,
@@ -68,7 +69,33 @@ def previewText(checked: "Preview", mode: str, plainIntegers: bool) -> str:
         )
         if mode == "mr+pm":
             text += " " + _("The Parametric Map keeps them exactly (float32).")
-    return "\n".join([text, *(_("Warning: {warning}").format(warning=warning) for warning in checked.warnings)])
+    if profile:
+        text += " " + _("Navigation profile: a Real World Value Mapping in every file gives the values back.")
+    lines = [text, *(_("Warning: {warning}").format(warning=warning) for warning in checked.warnings)]
+    traps = appliedTraps(checked, mode)
+    if trapDetails:
+        lines.extend(_("Reader trap: {trap}").format(trap=item.line()) for item in traps)
+    elif traps:
+        readers = ", ".join(dict.fromkeys(item.trap.reader for item in traps))
+        lines.append(_("Reader traps: {readers} (see the tooltip)").format(readers=readers))
+    return "\n".join(lines)
+
+
+def appliedTraps(checked: "Preview", mode: str) -> list:
+    """The reader traps that apply to the encodings of ``mode`` (FAExportLib.reader_traps), each once."""
+    from FAExportLib.pipeline import MODES
+
+    found = {}
+    for encoding in MODES.get(mode, ()):
+        for item in checked.reader_traps.get(encoding, ()):
+            if item.applies:
+                found.setdefault(item.line(), item)
+    return list(found.values())
+
+
+def trapsTooltip(checked: "Preview", mode: str) -> str:
+    """The reader traps that apply, one per line with what to do, for the preview's tooltip ("" when none does)."""
+    return "\n".join(_("Reader trap: {trap}").format(trap=item.line()) for item in appliedTraps(checked, mode))
 
 
 # --- FAExportLib's messages in the panel's words
@@ -81,6 +108,7 @@ PANEL_FIELDS = {
     "unit": "quantityUnitLabel",
     "scale": "scaleLabel",
     "plain_integers": "plainIntegersCheckBox",
+    "profile": "navigationProfileCheckBox",
     "allow_coarse_scale": "allowCoarseScaleCheckBox",
     "replace_nonfinite": "replaceNonFiniteCheckBox",
     "laterality": "lateralityLabel",
@@ -90,6 +118,7 @@ PANEL_FIELDS = {
     "patient_id": "patientIDLabel",
     "study_description": "studyDescriptionLabel",
     "source_dicom": "sourceVolumeLabel",
+    "resample_to_source": "resampleToSourceCheckBox",
     "output_folder": "writeToFolderCheckBox",
     "add_to_database": "addToDatabaseCheckBox",
     "fallback": "sendFallbackLabel",
@@ -111,7 +140,9 @@ def panelLabel(ui):
 
     # A checkbox's text is long ("Plain integers (readers get value x scale)"): its name is the part before "(".
     names = {name: '"' + getattr(ui, widget).text.split("(")[0].strip().rstrip(":") + '"' for name, widget in PANEL_FIELDS.items()}
-    return labelsFrom(names, otherwise=lambda field: field.name.replace("_", " ") + (f" {field.value}" if field.value else ""))
+    label = labelsFrom(names, otherwise=lambda field: field.name.replace("_", " ") + (f" {field.value}" if field.value else ""))
+    # The profile's checkbox is its one value ("--profile navigation" on the command line): its label says it all.
+    return lambda field: names["profile"] if field.name == "profile" else label(field)
 
 
 def inPanelWords(ui, message) -> str:

@@ -37,6 +37,12 @@ class FAExportOptions:
         fallback: ``sc`` or ``mr``: if the archive refuses the Parametric Map class, export and send this instead.
         allowCoarseScale: export even when the scale's step is too coarse for the values (refused by default).
         laterality: L, R, B or U: the side of a paired body part.
+        profile: ``navigation``: classic MR for navigation systems and web viewers (mode ``mr`` only): stored =
+            round(value x the factor of the quantity's unit; ``scale`` a number: that factor), RescaleSlope 1, one integer
+            window, a Real World Value Mapping in every file; maps with non-square in-plane pixels are refused.
+        resampleToSource: resample the map onto the source series' grid first (trilinear; needs ``sourceVolumeNode`` or
+            ``sourceSeriesInstanceUID``), so that OHIF can overlay the Parametric Map on it; each series says how much
+            interpolation changed the values (``resampling_change``).
 
     """
 
@@ -59,6 +65,8 @@ class FAExportOptions:
     fallback: str | None = None
     allowCoarseScale: bool = False
     laterality: str | None = None
+    profile: str | None = None
+    resampleToSource: bool = False
 
     @classmethod
     def of(cls, options: "FAExportOptions | None", keywords: dict) -> "FAExportOptions":

@@ -195,7 +195,8 @@ class SeveralMapsSection:
                 except FAExportError as error:
                     reason = _('Cannot export "{map}": {error}').format(map=node.GetName(), error=inPanelWords(self.ui, error))
                     break
-                lines.extend(f"{node.GetName()}: {line}" for line in previewText(checked, encoding["mode"], encoding["plainIntegers"]).split("\n"))
+                plain, profile = encoding["plainIntegers"] or bool(encoding.get("profile")), encoding.get("profile")
+                lines.extend(f"{node.GetName()}: {line}" for line in previewText(checked, encoding["mode"], plain, profile, trapDetails=False).split("\n"))
             self.previewState = (lines, reason)
             self.previewKey = key
         return self.previewState

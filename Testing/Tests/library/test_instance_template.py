@@ -1,6 +1,5 @@
 """The encoders assemble bytes themselves where pydicom (or highdicom) was slow; they must be exactly what those write."""
 
-import types
 import warnings
 from io import BytesIO
 
@@ -15,7 +14,7 @@ from FAExportLib.geometry import SliceGeometry
 from FAExportLib.instance_template import InstanceTemplate, encode_elements
 from FAExportLib.multiframe import per_frame_groups
 from FAExportLib.pipeline import resolve_quantity
-from FAExportLib.pm import MEASUREMENT_METHOD_CONCEPT, real_world_value_mapping
+from FAExportLib.real_world_values import MEASUREMENT_METHOD_CONCEPT, float_mapping
 from FAExportLib.writer import file_meta
 
 VARYING = ["SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "PixelData"]
@@ -141,9 +140,8 @@ def highdicom_mapping(quantity: Quantity, value_range: tuple[float, float]) -> D
 def test_real_world_value_mapping_is_byte_identical_to_highdicoms(name, unit, method):
     """pm builds its Real World Value Mapping with pydicom alone; it is the item highdicom's constructor made."""
     quantity = resolve_quantity(name, quantity_code=None, unit=unit, method=method)
-    plan = types.SimpleNamespace(quantity=quantity)
     for value_range in ((0.0, 1.0), (-3.5e-3, 2.0000000298023224), (17.0, 17.0)):
         expected, written = Dataset(), Dataset()
         expected.RealWorldValueMappingSequence = [highdicom_mapping(quantity, value_range)]
-        written.RealWorldValueMappingSequence = [real_world_value_mapping(plan, value_range)]
+        written.RealWorldValueMappingSequence = [float_mapping(quantity, value_range)]
         assert encode_elements([written["RealWorldValueMappingSequence"]], ["iso8859"]) == encode_elements([expected["RealWorldValueMappingSequence"]], ["iso8859"])

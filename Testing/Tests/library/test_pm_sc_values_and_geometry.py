@@ -437,7 +437,8 @@ def pm_with_source(pm_sc_workspace):
 
 def test_pm_with_source_joins_study_and_references_it(pm_with_source, scratch):
     """With --source-dicom the PM takes the source's patient, study and frame of reference, references the source
-    series and every one of its instances, and still reads back exactly with dcmqi.
+    series and every one of its instances, each frame the source image at its position, and still reads back exactly
+    with dcmqi.
     """
     mr, pm = pm_with_source
     source = [pydicom.dcmread(str(f), stop_before_pixels=True) for f in mr.files]
@@ -452,9 +453,15 @@ def test_pm_with_source_joins_study_and_references_it(pm_with_source, scratch):
     (referenced_series,) = ds.ReferencedSeriesSequence
     assert referenced_series.SeriesInstanceUID == first.SeriesInstanceUID == mr.report["series_instance_uid"]
     assert {item.ReferencedSOPInstanceUID for item in referenced_series.ReferencedInstanceSequence} == instances
-    (derivation,) = ds.SharedFunctionalGroupsSequence[0].DerivationImageSequence
-    assert {item.ReferencedSOPInstanceUID for item in derivation.SourceImageSequence} == instances
-    assert {item.ReferencedSOPClassUID for item in derivation.SourceImageSequence} == {MR_SOP_CLASS_UID}
+    # The map is on the source's grid: each frame names the one source image at its position (OHIF overlays it).
+    assert "DerivationImageSequence" not in ds.SharedFunctionalGroupsSequence[0]
+    at_position = {tuple(round(float(v), 4) for v in f.ImagePositionPatient): f.SOPInstanceUID for f in source}
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        (derivation,) = frame.DerivationImageSequence
+        (image,) = derivation.SourceImageSequence
+        position = tuple(round(float(v), 4) for v in frame.PlanePositionSequence[0].ImagePositionPatient)
+        assert (image.ReferencedSOPClassUID, image.ReferencedSOPInstanceUID) == (MR_SOP_CLASS_UID, at_position[position])
+    assert report["overlay_ready"] is True and report["overlay_problem"] is None
     read = read_dcmqi(files[0], scratch / "dcmqi")[0]
     assert_bit_exact(pm.truth, pm.affine, read)
 

@@ -187,7 +187,19 @@ MR_CHANGES = {
     "an invalid instance number": (lambda files: replace_instance_number(files[2]), "has an invalid Instance Number"),
     "one row of pixels missing": (lambda files: rewrite(files[2], PixelData=pydicom.dcmread(files[2]).PixelData[: -2 * GEOMETRY.shape[0]]), "the pixel data holds"),
     "a file missing": (lambda files: files[:4] + files[5:], "files were written for"),
+    "the value mapping of every file": (lambda files: [change_value_mapping(f) for f in files], "has another Real World Value Mapping than the series' values"),
+    "the value mapping removed from every file": (lambda files: [change_value_mapping(f, remove=True) for f in files], "has another Real World Value Mapping than the series' values"),
 }
+
+
+def change_value_mapping(path: Path, remove: bool = False) -> None:
+    """Double the slope of the file's top-level Real World Value Mapping, or remove the mapping."""
+    ds = pydicom.dcmread(path)
+    if remove:
+        del ds.RealWorldValueMappingSequence
+    else:
+        ds.RealWorldValueMappingSequence[0].RealWorldValueSlope *= 2
+    ds.save_as(path, enforce_file_format=True)
 
 
 def swapped_pixels(a: Path, b: Path) -> tuple[bytes, bytes]:
@@ -287,6 +299,7 @@ MULTI_FRAME_CHANGES = {
     "sc: two frames swapped": ("sc", lambda files: swap_frames(files[0], "<u2"), "differs from the input by"),
     "sc: the rescale": ("sc", lambda files: bump_digit(files[0], "RescaleSlope"), "differs from the input by"),
     "sc: a frame moved": ("sc", lambda files: move_frame(files[0], 1), "matches no slice of the input"),
+    "sc: the value mapping": ("sc", lambda files: change_value_mapping(files[0]), "has another Real World Value Mapping than the series' values"),
 }
 
 

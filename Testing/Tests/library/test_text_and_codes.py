@@ -115,12 +115,17 @@ def test_long_and_urn_code_values_are_written_where_the_standard_says(tmp_path, 
 def test_non_ascii_code_meanings_declare_utf8(tmp_path, source, mode):
     series = export_ok(source, tmp_path / "out", "--mode", mode, "--quantity", "MD", "--unit", "um2/ms,UCUM,µm²/ms")
     for dataset in assert_valid(series):
-        if "SharedFunctionalGroupsSequence" in dataset:
-            assert dataset.SpecificCharacterSet == "ISO_IR 192"
-            unit = dataset.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0]
-            assert unit.CodeMeaning == "µm²/ms"
-        else:
-            assert "SpecificCharacterSet" not in dataset  # the MR images hold ASCII only
+        # The Parametric Map's value mapping is in its shared functional groups; the MR images' at their top level.
+        groups = dataset.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in dataset else dataset
+        assert dataset.SpecificCharacterSet == "ISO_IR 192"
+        assert groups.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0].CodeMeaning == "µm²/ms"
+
+
+def test_ascii_maps_declare_no_character_set(tmp_path, source):
+    """An MR series whose text is all ASCII (FA, unit 1 "no units") declares no character set: the default repertoire."""
+    for dataset in assert_valid(export_ok(source, tmp_path / "out", "--mode", "mr")):
+        assert "SpecificCharacterSet" not in dataset
+        assert dataset.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0].CodeMeaning == "no units"
 
 
 # 2. Lengths of the values actually written

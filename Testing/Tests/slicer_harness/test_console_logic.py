@@ -301,7 +301,14 @@ def test_preview_shows_the_error_before_exporting_and_refuses_what_would_clip(tm
     volumeNode, _, _ = load_case(tmp_path, scene, "axial", values_kind="signed")  # -3..5
     logic = FAExportLogic()
     outside = "Warning: 4617 voxels of the FA map lie outside 0 to 1, what FA means (values -3 to 5; first at IJK 0,0,0); exported as they are: check the map"
-    assert logic.previewText(volumeNode, mode="mr", scale="1000") == f"Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005.\n{outside}"
-    assert logic.previewText(volumeNode, mode="pm", scale="1000", quantity="T1") == "Values -3 to 5; the Parametric Map stores them as float32 (exact for a float32 map)."
+    text = logic.previewText(volumeNode, mode="mr", scale="1000").split("\n")
+    assert text[:2] == ["Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005.", outside]
+    assert text[2] == "Reader trap: cornerstone3D (OHIF): RescaleSlope 0.001: the map may render black; export with plain integers or the navigation profile for these viewers"
+    text = logic.previewText(volumeNode, mode="pm", scale="1000", quantity="T1").split("\n")
+    assert text == [
+        "Values -3 to 5; the Parametric Map stores them as float32 (exact for a float32 map).",
+        "Reader trap: OHIF 3.9+: it names no source series (the series the map was computed from): OHIF will not display it",
+        "Reader trap: archives (PACS): an archive may refuse it: mr+pm writes an MR series beside it, and a send can fall back to sc or mr",
+    ]
     with pytest.raises(InputError, match=r"^the largest value 5 .*does not fit"):
         logic.previewText(volumeNode, mode="mr", scale="32000")

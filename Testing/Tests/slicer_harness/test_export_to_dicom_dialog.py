@@ -30,7 +30,7 @@ import slicer
 from FAExportLib import FAExportError
 from slicer import vtkMRMLSubjectHierarchyNode
 
-FAEXPORT_ROWS = ["MR (FAExport)", "MR + Parametric Map (FAExport)", "Parametric Map (FAExport)", "SC (FAExport)"]
+FAEXPORT_ROWS = ["MR (FAExport)", "MR + Parametric Map (FAExport)", "Parametric Map (FAExport)", "SC (FAExport)", "MR for navigation (FAExport)"]
 PATIENT = {"DICOM.PatientName": "Doe^Jane", "DICOM.PatientID": "MRN-0042", "DICOM.PatientSex": "F", "DICOM.PatientBirthDate": "19700101"}
 STUDY = {"StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11", "DICOM.StudyDescription": "Brain DTI", "DICOM.StudyDate": "20260102", "DICOM.StudyTime": "101500"}
 MR_STORAGE, PM_STORAGE = "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.30"
@@ -124,10 +124,12 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
         "MR images + Parametric Map (75%, 1 series) (MR + Parametric Map (FAExport))",
         "Parametric Map, exact float32 (70%, 1 series) (Parametric Map (FAExport))",
         "Secondary Capture, multi-frame + rescale (60%, 1 series) (SC (FAExport))",
+        "MR for navigation systems, integers x factor (55%, 1 series) (MR for navigation (FAExport))",
         "Scalar Volume (50%, 1 series) (DICOMScalarVolumePlugin)",
     ]
     mr = rows[0].exportables[0]  # the preselected row
-    assert mr.tooltip.splitlines()[1] == FAExportLogic().previewText(volumeNode, mode="mr", scale="auto")
+    preview = FAExportLogic().previewText(volumeNode, mode="mr", scale="auto").splitlines()
+    assert mr.tooltip.splitlines()[1 : 1 + len(preview)] == preview
     assert mr.tooltip.splitlines()[1].startswith("Values 0 to 1 are stored as integers 0 to 32767 (RescaleSlope ")
     # The defaults mean "automatic" (saved by "Save modified tags", they stay so); the tooltip says what they give.
     seriesTags = ExportDialog(scene).seriesTags
@@ -157,7 +159,7 @@ def test_only_values_that_do_not_survive_int16_put_faexport_on_top(tmp_path, sce
     assert confidences["DICOMScalarVolumePlugin"] == 0.5
     assert set(confidences) == {*FAEXPORT_ROWS, "DICOMScalarVolumePlugin"}
     if faexport_on_top:
-        assert [row.pluginClass for row in rows][:4] == FAEXPORT_ROWS
+        assert [row.pluginClass for row in rows][: len(FAEXPORT_ROWS)] == FAEXPORT_ROWS
         assert min(confidences[name] for name in FAEXPORT_ROWS) > 0.5
     else:
         assert rows[0].pluginClass == "DICOMScalarVolumePlugin"
@@ -211,6 +213,7 @@ REFUSED_ROWS = [
     "MR images + Parametric Map (cannot export this volume) (3%, 1 series) (MR + Parametric Map (FAExport))",
     "Parametric Map, exact float32 (cannot export this volume) (2%, 1 series) (Parametric Map (FAExport))",
     "Secondary Capture, multi-frame + rescale (cannot export this volume) (1%, 1 series) (SC (FAExport))",
+    "MR for navigation systems, integers x factor (cannot export this volume) (0%, 1 series) (MR for navigation (FAExport))",
 ]
 NOT_IN_THE_DIALOG = "in the FA Export module and export from there, or give it to FAExportLogic().exportVolume in the Python console"
 
@@ -255,6 +258,9 @@ def test_a_map_too_narrow_for_int16_offers_the_parametric_map_first_and_the_inte
     ]
     for row in rows[2:]:
         refusal = row.tooltip.splitlines()[1]
+        if row.pluginClass == "MR for navigation (FAExport)":  # its auto factor is the largest power of ten that fits
+            assert refusal.startswith("Cannot export: scale 1 is too coarse for values 10000 to 10000: its step 1 leaves")
+            continue
         assert refusal.startswith("Cannot export: scale auto is too coarse for values 10000 to 10000: its step 0.305")
         assert refusal.endswith(f'allow coarse scales (allowCoarseScale); the dialog has no tag for allowCoarseScale: tick "Allow a coarse scale (export anyway)" {NOT_IN_THE_DIALOG}')
     assert dialog.export(tmp_path / "out"), dialog.errorLabel  # the preselected Parametric Map
@@ -268,9 +274,13 @@ def test_rows_are_examined_with_the_tags_saved_on_the_series_item(tmp_path, scen
     failed = export_row(scene, volumeNode, "MR (FAExport)", tmp_path / "out", [("Scale", "32000", True)])
     assert failed.errorLabel.startswith("Series 'axial': ")
     rows = ExportDialog(scene).examine(item_of(scene, volumeNode))
-    assert [row.pluginClass for row in rows] == ["Parametric Map (FAExport)", "DICOMScalarVolumePlugin", "MR (FAExport)", "MR + Parametric Map (FAExport)", "SC (FAExport)"]
-    for row in rows[2:]:
+    assert [row.pluginClass for row in rows] == ["Parametric Map (FAExport)", "DICOMScalarVolumePlugin", "MR (FAExport)", "MR + Parametric Map (FAExport)", "SC (FAExport)", "MR for navigation (FAExport)"]
+    for row in rows[2:5]:
         assert row.tooltip.splitlines()[1] == "Cannot export: " + failed.errorLabel.removeprefix("Series 'axial': ")
+    assert rows[5].tooltip.splitlines()[1] == (
+        "Cannot export: the values -3 to 5 do not fit int16 at scale 32000 of the navigation row: int16 stores -1.024 to 1.023969 at that factor; "
+        "use auto or a scale up to 1000"
+    )
 
 
 def test_the_dialog_points_to_the_panels_own_checkboxes(registration):
@@ -283,7 +293,10 @@ def test_the_dialog_points_to_the_panels_own_checkboxes(registration):
     assert DICOMFAExportPlugin.PANEL_OPTIONS == {name: texts[PANEL_FIELDS[name]] for name in ("replace_nonfinite", "allow_coarse_scale")}
 
 
-def test_one_selection_scans_the_map_once_for_the_four_plugins_and_again_only_when_it_changes(tmp_path, scene, registration, monkeypatch):
+def test_one_selection_scans_the_map_once_per_kind_of_preview_and_again_only_when_it_changes(tmp_path, scene, registration, monkeypatch):
+    """The integer and Parametric Map rows share one preview (one scan of the voxels); the navigation profile's factor
+    is its own (a second scan). Neither is repeated until the voxels or the quantity change.
+    """
     volumeNode, _, _ = map_in_study(tmp_path, scene)
     logic = importlib.import_module("FAExport").FAExportLogic  # the module the plugins import now (a panel test may have replaced it)
     scans = []
@@ -297,15 +310,15 @@ def test_one_selection_scans_the_map_once_for_the_four_plugins_and_again_only_wh
     dialog = ExportDialog(scene)
     item = item_of(scene, volumeNode)
     first = [row.text for row in dialog.examine(item)]
-    assert len(scans) == 1
+    assert len(scans) == 2
     dialog.export(tmp_path / "out")  # saves the table's tags onto the items: the voxels are the same
     assert [row.text for row in dialog.examine(item)] == first
-    assert len(scans) == 1
+    assert len(scans) == 2
     # Voxels edited in place (and announced, as slicer.util.arrayFromVolumeModified does): scanned again.
     slicer.util.arrayFromVolume(volumeNode)[3, 2, 1] = np.inf
     slicer.util.arrayFromVolumeModified(volumeNode)
     rows = dialog.examine(item)
-    assert len(scans) == 2
+    assert len(scans) == 4
     assert [row.text for row in rows] == ["Scalar Volume (50%, 1 series) (DICOMScalarVolumePlugin)", *REFUSED_ROWS]
     assert rows[1].tooltip.splitlines()[1].startswith("Cannot export: 1 voxel is NaN or infinite (at IJK 1,2,3)")
     # The node's quantity changed (the preview checks the values against what it means): scanned again.
@@ -316,7 +329,7 @@ def test_one_selection_scans_the_map_once_for_the_four_plugins_and_again_only_wh
     quantity.SetValueSchemeMeaning("113202", "DCM", "Mean Diffusivity")
     volumeNode.SetVoxelValueQuantity(quantity)
     rows = dialog.examine(item)
-    assert len(scans) == 4
+    assert len(scans) == 8
     assert "Quantity auto: MD (the volume's quantity; FA when it names none)" in rows[0].tooltip.splitlines()
 
 
@@ -611,10 +624,17 @@ def test_each_rows_tooltip_says_what_its_automatic_tags_give(tmp_path, scene, re
     scale = "Scale auto: the finest scale that fits the values"
     uid = "SeriesInstanceUID empty: a new one; a UID typed here is used for one export, then its saved copy is cleared"
     number = "SeriesNumber empty (or 301, the default of Slicer's own exporter): "
-    assert rows["MR (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1001", scale, uid]
-    assert rows["SC (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1002", scale, uid]
-    assert rows["Parametric Map (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1003", uid]
-    assert rows["MR + Parametric Map (FAExport)"].tooltip.splitlines()[2:] == [*header, number + "1001 (MR) and 1003 (Parametric Map); a number N gives N and N+1", scale]
+
+    def automatic(row) -> list[str]:
+        lines = row.tooltip.splitlines()
+        return lines[lines.index(header[0]) :]  # after the row's description and its preview (and reader traps)
+
+    assert automatic(rows["MR (FAExport)"]) == [*header, number + "1001", scale, uid]
+    assert automatic(rows["SC (FAExport)"]) == [*header, number + "1002", scale, uid]
+    assert automatic(rows["Parametric Map (FAExport)"]) == [*header, number + "1003", uid]
+    assert automatic(rows["MR + Parametric Map (FAExport)"]) == [*header, number + "1001 (MR) and 1003 (Parametric Map); a number N gives N and N+1", scale]
+    navigation = "Scale auto: the factor of the quantity's unit (navigation profile: FA x10000, mm2/s x1000000, ms x1)"
+    assert automatic(rows["MR for navigation (FAExport)"]) == [*header, number + "1001", navigation, uid]
 
 
 def test_ticking_save_modified_tags_saves_the_table_at_once(tmp_path, scene, registration):
@@ -881,7 +901,7 @@ def test_constructing_the_plugins_imports_no_encoder(tmp_path):
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)), check=False, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "4 []"
+    assert completed.stdout.strip() == "5 []"
 
 
 # --- a study whose source left patient values empty: Slicer's placeholders in the tag table

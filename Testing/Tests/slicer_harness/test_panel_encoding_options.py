@@ -21,9 +21,10 @@ PARAMETRIC_MAP_STORAGE = "1.2.840.10008.5.1.4.1.1.30"
 def test_scale_choice_and_custom_scale_show_their_error_and_reach_the_files(slicer, panel, tmp_path):
     load_map(slicer, tmp_path, "axial", kind="signed")  # -3..5
     choose(panel.ui.scaleComboBox, "x1000")
-    first, warning = panel.ui.previewLabel.text.splitlines()
+    first, warning, traps = panel.ui.previewLabel.text.splitlines()
     assert first == "Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005."
     assert warning.startswith("Warning: 4617 voxels of the FA map lie outside 0 to 1, what FA means")  # the default quantity is FA
+    assert traps == "Reader traps: cornerstone3D (OHIF), Weasis, Horos, vtk-dicom and others (see the tooltip)"  # slope 0.001, window 0.5/1.0
     choose(panel.ui.scaleComboBox, "x32000")
     assert not panel.ui.exportButton.enabled
     assert panel.ui.disabledReasonLabel.text.startswith("Cannot export: the largest value 5 ")
