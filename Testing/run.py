@@ -10,9 +10,14 @@ The first run creates ``.venv`` at the repository root from the pinned ``Testing
 (the newest highdicom); each is recreated when its file changes. ``test`` also installs the real DICOM
 archives the tests send to (Debian packages orthanc, orthanc-dicomweb and dcmtk) when they are missing and it
 runs as root. Under ``CI=true`` an archive that cannot be installed fails the run (elsewhere its tests skip).
+``test`` then builds CTK's DICOM database for the tests (Slicer's own ctkDICOMDatabase and ctkDICOMIndexer, from
+``../shared/vendor/CTK-5056664a.tar.gz``, Testing/Harness/ctk_dicom_build.py) once into the ignored
+``.build/ctk``, after installing what the build needs from Debian (qtbase5-dev, libdcmtk-dev, pybind11-dev,
+cmake, g++) when missing.
 Standard library only: this script is the bootstrap.
 """
 
+import glob
 import hashlib
 import os
 import shutil
@@ -64,7 +69,8 @@ DEBIAN_SERVERS = {"orthanc": "Orthanc", "orthanc-dicomweb": "/usr/share/orthanc/
 
 
 def _installed(program_or_path: str) -> bool:
-    return Path(program_or_path).exists() if os.sep in program_or_path else shutil.which(program_or_path) is not None
+    """A program on PATH, or a path (a glob pattern) that exists."""
+    return bool(glob.glob(program_or_path)) if os.sep in program_or_path else shutil.which(program_or_path) is not None
 
 
 def ensure_debian_servers() -> None:
@@ -78,6 +84,32 @@ def ensure_debian_servers() -> None:
         print(f"Not installed: {' '.join(missing)} (Debian packages); the archive tests will be skipped. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
         return
     apt_install(missing, "")
+
+
+# What building CTK's DICOM Core and its binding needs (Testing/Harness/ctk_dicom): Debian package -> a file it installs.
+CTK_BUILD_PACKAGES = {
+    "qtbase5-dev": "/usr/lib/*/cmake/Qt5Sql/Qt5SqlConfig.cmake",  # a pattern: the folder is the architecture's
+    "libdcmtk-dev": "/usr/include/dcmtk/dcmdata/dctk.h",
+    "pybind11-dev": "/usr/include/pybind11/pybind11.h",
+    "cmake": "cmake",
+    "g++": "g++",
+}
+
+
+def ensure_ctk_build_packages() -> None:
+    """Install what building CTK's DICOM database for the tests needs, when missing (as root with apt-get; else say how)."""
+    missing = [package for package, program in CTK_BUILD_PACKAGES.items() if not _installed(program)]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(f"Not installed: {' '.join(missing)} (Debian packages); the tests of Slicer's DICOM database will fail. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
+        return
+    apt_install(missing, " to build CTK's DICOM database for the tests")
+
+
+def build_ctk(python: str, env: dict) -> int:
+    """Build (first run) or bring up to date CTK's DICOM database for the tests, with the environment's python."""
+    return subprocess.run([python, str(REPO / "Testing" / "Harness" / "ctk_dicom_build.py")], cwd=REPO, env=env, check=False, stdout=subprocess.DEVNULL).returncode
 
 
 # Shared libraries PyQt5's Qt needs for the offscreen panel tests (Testing/Harness/slicer_app) -> Debian 12 package.
@@ -115,9 +147,11 @@ def main(argv: list[str]) -> int:
     if command == "test":
         ensure_debian_servers()
         ensure_qt_libraries()
+        ensure_ctk_build_packages()
         failed = 0
         for name in ENVIRONMENTS:
             python = str(ensure_venv(name))
+            failed |= build_ctk(python, env)  # on failure it says why; the database's tests then fail with the same message
             print(f"== tests with the {name!r} environment ({ENVIRONMENTS[name][1].name})", flush=True)
             failed |= subprocess.run([python, "-m", "pytest", *rest], cwd=REPO, env=env, check=False).returncode
         return failed

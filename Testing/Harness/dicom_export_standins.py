@@ -16,9 +16,8 @@ Slicer/Slicer at that tag); none of Slicer's code is copied:
 - ``ExportDialog``: qSlicerDICOMExportDialog.cxx (examineSelectedItem, onExport, exportSeries,
   onSaveTagsCheckBoxToggled) and qSlicerDICOMTagEditorWidget.cxx (setExportables, tagsTableCellChanged,
   commitChangesToItems) with its tag table, and the dialog's form (Resources/UI/qSlicerDICOMExportDialog.ui: "Save
-  modified tags" checked), with ctkDICOMIndexer::addDirectory (CTK Libs/DICOM/Core/ctkDICOMIndexer.cpp at the
-  commit Slicer pins in SuperBuild/External_CTK.cmake: recursive, hidden files included, unreadable files skipped
-  with a warning). Line numbers below are those of Slicer v5.12.3.
+  modified tags" checked), with CTK's own ctkDICOMIndexer (Testing/Harness/ctk_dicom_core.py) adding the exported
+  folder to the database, as the dialog does. Line numbers below are those of Slicer v5.12.3.
 """
 
 import logging
@@ -27,9 +26,6 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-
-import pydicom
-import pydicom.errors
 
 import slicer
 from slicer import vtkMRMLSubjectHierarchyConstants, vtkMRMLSubjectHierarchyNode, vtkSlicerSubjectHierarchyModuleLogic
@@ -211,7 +207,7 @@ class ExportDialog:
     def __init__(self, scene, database=None) -> None:
         self.scene = scene
         self.shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
-        self.database = database  # slicer.dicomDatabase (a ctkDICOMDatabase stand-in), for "export to database"
+        self.database = database  # slicer.dicomDatabase (CTK's ctkDICOMDatabase), for "export to database"
         self.exportables: list = []  # the tag editor's (d->Exportables): those of the selected row
         self.table: list[TableRow] = []  # the tag editor's table
         self.studyItemID = 0
@@ -373,12 +369,15 @@ class ExportDialog:
         success = self._exportSeries(folder)
         if toDatabase:
             if success:
-                for path in sorted(folder.rglob("*")):  # ctkDICOMIndexer::addDirectory(folder, copyFile=true): recursive
-                    if path.is_file():
-                        try:
-                            self.database.insert(str(path), True, True, True)
-                        except pydicom.errors.InvalidDicomError:
-                            logging.warning("Could not read DICOM file:%s", path)
+                # cxx lines 442-444: a ctkDICOMIndexer (CTK's own) on the application's database, which indexes the
+                # folder through a fresh connection of its own (ctkDICOMIndexerPrivateWorker::start) and waits.
+                import slicer_app
+                from ctk_dicom_core import ctkDICOMIndexer
+
+                slicer_app.application()  # the indexer waits in a QEventLoop: Slicer's application exists
+                indexer = ctkDICOMIndexer()
+                indexer.setDatabase(self.database)
+                indexer.addDirectory(str(folder.absolute()), True)
             # QDir::entryList() with the default filter (AllEntries: no Hidden) lists no dot-files; QDir::remove
             # deletes files only; then rmdir fails if anything is left: hidden files and sub-folders stay behind.
             for path in folder.iterdir():

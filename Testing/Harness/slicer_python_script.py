@@ -19,6 +19,10 @@ What Slicer v5.12.3 does, and this models:
   in .py, or -c). So a script that neither exits nor is stopped leaves Slicer running: here, a test's timeout.
 - qSlicerCoreApplication::exec (:1089-1100): the status is the event loop's, or terminate()'s code.
 
+- Modules/Scripted/DICOM/DICOM.py initializeDICOMDatabase (on startupCompleted, with --no-main-window too): with
+  ``SLICER_DOCUMENTS=FOLDER`` in the environment, ``slicer.dicomDatabase`` is CTK's own database, opened in
+  ``FOLDER/SlicerDICOMDatabase`` when that exists (``slicer_app.initializeDICOMDatabase``); without it there is none.
+
 ``SLICER_VERSION=5.10`` in the environment makes the application another release (``slicer.app.majorVersion``...).
 ``SLICER_SCRIPT_REPORT=PATH`` writes, for the test to check how the script ended, a JSON object: ``exitRequests`` (the
 statuses given to ``slicer.app.exit``, which ``slicer.util.exit`` calls), ``systemExit`` (the code of a SystemExit that
@@ -50,6 +54,8 @@ def launch() -> None:
     script, arguments = sys.argv[1], sys.argv[2:]
     slicer = slicer_app.install()
     app = slicer.app
+    if os.environ.get("SLICER_DOCUMENTS"):
+        slicer_app.initializeDICOMDatabase(os.environ["SLICER_DOCUMENTS"])
     if os.environ.get("SLICER_VERSION"):
         app.setVersion(*(int(part) for part in os.environ["SLICER_VERSION"].split(".")[:2]))
     report = {"exitRequests": [], "systemExit": None, "uncaughtExceptions": [], "status": None}

@@ -51,6 +51,35 @@ def install():
     import slicer.util  # imported by Slicer's start-up (slicerqt.py)
     from . import qmrml
 
+    app = application()
+    app.setTestingEnabled(False)
+    app.setVersion(5, 12)
+    slicer.app = app
+    slicer.mrmlScene = slicer.vtkMRMLScene()
+    slicer.qMRMLWidget = qmrml.qMRMLWidget
+    slicer.qMRMLNodeComboBox = qmrml.qMRMLNodeComboBox
+    slicer.qMRMLCheckableNodeComboBox = qmrml.qMRMLCheckableNodeComboBox
+    global qSlicerScriptedLoadableModuleWidget
+    qSlicerScriptedLoadableModuleWidget = _scriptedModuleWidgetClass(slicer, qmrml)
+    slicer.qSlicerScriptedLoadableModuleWidget = qSlicerScriptedLoadableModuleWidget
+    slicer.modules = types.ModuleType("slicer.modules")
+    sys.modules["slicer.modules"] = slicer.modules
+    # The Slicer-only submodules: importable as slicer.X, but (like in Slicer) attributes only once imported.
+    slicer.__path__.append(str(_HERE / "slicer_modules"))
+    _installed["slicer"] = slicer
+    return slicer
+
+
+def application():
+    """Slicer's application object (qSlicerApplication), created once per process (Qt allows one): ``install()`` uses
+    it, and so do tests that need only a Qt application, such as CTK's indexer, which waits in a QEventLoop.
+    """
+    if _application:
+        return _application[0]
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="slicer_app-runtime-"))
+    from PyQt5 import QtCore, QtWidgets
+
     settingsFolder = tempfile.mkdtemp(prefix="slicer_app-settings-")
     QtCore.QSettings.setDefaultFormat(QtCore.QSettings.IniFormat)
     QtCore.QSettings.setPath(QtCore.QSettings.IniFormat, QtCore.QSettings.UserScope, settingsFolder)
@@ -103,24 +132,8 @@ def install():
 
         settings = userSettings
 
-    app = _application[0] if _application else qSlicerApplication()  # Qt allows one application per process
-    _application[:] = [app]
-    app.setTestingEnabled(False)
-    app.setVersion(5, 12)
-    slicer.app = app
-    slicer.mrmlScene = slicer.vtkMRMLScene()
-    slicer.qMRMLWidget = qmrml.qMRMLWidget
-    slicer.qMRMLNodeComboBox = qmrml.qMRMLNodeComboBox
-    slicer.qMRMLCheckableNodeComboBox = qmrml.qMRMLCheckableNodeComboBox
-    global qSlicerScriptedLoadableModuleWidget
-    qSlicerScriptedLoadableModuleWidget = _scriptedModuleWidgetClass(slicer, qmrml)
-    slicer.qSlicerScriptedLoadableModuleWidget = qSlicerScriptedLoadableModuleWidget
-    slicer.modules = types.ModuleType("slicer.modules")
-    sys.modules["slicer.modules"] = slicer.modules
-    # The Slicer-only submodules: importable as slicer.X, but (like in Slicer) attributes only once imported.
-    slicer.__path__.append(str(_HERE / "slicer_modules"))
-    _installed["slicer"] = slicer
-    return slicer
+    _application[:] = [qSlicerApplication()]
+    return _application[0]
 
 
 class ScriptedModule:
@@ -199,10 +212,11 @@ def initializeDICOMDatabase(documentsFolder) -> None:
     lines 320-358, run on startupCompleted, in batch mode too): ``slicer.dicomDatabase`` is the application's database;
     the folder named by the settings key ``DatabaseDirectory_<schema>`` (stored as ``slicer.dicomDatabaseDirectorySettingsKey``),
     by default ``<Documents>/SlicerDICOMDatabase`` and then written to the settings, is opened; no folder is created,
-    so on a fresh profile the database stays closed.
+    so on a fresh profile the database stays closed (QSQLITE cannot create a file in a missing folder).
+    ``slicer.dicomDatabase`` is CTK's own ctkDICOMDatabase (Testing/Harness/ctk_dicom_core.py).
     """
+    from ctk_dicom_core import ctkDICOMDatabase
     from PyQt5 import QtCore
-    from slicer_standins import ctkDICOMDatabase
 
     import slicer
 

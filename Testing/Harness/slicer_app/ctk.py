@@ -97,3 +97,14 @@ class ctkPathLineEdit(QtWidgets.QWidget):  # noqa: N801 -- CTK's class name
 
     currentPath = QtCore.pyqtProperty(str, getCurrentPath, setCurrentPath)
     filters = QtCore.pyqtProperty(int, getFilters, setFilters)
+
+
+def __getattr__(name: str):
+    """``ctk.ctkDICOMDatabase`` and ``ctk.ctkDICOMIndexer`` are CTK's own classes (Testing/Harness/ctk_dicom_core.py),
+    as Slicer's DICOMUtils.importDicom makes ``ctk.ctkDICOMIndexer()``; built on first use.
+    """
+    if name in ("ctkDICOMDatabase", "ctkDICOMIndexer"):
+        import ctk_dicom_core
+
+        return getattr(ctk_dicom_core, name)
+    raise AttributeError(f"module 'ctk' has no attribute {name!r}")

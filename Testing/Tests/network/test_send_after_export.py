@@ -404,12 +404,12 @@ def test_fallback_outside_an_export_is_refused(tmp_path, fa_map):
 
 @pytest.fixture
 def slicer_database(tmp_path, monkeypatch):
-    """Slicer's DICOM database stand-in, as the DICOM module makes it available (see slicer_standins.py)."""
-    from slicer_standins import ctkDICOMDatabase
+    """Slicer's DICOM database as the DICOM module makes it available: CTK's own ctkDICOMDatabase (ctk_dicom_core.py)."""
+    from dicom_database_views import open_database_in
 
     import slicer
 
-    database = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
+    database = open_database_in(tmp_path / "SlicerDICOMDatabase")
     monkeypatch.setattr(slicer, "dicomDatabase", database, raising=False)
     return database
 
@@ -436,6 +436,12 @@ def test_logic_sends_from_the_database_and_falls_back_into_it(classic_only, fa_n
     assert len(slicer_database.filesForSeries(sc.series_instance_uid)) == 1 and len(slicer_database.filesForSeries(pm.series_instance_uid)) == 1
     assert all(item.file.startswith(slicer_database.databaseDirectory) for item in result.sent.instances)  # the database's verified copies
     assert "the archive refused Parametric Map Storage" in result.summary()
+    # The browser lists both series in one study, the fallback's too, with CTK's displayed fields filled.
+    from dicom_database_views import displayed_series
+
+    shown = displayed_series(slicer_database)
+    assert set(shown) == {pm.series_instance_uid, sc.series_instance_uid}
+    assert [(fields["Count"], fields["NumberOfSeries"], fields["NumberOfStudies"]) for fields in shown.values()] == [(1, 2, 1)] * 2
 
 
 def test_logic_send_series_by_stow_after_export(tmp_path, orthanc, fa_node):

@@ -2,8 +2,8 @@
 makes it, maps loaded as Slicer loads them, the batch script, and real archives on loopback for the send scenarios.
 
 The harness (Testing/Harness/slicer_app) gives PyQt5 PythonQt's idioms and stands in for CTK, the qMRML widgets,
-ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML scene; slicer.dicomDatabase is the
-CTK-modelled stand-in of slicer_standins.py, closed as on a fresh Slicer profile until something creates it. Test modules get the fixtures from here and import the helpers with
+ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML scene; slicer.dicomDatabase is CTK's
+own ctkDICOMDatabase (ctk_dicom_core.py), closed as on a fresh Slicer profile until something creates it. Test modules get the fixtures from here and import the helpers with
 ``from slicer_harness.conftest import ...``.
 """
 
@@ -16,6 +16,7 @@ import pytest
 import slicer_app
 from archives import classic_only_fixture, orthanc_fixture
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
+from dicom_database_views import series_uids
 
 MODULE_FILE = PACKAGE_ROOT / "FAExport.py"
 BATCH_SCRIPT = PACKAGE_ROOT / "Resources" / "Scripts" / "FAExportBatch.py"
@@ -117,7 +118,7 @@ def choose(combo, text_start: str) -> None:
 def written_files(slicer) -> dict[str, list[str]]:
     """SOP class UID -> the files Slicer's DICOM database holds."""
     found: dict[str, list[str]] = {}
-    for seriesUID in slicer.dicomDatabase.seriesUIDs():
+    for seriesUID in series_uids(slicer.dicomDatabase):
         files = sorted(slicer.dicomDatabase.filesForSeries(seriesUID))
         found.setdefault(pydicom.dcmread(files[0], stop_before_pixels=True).SOPClassUID, []).extend(files)
     return found

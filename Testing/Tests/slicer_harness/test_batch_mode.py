@@ -20,6 +20,7 @@ from slicer_harness.conftest import BATCH_SCRIPT, POSITION_TOLERANCE_MM, only_en
 import numpy as np
 import pytest
 from conftest import GEOMETRIES, REPO, map_values, run_cli, write_volume
+from dicom_database_views import displayed_series, open_database_in
 from readers import compare, read_dcm2niix
 
 # --- a folder of maps, destinations
@@ -190,9 +191,10 @@ SLICER_TIMEOUT = 60  # s; a one-file export takes a few
 HARNESS = REPO / "Testing" / "Harness"
 
 
-def run_batch_in_slicer(tmp_path: Path, *args: str, script: Path = BATCH_SCRIPT, pythonpath: tuple[Path, ...] = (), slicer_version: str | None = None):
+def run_batch_in_slicer(tmp_path: Path, *args: str, script: Path = BATCH_SCRIPT, pythonpath: tuple[Path, ...] = (), slicer_version: str | None = None, documents: Path | None = None):
     """The batch script in the harness' model of ``Slicer --no-main-window --python-script SCRIPT -- ARGS``
-    (Testing/Harness/slicer_python_script.py); returns the process and its report of how the script ended.
+    (Testing/Harness/slicer_python_script.py); returns the process and its report of how the script ended. With
+    ``documents``, Slicer's DICOM module has its database there (``documents/SlicerDICOMDatabase``, CTK's own).
 
     Slicer goes on running after the script unless something asks it to exit: still running after SLICER_TIMEOUT
     seconds is the hang a user would see, and fails the test.
@@ -200,6 +202,9 @@ def run_batch_in_slicer(tmp_path: Path, *args: str, script: Path = BATCH_SCRIPT,
     report = tmp_path / "slicer-report.json"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([*map(str, pythonpath), str(HARNESS)]), SLICER_SCRIPT_REPORT=str(report), QT_QPA_PLATFORM="offscreen")
     env.pop("SLICER_VERSION", None)
+    env.pop("SLICER_DOCUMENTS", None)
+    if documents:
+        env["SLICER_DOCUMENTS"] = str(documents)
     if slicer_version:
         env["SLICER_VERSION"] = slicer_version
     command = [sys.executable, "-c", "import slicer_python_script; slicer_python_script.launch()", str(script), *args]
@@ -274,6 +279,21 @@ def test_batch_in_an_older_slicer_says_which_release_it_needs(tmp_path):
     )
     assert_ended_by_the_script(report, 1)
     assert not (tmp_path / "out").exists()
+
+
+def test_batch_in_slicer_creates_slicers_database_and_the_browser_lists_the_series(tmp_path):
+    """Slicer's batch mode on a fresh profile: the export creates the default database (CTK's, in the Slicer process)
+    and fills the displayed fields; the browser, reading the file afterwards through its own connection, lists it.
+    """
+    geometry = GEOMETRIES["axial"]
+    source = write_volume(tmp_path / "fa.nii.gz", map_values("fa", geometry.shape), geometry.affine)
+    completed, report = run_batch_in_slicer(tmp_path, "--input", str(source), "--mode", "mr", documents=tmp_path / "Documents")
+    assert completed.returncode == 0, completed.stderr
+    assert_ended_by_the_script(report, 0)
+    database = open_database_in(tmp_path / "Documents" / "SlicerDICOMDatabase")
+    ((seriesUID, fields),) = displayed_series(database).items()
+    assert (fields["Count"], fields["NumberOfSeries"], fields["Modality"]) == (geometry.shape[2], 1, "MR")
+    assert len(database.filesForSeries(seriesUID)) == geometry.shape[2]
 
 
 def test_batch_in_slicer_exports_and_ends_slicer_with_its_status(tmp_path):

@@ -2,7 +2,7 @@
 
 Volumes are loaded through Slicer's own storage node; subject hierarchies are built as Slicer's DICOM loader
 builds them; results are read back with Slicer's vtkITK DICOM series reader (what its scalar volume DICOM
-plugin runs), dcm2niix and pydicom. Only ``slicer.dicomDatabase`` is a stand-in (see slicer_standins.py).
+plugin runs), dcm2niix and pydicom. ``slicer.dicomDatabase`` is CTK's own ctkDICOMDatabase (ctk_dicom_core.py).
 """
 
 import os
@@ -18,8 +18,8 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
+from dicom_database_views import count_signal, fail_storage_after, open_database_in, series_uids
 from readers import compare, dciodvfy_errors, read_dcm2niix, read_slicer_volume_file, read_vtkitk
-from slicer_standins import ctkDICOMDatabase
 from test_pm_sc_values_and_geometry import read_dcmqi
 
 import slicer
@@ -38,9 +38,9 @@ def scene():
 @pytest.fixture
 def database(tmp_path, monkeypatch):
     """Slicer's DICOM database, as the DICOM module makes it available: ``slicer.dicomDatabase``."""
-    standIn = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
-    monkeypatch.setattr(slicer, "dicomDatabase", standIn, raising=False)
-    return standIn
+    database = open_database_in(tmp_path / "SlicerDICOMDatabase")
+    monkeypatch.setattr(slicer, "dicomDatabase", database, raising=False)
+    return database
 
 
 def faexport_temp_folders() -> set[str]:
@@ -164,7 +164,7 @@ def test_database_receives_every_series_complete(tmp_path, scene, database):
     before = faexport_temp_folders()
     result = FAExportLogic().exportVolume(volumeNode, mode="mr+pm")
     assert result.addedToDatabase
-    assert database.seriesUIDs() == {series.series_instance_uid for series in result.series}
+    assert series_uids(database) == {series.series_instance_uid for series in result.series}
     for series in result.series:
         assert all(path.startswith(database.databaseDirectory) for path in series.files)
         assert len(series.files) == len(database.filesForSeries(series.series_instance_uid))
@@ -189,11 +189,11 @@ def test_database_and_folder_both_receive_the_series(tmp_path, scene, database):
 def test_a_failing_database_insert_leaves_no_part_of_the_export_and_keeps_earlier_series(tmp_path, scene, database):
     volumeNode, _, _ = load_case(tmp_path, scene, "axial")
     earlier = FAExportLogic().exportVolume(volumeNode, mode="mr").series[0]
-    database._storeFailureAfter = len(earlier.files) + 5  # the next export fails within its first series
+    fail_storage_after(database, 5)  # the next export fails within its first series
     with pytest.raises(OutputError) as raised:
         FAExportLogic().exportVolume(volumeNode, mode="mr+pm")
     assert str(raised.value).startswith("Slicer's DICOM database holds 5 of the 24 files of series 'FA map'")
-    assert database.seriesUIDs() == {earlier.series_instance_uid}
+    assert series_uids(database) == {earlier.series_instance_uid}
     assert len(database.filesForSeries(earlier.series_instance_uid)) == len(earlier.files)
     assert all(Path(path).is_file() for path in database.filesForSeries(earlier.series_instance_uid))
 
@@ -206,9 +206,10 @@ def test_cancel_leaves_the_database_and_folder_untouched(tmp_path, scene, databa
         calls.append(message)
         return len(calls) > 3
 
+    inserted = count_signal(database, "instanceAdded(QString)")
     with pytest.raises(ExportCancelled):
         FAExportLogic().exportVolume(volumeNode, mode="mr", outputFolder=tmp_path / "out", progressCallback=cancelAfterThreeFiles)
-    assert database.insertCalls == []
+    assert inserted == [] and database.imagesCount() == 0
     assert only_entries(tmp_path / "out") == []
 
 

@@ -1,7 +1,7 @@
 """Several maps exported from the Python console as series of one study (``FAExportLogic.exportVolumes``), on Slicer's
 real MRML (PyPI slicer-core): volumes loaded from NIfTI by Slicer's storage node, subject hierarchies built as Slicer's
-DICOM loader builds them, the series read back by SimpleITK (GDCM) and pydicom, ``slicer.dicomDatabase`` the
-CTK-modelled stand-in of slicer_standins.py.
+DICOM loader builds them, the series read back by SimpleITK (GDCM) and pydicom, ``slicer.dicomDatabase`` CTK's own
+ctkDICOMDatabase (ctk_dicom_core.py).
 """
 
 from pathlib import Path
@@ -13,6 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, map_values, write_volume
+from dicom_database_views import displayed_series, fail_storage_after, series_uids
 from readers import compare, read_simpleitk
 from test_console_logic import database, scene  # noqa: F401 (the fixtures of the console's tests)
 
@@ -58,12 +59,12 @@ def test_fa_and_md_on_different_grids_become_series_of_one_study_in_the_database
         assert comparison.max_value_error <= series.max_quantization_error
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
     # Slicer's DICOM database has a row for every series, with all its files, under one patient and one study.
-    assert database.seriesUIDs() == {series.series_instance_uid for series in result.series}
+    assert series_uids(database) == {series.series_instance_uid for series in result.series}
     for series in result.series:
         assert len(database.filesForSeries(series.series_instance_uid)) == len(series.files)
-    assert database.patients() == [database.patientForStudy(headers[0].StudyInstanceUID)]
-    assert set(database.seriesForStudy(headers[0].StudyInstanceUID)) == database.seriesUIDs()
-    displayed = database.displayedSeries()
+    assert database.patients() == (database.patientForStudy(headers[0].StudyInstanceUID),)  # a QStringList: a tuple
+    assert set(database.seriesForStudy(headers[0].StudyInstanceUID)) == series_uids(database)
+    displayed = displayed_series(database)
     assert sorted(fields["SeriesDescription"] for fields in displayed.values()) == ["FA map", "MD map (mm2/s)"]
 
 
@@ -92,7 +93,7 @@ def test_a_map_stating_no_quantity_is_refused_with_nothing_written(tmp_path, sce
     )
     assert raised.value.field == "quantity"
     assert not (tmp_path / "out").exists()
-    assert database.seriesUIDs() == set()
+    assert series_uids(database) == set()
 
 
 def test_maps_under_different_subject_hierarchy_studies_are_refused_naming_them(tmp_path, scene, database):
@@ -110,7 +111,7 @@ def test_maps_under_different_subject_hierarchy_studies_are_refused_naming_them(
         "move them under one study (Data module), or export each study's volumes separately"
     )
     assert not (tmp_path / "out").exists()
-    assert database.seriesUIDs() == set()
+    assert series_uids(database) == set()
 
 
 def test_a_map_outside_any_study_joins_the_study_of_the_others(tmp_path, scene):
@@ -155,10 +156,10 @@ def test_what_is_not_a_list_of_distinct_volumes_is_refused(tmp_path, scene, volu
 def test_a_failing_database_insert_leaves_none_of_the_maps_series(tmp_path, scene, database):
     fa, _, _ = load_named_map(tmp_path, scene, "dti_FA.nii.gz", "axial", "fa")
     md, _, _ = load_named_map(tmp_path, scene, "dti_MD.nii.gz", "axial", "diffusivity")
-    database._storeFailureAfter = GEOMETRIES["axial"].shape[2] + 3  # within the second map's series
+    fail_storage_after(database, GEOMETRIES["axial"].shape[2] + 3)  # within the second map's series
     with pytest.raises(OutputError, match=r"^Slicer's DICOM database holds 3 of the 24 files of series 'MD map \(mm2/s\)'"):
         FAExportLogic().exportVolumes([fa, md], mode="mr")
-    assert database.seriesUIDs() == set()
+    assert series_uids(database) == set()
 
 
 def test_two_maps_of_one_name_stay_apart_in_the_result(tmp_path, scene):

@@ -21,9 +21,9 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import GEOMETRIES, PACKAGE_ROOT, map_values, write_volume
+from dicom_database_views import count_signal, displayed_series, open_database_in, series_uids
 from dicom_export_standins import ExportDialog, ScalarVolumeExporterModel, install
 from readers import compare, read_dcm2niix
-from slicer_standins import ctkDICOMDatabase
 from test_pm_sc_values_and_geometry import read_dcmqi
 
 import slicer
@@ -57,9 +57,10 @@ def registration(scene):
 
 @pytest.fixture
 def database(tmp_path, monkeypatch):
-    standIn = ctkDICOMDatabase(tmp_path / "SlicerDICOMDatabase")
-    monkeypatch.setattr(slicer, "dicomDatabase", standIn, raising=False)
-    return standIn
+    """Slicer's DICOM database: CTK's own ctkDICOMDatabase (ctk_dicom_core.py), opened in its folder."""
+    database = open_database_in(tmp_path / "SlicerDICOMDatabase")
+    monkeypatch.setattr(slicer, "dicomDatabase", database, raising=False)
+    return database
 
 
 def item_of(scene, volumeNode) -> int:
@@ -704,10 +705,18 @@ def test_export_to_the_database_indexes_every_file_and_leaves_no_temporary_folde
     dialog = ExportDialog(scene, database)
     rows = {row.pluginClass: row for row in dialog.examine(item_of(scene, volumeNode))}
     dialog.select(rows["MR + Parametric Map (FAExport)"])
+    updated = count_signal(database, "displayedFieldsUpdated()")
     assert dialog.export(None, temporaryPath=tmp_path / "SlicerTemp"), dialog.errorLabel
     assert leftovers(tmp_path / "SlicerTemp") == [], "the dialog removes only top-level files: nothing else may be there"
-    assert len(database.seriesUIDs()) == 2
-    assert sorted(len(database.filesForSeries(uid)) for uid in database.seriesUIDs()) == [1, values.shape[2]]
+    assert len(series_uids(database)) == 2
+    assert sorted(len(database.filesForSeries(uid)) for uid in series_uids(database)) == [1, values.shape[2]]
+    # CTK's indexer inserted through its own connection and filled the displayed fields there
+    # (ctkDICOMIndexerPrivateWorker::start calls updateDisplayedFields), not through the application's.
+    shown = displayed_series(database)
+    assert set(shown) == series_uids(database)
+    assert sorted(fields["Count"] for fields in shown.values()) == [1, values.shape[2]]
+    assert {(fields["PatientsName"], fields["PatientID"], fields["StudyDescription"], fields["NumberOfSeries"], fields["NumberOfStudies"]) for fields in shown.values()} == {("Doe, Jane", "MRN-0042", "Brain DTI", 2, 1)}  # CTK formats the name
+    assert updated == []
 
 
 def test_the_dialog_deletes_only_visible_top_level_files_of_its_temporary_folder(tmp_path, scene, database):
@@ -731,7 +740,7 @@ def test_the_dialog_deletes_only_visible_top_level_files_of_its_temporary_folder
     assert dialog.export(None, temporaryPath=tmp_path / "SlicerTemp"), dialog.errorLabel
     (temporary,) = (tmp_path / "SlicerTemp").iterdir()
     assert leftovers(temporary) == [".hidden", "sub"]
-    assert database.seriesUIDs() == set()
+    assert series_uids(database) == set()
 
 
 # --- errors come back as the message, with nothing left behind
@@ -920,4 +929,4 @@ def test_slicers_placeholder_tags_are_written_as_the_studys_own_values(tmp_path,
     for path, _ in written:
         database.insert(str(path), True, True, True)
     (patientKey,) = database.patients()
-    assert database.studiesForPatient(patientKey) == [studyUID] and len(database.seriesForStudy(studyUID)) == 2
+    assert database.studiesForPatient(patientKey) == (studyUID,) and len(database.seriesForStudy(studyUID)) == 2

@@ -17,6 +17,7 @@ from slicer_harness.conftest import BATCH_SCRIPT, MODULE_FILE, Panel, load_map
 import pytest
 import slicer_app
 from conftest import PACKAGE_ROOT, REPO
+from dicom_database_views import series_uids
 
 # Slicer's Python submodules (Slicer v5.12.3 Base/Python/slicer/*.py and packages). slicer/__init__.py imports none of
 # them; the application imports slicer.util at start-up, everything else must be imported by whoever uses it.
@@ -59,7 +60,7 @@ def test_an_export_from_the_panel_checks_its_requirements(slicer, panel, tmp_pat
             panel.ui.exportModeComboBox.currentIndex = index
     panel.ui.exportButton.click()
     assert packaging.ENSURE_CALLS == [{"requirements": ["pydicom>=3.0"], "requester": "FAExport", "prompt_install": True}]
-    assert len(slicer.dicomDatabase.seriesUIDs()) == 1
+    assert len(series_uids(slicer.dicomDatabase)) == 1
 
 
 # --- start-up imports and application detection
@@ -150,7 +151,9 @@ def test_the_self_test_drives_the_panel_through_every_mode():
 
 
 def test_the_self_test_runs_in_the_harness(slicer, monkeypatch):
-    """FAExportTest as the Self Tests module runs it, with a DICOMUtils stand-in (slicer_app/DICOMLib) for the database and loading."""
+    """FAExportTest as the Self Tests module runs it, with a DICOMUtils stand-in (slicer_app/DICOMLib) for loading; its
+    temporary database is CTK's own ``slicer.dicomDatabase`` reopened elsewhere and closed again, as Slicer's is.
+    """
     from slicer_app.DICOMLib import DICOMUtils
 
     package = types.ModuleType("DICOMLib")
@@ -161,6 +164,7 @@ def test_the_self_test_runs_in_the_harness(slicer, monkeypatch):
     originalDatabase = slicer.dicomDatabase
     slicer.selfTests["FAExport"](msec=0)
     assert slicer.dicomDatabase is originalDatabase
+    assert not slicer.dicomDatabase.isOpen  # a fresh profile: closeTemporaryDatabase reopens no missing folder
     loaded = [slicer.mrmlScene.GetNthNodeByClass(i, "vtkMRMLScalarVolumeNode").GetName() for i in range(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode"))]
     # The last scenario's scene (setUp clears the first's: the map and one series per mode, two for mr+pm, loaded back,
     # which it asserts itself): its two maps, then their two series of one study loaded back.

@@ -9,6 +9,7 @@ from slicer_harness.conftest import choose, load_map, written_files
 import numpy as np
 import pydicom
 from conftest import GEOMETRIES, map_values, write_volume
+from dicom_database_views import series_uids
 from readers import compare, read_dcm2niix, read_pydicom, read_vtkitk
 
 PARAMETRIC_MAP_STORAGE = "1.2.840.10008.5.1.4.1.1.30"
@@ -34,7 +35,7 @@ def test_scale_choice_and_custom_scale_show_their_error_and_reach_the_files(slic
     assert panel.parameters.customScale == 250.0
     assert panel.ui.previewLabel.text.splitlines()[0] == "Values -3 to 5 are stored as integers -750 to 1250 (RescaleSlope 0.004); worst-case quantization error 0.002."
     panel.ui.exportButton.click()
-    (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
+    (seriesUID,) = series_uids(slicer.dicomDatabase)
     import pydicom
 
     dataset = pydicom.dcmread(slicer.dicomDatabase.filesForSeries(seriesUID)[0], stop_before_pixels=True)
@@ -135,7 +136,7 @@ def test_nan_voxels_block_the_export_until_the_user_accepts_zero(slicer, panel, 
     assert panel.ui.exportButton.enabled
     assert panel.ui.previewLabel.text.startswith("Values 0 to 1 are stored as integers 0 to ")
     panel.ui.exportButton.click()
-    (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
+    (seriesUID,) = series_uids(slicer.dicomDatabase)
     readBack = read_vtkitk(slicer.dicomDatabase.filesForSeries(seriesUID))
     expected = np.where(np.isfinite(values), values, 0.0)
     assert compare(expected, GEOMETRIES["axial"].affine, readBack).max_value_error <= 1.0 / 32000

@@ -2,7 +2,7 @@
 
 The harness (Testing/Harness/slicer_app; the fixtures are in this folder's conftest.py) gives PyQt5 PythonQt's idioms
 and stands in for CTK, the qMRML widgets, ScriptedLoadableModule and parameterNodeWrapper over slicer-core's real MRML
-scene; slicer.dicomDatabase is the CTK-modelled stand-in of slicer_standins.py. Each scenario drives the widgets as a
+scene; slicer.dicomDatabase is CTK's own ctkDICOMDatabase (ctk_dicom_core.py). Each scenario drives the widgets as a
 user would, reads what the panel shows, and reads the written files back with an independent reader (vtkITK/GDCM as
 Slicer loads DICOM, dcm2niix, dcmqi's paramap2itkimage, pydicom).
 """
@@ -14,6 +14,7 @@ from slicer_harness.conftest import POSITION_TOLERANCE_MM, choose, load_map
 import numpy as np
 import pytest
 from conftest import PACKAGE_ROOT
+from dicom_database_views import count_signal, displayed_series, series_uids
 from readers import compare, dciodvfy_errors, read_dcm2niix, read_pydicom_multiframe, read_vtkitk
 from test_pm_sc_values_and_geometry import read_dcmqi
 
@@ -39,14 +40,15 @@ def test_every_mode_from_the_panel_into_the_database(slicer, panel, tmp_path, mo
     assert panel.ui.inputVolumeSelector.currentNode() is node
     choose(panel.ui.exportModeComboBox, mode_label)
     assert panel.ui.exportButton.enabled, panel.ui.disabledReasonLabel.text
+    updated = count_signal(slicer.dicomDatabase, "displayedFieldsUpdated()")
     panel.ui.exportButton.click()
     database = slicer.dicomDatabase
-    assert database.seriesUIDs(), panel.ui.resultLabel.text
+    assert series_uids(database), panel.ui.resultLabel.text
     shown = panel.ui.resultLabel.text
     assert panel.ui.showInBrowserButton.enabled
     expected_modes = {"MR images (": ["mr"], "Secondary Capture": ["sc"], "Parametric Map": ["pm"], "MR images + Parametric Map": ["mr", "pm"]}[mode_label]
     series_by_mode = {}
-    for seriesUID in database.seriesUIDs():
+    for seriesUID in series_uids(database):
         files = sorted(database.filesForSeries(seriesUID))
         import pydicom
 
@@ -62,11 +64,14 @@ def test_every_mode_from_the_panel_into_the_database(slicer, panel, tmp_path, mo
         comparison = compare(values, affine, readBack)
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
         assert comparison.max_value_error <= (0.0 if mode == "pm" else 1.0 / 32000 / 2 + 1e-7), (mode, shown)
-    # What the DICOM browser lists: every series with its patient, study and series columns filled.
-    displayed = database.displayedSeries()
-    assert set(displayed) == database.seriesUIDs()
-    assert all(fields["PatientsName"] and fields["StudyDescription"] is not None and fields["SeriesDescription"].startswith("FA") and fields["Modality"] for fields in displayed.values()), displayed
-    assert database.databaseChangedCount >= 1
+    # What the DICOM browser lists: every series with its patient, study and series columns filled (CTK's displayed
+    # fields, which the logic's one updateDisplayedFields() call filled).
+    displayed = displayed_series(database)
+    assert set(displayed) == series_uids(database)
+    for seriesUID, fields in displayed.items():
+        assert fields["PatientsName"] and fields["SeriesDescription"].startswith("FA") and fields["Modality"], fields
+        assert (fields["Count"], fields["NumberOfSeries"], fields["NumberOfStudies"]) == (len(database.filesForSeries(seriesUID)), len(expected_modes), 1)
+    assert updated == [()]
 
 
 @pytest.mark.parametrize("mode_label", ["MR images (", "Secondary Capture", "Parametric Map", "MR images + Parametric Map"])
@@ -81,7 +86,7 @@ def test_every_mode_from_the_panel_into_a_folder_only(slicer, panel, tmp_path, m
     panel.ui.outputFolderPathLineEdit.currentPath = str(tmp_path / "out")
     assert panel.ui.exportButton.enabled
     panel.ui.exportButton.click()
-    assert slicer.dicomDatabase.seriesUIDs() == set()
+    assert series_uids(slicer.dicomDatabase) == set()
     folders = sorted((tmp_path / "out").iterdir())
     assert len(folders) == (2 if "+" in mode_label else 1)
     assert str(tmp_path / "out") in panel.ui.resultLabel.text
@@ -115,7 +120,7 @@ def test_patient_and_study_are_editable_for_a_new_study_and_read_only_when_joini
     panel.ui.exportButton.click()
     import pydicom
 
-    (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
+    (seriesUID,) = series_uids(slicer.dicomDatabase)
     dataset = pydicom.dcmread(slicer.dicomDatabase.filesForSeries(seriesUID)[0], stop_before_pixels=True)
     assert (str(dataset.PatientName), dataset.PatientID, dataset.StudyDescription, dataset.SeriesDescription, int(dataset.SeriesNumber)) == (
         "Roe^Richard", "R-1", "Research DTI", "FA (TBSS)", 1201,
@@ -133,7 +138,7 @@ def test_patient_and_study_are_editable_for_a_new_study_and_read_only_when_joini
     assert panel.ui.patientIDLineEdit.text == "MRN-9"
     assert panel.ui.studyLabel.text == "Joins the existing study Brain DTI (patient and study come from it)."
     panel.ui.exportButton.click()
-    joined = [uid for uid in slicer.dicomDatabase.seriesUIDs() if uid != seriesUID]
+    joined = [uid for uid in series_uids(slicer.dicomDatabase) if uid != seriesUID]
     dataset = pydicom.dcmread(slicer.dicomDatabase.filesForSeries(joined[0])[0], stop_before_pixels=True)
     assert (str(dataset.PatientName), dataset.PatientID, dataset.StudyInstanceUID) == ("Doe^Jane", "MRN-9", "1.2.826.0.1.3680043.8.498.71")
 

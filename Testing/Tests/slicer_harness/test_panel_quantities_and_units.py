@@ -7,6 +7,7 @@ from pathlib import Path
 
 from slicer_harness.conftest import choose, load_map, written_files
 
+from dicom_database_views import series_uids
 from test_pm_sc_values_and_geometry import read_dcmqi
 
 from FAExportLib import known_quantities
@@ -100,7 +101,7 @@ def test_quantity_other_with_code_and_unit_reaches_the_parametric_map(slicer, pa
     panel.ui.quantityUnitLineEdit.text = "mm2/s,UCUM,mm2/s"
     assert panel.ui.exportButton.enabled
     panel.ui.exportButton.click()
-    (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
+    (seriesUID,) = series_uids(slicer.dicomDatabase)
     _, meta = read_dcmqi(Path(slicer.dicomDatabase.filesForSeries(seriesUID)[0]), tmp_path / "dcmqi")
     assert meta["QuantityValueCode"]["CodeValue"] == "113209"
     assert meta["MeasurementUnitsCode"]["CodeValue"] == "mm2/s"

@@ -2,7 +2,7 @@
 
 Run as Slicer runs the panel (the unmodified FAExport.py and FAExport.ui under real Qt, offscreen; the fixtures are in
 this folder's conftest.py): maps are checked by clicking them in the list's popup, the panel is read as a user reads
-it, and the written series are read back by SimpleITK (GDCM) from Slicer's DICOM database (the CTK stand-in).
+it, and the written series are read back by SimpleITK (GDCM) from Slicer's DICOM database (CTK's own, ctk_dicom_core.py).
 """
 
 from pathlib import Path
@@ -10,6 +10,7 @@ from pathlib import Path
 from slicer_harness.conftest import POSITION_TOLERANCE_MM, choose, load_map, place_in_dicom_study
 
 import pydicom
+from dicom_database_views import displayed_series, series_uids
 from PyQt5 import QtCore, QtTest
 from readers import compare, read_simpleitk
 
@@ -56,10 +57,10 @@ def test_checking_md_exports_fa_and_md_as_two_series_of_one_study(slicer, panel,
     panel.ui.exportButton.click()
     database = slicer.dicomDatabase
     shown = panel.ui.resultLabel.text
-    assert len(database.seriesUIDs()) == 2, shown
+    assert len(series_uids(database)) == 2, shown
     assert shown.count("in Slicer's DICOM database") == 2
     headers = {}
-    for seriesUID in database.seriesUIDs():
+    for seriesUID in series_uids(database):
         files = sorted(database.filesForSeries(seriesUID))
         headers[seriesUID] = pydicom.dcmread(files[0], stop_before_pixels=True)
         values, affine = (faValues, faAffine) if headers[seriesUID].SeriesDescription == "FA map" else (mdValues, mdAffine)
@@ -68,6 +69,9 @@ def test_checking_md_exports_fa_and_md_as_two_series_of_one_study(slicer, panel,
         assert comparison.max_position_error_mm <= POSITION_TOLERANCE_MM
     assert sorted(header.SeriesDescription for header in headers.values()) == ["FA map", "MD map (mm2/s)"]
     assert len({(header.PatientID, header.StudyInstanceUID, header.FrameOfReferenceUID) for header in headers.values()}) == 1
+    # The browser's tables list both series under one study, their displayed fields filled.
+    listed = displayed_series(database)
+    assert {uid: (fields["Count"], fields["NumberOfSeries"]) for uid, fields in listed.items()} == {uid: (len(database.filesForSeries(uid)), 2) for uid in headers}
     assert sorted(int(header.SeriesNumber) for header in headers.values()) == [1001, 1002]
     assert panel.ui.showInBrowserButton.enabled
     # What the user sees after the export, for a human look (the test does not compare pixels).
@@ -110,7 +114,7 @@ def test_the_scalar_map_is_not_exported_twice_when_it_is_also_checked(slicer, pa
     assert panel.parameters.alsoExportVolumes == []
     assert panel.ui.previewLabel.text.startswith("Values 0 to 0.003 ")
     panel.ui.exportButton.click()
-    (seriesUID,) = slicer.dicomDatabase.seriesUIDs()
+    (seriesUID,) = series_uids(slicer.dicomDatabase)
     files = slicer.dicomDatabase.filesForSeries(seriesUID)
     comparison = compare(mdValues, affine, read_simpleitk(Path(files[0]).parent))  # MD's voxels, written once
     assert comparison.max_value_error <= float(pydicom.dcmread(files[0], stop_before_pixels=True).RescaleSlope) / 2 * (1 + 1e-6)
@@ -147,7 +151,7 @@ def test_a_map_whose_quantity_is_not_known_takes_the_quantity_field(slicer, pane
     assert panel.ui.severalMapsLabel.text.split("\n")[1:] == ["FA: FA (from its name)", "Volume: MD (from the Quantity field)"]
     assert panel.ui.exportButton.enabled, panel.ui.disabledReasonLabel.text
     panel.ui.exportButton.click()
-    descriptions = sorted(pydicom.dcmread(slicer.dicomDatabase.filesForSeries(uid)[0], stop_before_pixels=True).SeriesDescription for uid in slicer.dicomDatabase.seriesUIDs())
+    descriptions = sorted(pydicom.dcmread(slicer.dicomDatabase.filesForSeries(uid)[0], stop_before_pixels=True).SeriesDescription for uid in series_uids(slicer.dicomDatabase))
     assert descriptions == ["FA map", "MD map (mm2/s)"]
 
 
@@ -189,7 +193,7 @@ def test_mr_and_parametric_map_of_two_maps_are_four_series(slicer, panel, tmp_pa
     choose(panel.ui.exportModeComboBox, "MR images + Parametric Map")
     assert panel.ui.previewLabel.text.split("\n")[-1] == "2 maps: 4 series are written into one study."
     panel.ui.exportButton.click()
-    headers = [pydicom.dcmread(slicer.dicomDatabase.filesForSeries(uid)[0], stop_before_pixels=True) for uid in slicer.dicomDatabase.seriesUIDs()]
+    headers = [pydicom.dcmread(slicer.dicomDatabase.filesForSeries(uid)[0], stop_before_pixels=True) for uid in series_uids(slicer.dicomDatabase)]
     assert sorted((int(header.SeriesNumber), header.SeriesDescription) for header in headers) == [
         (1001, "FA map"), (1002, "FA map (Parametric Map)"), (1003, "MD map (mm2/s)"), (1004, "MD map (mm2/s) (Parametric Map)"),
     ]

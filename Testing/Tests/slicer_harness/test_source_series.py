@@ -9,6 +9,7 @@ from slicer_harness.conftest import load_map
 
 import pydicom
 import pytest
+from dicom_database_views import series_uids
 from readers import compare, read_vtkitk
 
 
@@ -60,7 +61,7 @@ def test_the_source_series_joined_from_the_panel_reads_back(slicer, panel, tmp_p
     panel.ui.sourceVolumeSelector.setCurrentNode(dwi)
     assert panel.parameters.sourceVolume is dwi
     panel.ui.exportButton.click()
-    new = [uid for uid in slicer.dicomDatabase.seriesUIDs() if uid != sourceSeries.series_instance_uid]
+    new = [uid for uid in series_uids(slicer.dicomDatabase) if uid != sourceSeries.series_instance_uid]
     files = slicer.dicomDatabase.filesForSeries(new[0])
     assert pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID == sourceSeries.study_instance_uid
     assert compare(values, affine, read_vtkitk(files)).max_value_error <= 1.0 / 32000

@@ -9,6 +9,7 @@ from slicer_harness.conftest import load_map, place_in_dicom_study, used_dicom_d
 import numpy as np
 import pydicom
 import pytest
+from dicom_database_views import series_uids
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
@@ -96,7 +97,7 @@ def map_in_loaded_study(slicer, tmp_path, studyUID: str, **values: str):
     for path in write_source_series(tmp_path / "incoming", studyUID, **values):
         database.insert(path, True, True, True)
     database.updateDisplayedFields()
-    (sourceSeriesUID,) = database.seriesUIDs()
+    (sourceSeriesUID,) = series_uids(database)
     files = sorted(database.filesForSeries(sourceSeriesUID), key=lambda path: int(value(path, "InstanceNumber")))
     scene = slicer.mrmlScene
     source, _, _ = load_map(slicer, tmp_path, "axial", name="b0")
@@ -121,7 +122,7 @@ def exported_to_database(slicer, mapNode) -> list[str]:
 def assert_one_patient_with_the_study(database, studyUID: str) -> None:
     """The database keeps one patient, holding the study with both series (a differing patient would be a second one)."""
     (patient,) = database.patients()
-    assert database.studiesForPatient(patient) == [studyUID]
+    assert database.studiesForPatient(patient) == (studyUID,)  # a QStringList reaches Python as a tuple
     assert database.patientForStudy(studyUID) == patient
     assert len(database.seriesForStudy(studyUID)) == 2
 
@@ -177,7 +178,7 @@ def test_without_the_studys_files_the_subject_hierarchy_placeholders_are_read_as
     """
     studyUID = generate_uid()
     mapNode, _, _, _ = map_in_loaded_study(slicer, tmp_path, studyUID, **{**EMPTY, "PatientSex": "O", "StudyID": "S5"})
-    for seriesUID in slicer.dicomDatabase.seriesUIDs():
+    for seriesUID in series_uids(slicer.dicomDatabase):
         slicer.dicomDatabase.removeSeries(seriesUID)
     exported = exported_to_database(slicer, mapNode)
     dataset = pydicom.dcmread(exported[0], stop_before_pixels=True)
@@ -208,7 +209,7 @@ def test_a_real_patient_id_starting_like_the_placeholder_is_kept(slicer, tmp_pat
     """Only "Patient-" + the UID of one of the patient's studies is Slicer's placeholder; other such IDs are real."""
     studyUID = generate_uid()
     mapNode, _, _, _ = map_in_loaded_study(slicer, tmp_path, studyUID, **{**EMPTY, "PatientID": patientID})
-    for seriesUID in slicer.dicomDatabase.seriesUIDs():
+    for seriesUID in series_uids(slicer.dicomDatabase):
         slicer.dicomDatabase.removeSeries(seriesUID)
     dataset = pydicom.dcmread(exported_to_database(slicer, mapNode)[0], stop_before_pixels=True)
     assert (dataset.PatientID, str(dataset.PatientName)) == (patientID, "")

@@ -1,8 +1,9 @@
 """``DICOMLib.DICOMUtils`` stand-in (Slicer v5.12.3 Modules/Scripted/DICOMLib/DICOMUtils.py), for FAExportTest.
 
-- ``TemporaryDICOMDatabase()``: swaps ``slicer.dicomDatabase`` for an empty database in a temporary folder and
-  restores it on exit (there: ``openTemporaryDatabase``/``closeTemporaryDatabase``); here the database is the
-  CTK-modelled stand-in of Testing/Harness/slicer_standins.py.
+- ``TemporaryDICOMDatabase()``: as Slicer's (``openTemporaryDatabase``/``closeTemporaryDatabase``, lines 351-415):
+  ``slicer.dicomDatabase`` (CTK's own ctkDICOMDatabase, Testing/Harness/ctk_dicom_core.py) is reopened on an emptied
+  database in a folder under the temporary path, the settings name that folder meanwhile; on exit the database is
+  emptied and closed, and the original folder reopened if it exists.
 - ``allSeriesUIDsInDatabase()``: every series UID, by patient and study.
 - ``loadSeriesByUID([uid])``: loads a series as Slicer's plugins would and returns the new node IDs. Modelled,
   not Slicer's plugin machinery: a Parametric Map as DICOMParametricMapPlugin does (dcmqi ``paramap2itkimage`` to
@@ -10,7 +11,8 @@
   vtkITK series reader with GDCM, through vtkMRMLVolumeArchetypeStorageNode, which applies the rescale).
 """
 
-import shutil
+import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,21 +28,33 @@ PARAMETRIC_MAP = "1.2.840.10008.5.1.4.1.1.30"
 class TemporaryDICOMDatabase:
     def __init__(self, directory=None):
         self.directory = directory
-        self.original = None
-        self.folder = None
+        self.originalDatabaseDir = None
 
     def __enter__(self):
-        from slicer_standins import ctkDICOMDatabase
+        import qt
 
-        self.original = getattr(slicer, "dicomDatabase", None)
-        self.folder = self.directory or tempfile.mkdtemp(prefix="TempDICOMDatabase-", dir=slicer.app.temporaryPath)
-        slicer.dicomDatabase = ctkDICOMDatabase(self.folder)
+        folder = self.directory or tempfile.mkdtemp(prefix="TempDICOMDatabase-", dir=slicer.app.temporaryPath)
+        os.makedirs(folder, exist_ok=True)
+        settings = qt.QSettings()
+        self.originalDatabaseDir = settings.value(slicer.dicomDatabaseDirectorySettingsKey)
+        settings.setValue(slicer.dicomDatabaseDirectorySettingsKey, folder)
+        slicer.dicomDatabase.openDatabase(folder + "/ctkDICOM.sql")
+        if not slicer.dicomDatabase.isOpen:
+            logging.error("Unable to open DICOM database " + folder)
+        slicer.dicomDatabase.initializeDatabase()
         return slicer.dicomDatabase
 
     def __exit__(self, exceptionType, value, traceback):
-        slicer.dicomDatabase = self.original
-        if self.directory is None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        import qt
+
+        if slicer.dicomDatabase.isOpen:
+            slicer.dicomDatabase.initializeDatabase()
+            slicer.dicomDatabase.closeDatabase()
+        if self.originalDatabaseDir is None:
+            return
+        qt.QSettings().setValue(slicer.dicomDatabaseDirectorySettingsKey, self.originalDatabaseDir)
+        if os.access(self.originalDatabaseDir, os.F_OK):
+            slicer.dicomDatabase.openDatabase(self.originalDatabaseDir + "/ctkDICOM.sql")
 
 
 def allSeriesUIDsInDatabase(database=None):
