@@ -13,7 +13,8 @@ runs as root. Under ``CI=true`` an archive that cannot be installed fails the ru
 ``test`` then builds CTK's DICOM database for the tests (Slicer's own ctkDICOMDatabase and ctkDICOMIndexer, from
 ``../shared/vendor/CTK-5056664a.tar.gz``, Testing/Harness/ctk_dicom_build.py) once into the ignored
 ``.build/ctk``, after installing what the build needs from Debian (qtbase5-dev, libdcmtk-dev, pybind11-dev,
-cmake, g++) when missing.
+cmake, g++) when missing, and installs the web viewer tests' chromium (Debian) and pinned npm packages and OHIF app
+(Testing/Harness/web_viewer/package.json) into ignored folders.
 Standard library only: this script is the bootstrap.
 """
 
@@ -138,6 +139,32 @@ def ensure_qt_libraries() -> None:
     apt_install(missing, " for Qt")
 
 
+# The web viewer tests (Testing/Tests/network/test_web_viewer.py): node and npm come with the machine; chromium is
+# Debian's; the npm packages and the OHIF app are pinned in Testing/Harness/web_viewer/package.json.
+def ensure_web_viewer() -> None:
+    """Install Debian's chromium (as root with apt-get) and the web viewer harness's pinned npm packages and OHIF app
+    when missing; outside CI a missing tool only skips those tests, under CI=true it fails the run.
+    """
+    sys.path.insert(0, str(REPO / "Testing" / "Harness"))
+    import web_viewer  # standard library only
+
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    if not web_viewer.CHROMIUM.exists():
+        if shutil.which("apt-get") is not None and os.geteuid() == 0:
+            apt_install(["chromium"], " for the OHIF viewer tests")
+        elif in_ci:
+            raise SystemExit("CI: chromium (Debian package) is not installed and cannot be installed here (not root with apt-get)")
+        else:
+            print("Not installed: chromium (Debian package); the OHIF viewer tests will be skipped. Install it with: sudo apt-get install chromium", flush=True)
+    missing = web_viewer.missing_tools(browser=False)
+    if missing:
+        if in_ci:
+            raise SystemExit(f"CI: the web viewer tests need {' '.join(missing)} (Debian packages nodejs, npm)")
+        print(f"Not installed: {' '.join(missing)} (Debian packages nodejs, npm); the web viewer tests will be skipped.", flush=True)
+        return
+    web_viewer.install()
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "lint"):
         print(__doc__)
@@ -148,6 +175,7 @@ def main(argv: list[str]) -> int:
         ensure_debian_servers()
         ensure_qt_libraries()
         ensure_ctk_build_packages()
+        ensure_web_viewer()
         failed = 0
         for name in ENVIRONMENTS:
             python = str(ensure_venv(name))

@@ -75,8 +75,9 @@ def addToDatabase(database, series: "list[SeriesResult]") -> None:
 
     ctkDICOMDatabase.insert reports no errors, so each series is checked by counting what the database holds;
     on any failure every series of this export is removed again. insert() alone neither fills the displayed
-    fields (patient/study/series columns) nor emits databaseChanged for an on-disk database (CTK
-    Libs/DICOM/Core/ctkDICOMDatabase.cpp, ctkDICOMDatabasePrivate::insert); ctkDICOMIndexer, which Slicer's export
+    fields (patient/study/series columns) nor emits databaseChanged itself for an on-disk database (CTK
+    Libs/DICOM/Core/ctkDICOMDatabase.cpp, ctkDICOMDatabasePrivate::insert; CTK's watcher of the database file may
+    emit it later, from the event loop, which says nothing of the displayed fields); ctkDICOMIndexer, which Slicer's export
     dialog uses, calls updateDisplayedFields() after inserting (Libs/DICOM/Core/ctkDICOMIndexer.cpp), and that emits
     databaseChanged, which the DICOM module listens to (Modules/Scripted/DICOM/DICOM.py onDatabaseChanged).
     """

@@ -382,7 +382,8 @@ def test_signed_map_round_trips_with_negatives(exported, tmp_path):
 
 def test_diffusivity_map_is_described_as_md(exported, tmp_path):
     """``--quantity MD`` on a 0..0.003 mm2/s map: described as MD, a window LINEAR spreads over its values, values
-    within the bound."""
+    within the bound.
+    """
     series = exported("axial", "nii", "diffusivity", "--quantity", "MD")
     assert "MD" in series.report["series_description"]
     assert series.report["max_quantization_error"] <= 1.25 * 0.003 / 32767 / 2
