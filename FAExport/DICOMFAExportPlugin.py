@@ -72,6 +72,12 @@ SERIES_TAGS = {
 }
 QUANTITY_TAG = "Quantity"  # auto (the volume's), or FA, MD, AD, RD, ADC or a short label: what the voxels are
 SCALE_TAG = "Scale"  # auto, 1000, 32000 or a number: how MR/SC store floats as integers
+# Parametric Map rows: the series the map was computed from, which the map then references (so that OHIF can overlay
+# it): empty means the one other series of the map's study on the map's grid, if there is one; "none" means none.
+SOURCE_TAG = "SourceSeriesInstanceUID"
+NO_SOURCE = "none"
+# The source's patient and study are written (the map joins it): the table's, where given, must be the same.
+SOURCE_IDENTITY_TAGS = {"PatientName": "0010,0010", "PatientID": "0010,0020", "StudyInstanceUID": "0020,000D"}
 AUTO = "auto"
 # Slicer's scalar volume exporter offers these series tags (DICOMScalarVolumePlugin.py, examineForExport, lines 654 and
 # 665); "Save modified tags" saves them onto the series item, where FAExport's table then shows them. They are that
@@ -166,6 +172,8 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             tags["SeriesInstanceUID"] = ""
         if self.writesIntegers:
             tags[SCALE_TAG] = AUTO
+        if "pm" in self.mode:
+            tags[SOURCE_TAG] = ""
         return tags
 
     def defaultSeriesNumbers(self) -> list[int]:
@@ -196,6 +204,9 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             lines.append(_("Scale auto: the finest scale that fits the values"))
         if self.mode != "mr+pm":
             lines.append(_("SeriesInstanceUID empty: a new one; a UID typed here is used for one export, then its saved copy is cleared"))
+        if "pm" in self.mode:
+            candidate = sourceCandidate(volumeNode) or _("none in this study")
+            lines.append(_('SourceSeriesInstanceUID empty: the study\'s series on the map\'s grid ({candidate}), which the Parametric Map then references (OHIF overlays it there); "{none}" for none').format(candidate=candidate, none=NO_SOURCE))
         return "\n".join(lines)
 
     # --- export
@@ -270,6 +281,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
                 scale=self.scaleFromTag(exportable),
                 quantity=self.quantityFromTag(exportable, volumeNode),
                 metadata=metadata,
+                sourceSeriesInstanceUID=self.sourceFromTag(exportable, volumeNode, database),
                 outputFolder=work,
                 addToDatabase=False,
                 joinSubjectHierarchyStudy=False,
@@ -333,6 +345,33 @@ class FAExportDICOMPluginClass(DICOMPlugin):
             return float(text)
         except ValueError:
             raise InputError(f"the Scale tag must be auto, 1000, 32000 or a number, not {text!r}") from None
+
+    def sourceFromTag(self, exportable, volumeNode, database) -> str | None:
+        """The source series the Parametric Map references: the tag's UID, else (empty) the study's candidate; None for
+        "none", for the integer rows, and without a candidate. Refused when the table's patient or study is not the
+        source's: the map joins the source, whose values would replace what the table shows.
+        """
+        from FAExportLib import InputError
+
+        if "pm" not in self.mode:
+            return None
+        text = exportable.tag(SOURCE_TAG).strip()
+        if text.lower() == NO_SOURCE:
+            return None
+        uid = text or sourceCandidate(volumeNode)
+        if not uid:
+            return None
+        files = list(database.filesForSeries(uid)) if database is not None else []
+        if not files:
+            raise InputError(f"the SourceSeriesInstanceUID tag names {uid}, which is not in Slicer's DICOM database; clear the tag, or write {NO_SOURCE}")
+        for tagName, tag in SOURCE_IDENTITY_TAGS.items():
+            shown, source = exportable.tag(tagName).strip(), database.fileValue(files[0], tag).strip()
+            if shown and shown != source:
+                raise InputError(
+                    f"the source series {uid} is of {tagName} {source!r}, and the table gives {shown!r}: the map joins its source; "
+                    f"write {NO_SOURCE} in SourceSeriesInstanceUID to keep the table's values, or make them the source's",
+                )
+        return uid
 
     @staticmethod
     def quantityFromTag(exportable, volumeNode) -> str | None:
@@ -493,6 +532,45 @@ def isAutomatic(tagName: str, text: str, volumeNode) -> bool:
     if tagName == "SeriesDescription" and text == defaultSeriesDescription(volumeNode):
         return True
     return text in ("", SLICER_EXPORTER_DEFAULTS.get(tagName, ""))
+
+
+def sourceCandidate(volumeNode) -> str:
+    """The SeriesInstanceUID of the one other DICOM series of the map's study whose volume is on the map's grid (the
+    series it was computed from, as far as the study tells), or "" when there is none or more than one.
+    """
+    import numpy as np
+
+    import vtk
+
+    scene = volumeNode.GetScene()
+    shNode = vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene) if scene else None
+    item = shNode.GetItemByDataNode(volumeNode) if shNode else 0
+    study = shNode.GetItemParent(item) if item else 0
+    if not study:
+        return ""
+    children = vtk.vtkIdList()
+    shNode.GetItemChildren(study, children)
+    found = []
+    for index in range(children.GetNumberOfIds()):
+        child = children.GetId(index)
+        node, uid = shNode.GetItemDataNode(child), shNode.GetItemUID(child, "DICOM")
+        if child != item and uid and node is not None and node.IsA("vtkMRMLVolumeNode") and node.GetImageData() is not None and sameGrid(node, volumeNode, np):
+            found.append(uid)
+    return found[0] if len(found) == 1 else ""
+
+
+def sameGrid(first, second, np) -> bool:
+    """Two volumes with the same dimensions and IJK-to-RAS matrix (to 1e-3 mm)."""
+    import vtk
+
+    if first.GetImageData().GetDimensions() != second.GetImageData().GetDimensions():
+        return False
+    matrices = []
+    for node in (first, second):
+        matrix = vtk.vtkMatrix4x4()
+        node.GetIJKToRASMatrix(matrix)
+        matrices.append(np.array([[matrix.GetElement(row, column) for column in range(4)] for row in range(4)]))
+    return bool(np.allclose(matrices[0], matrices[1], rtol=0.0, atol=1e-3))
 
 
 def quantityFromText(text: str, volumeNode) -> str | None:

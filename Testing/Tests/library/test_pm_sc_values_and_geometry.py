@@ -325,7 +325,8 @@ def test_pm_attributes_fa(exports):
     # Window (the IOD requires the image to be renderable).
     (voi,) = shared.FrameVOILUTSequence
     assert float(voi.WindowWidth) > 0
-    assert float(voi.WindowCenter) == pytest.approx(0.5)
+    assert (float(voi.WindowCenter), float(voi.WindowWidth)) == (1.0, 2.0)  # FA 0 to 1 under LINEAR (windows.py)
+    assert "VOILUTFunction" not in voi
     assert int(ds.NumberOfFrames) == len(ds.PerFrameFunctionalGroupsSequence) == exported.truth.shape[2]
 
 

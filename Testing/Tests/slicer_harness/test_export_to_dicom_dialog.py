@@ -134,8 +134,8 @@ def test_float_map_rows_rank_above_slicers_scalar_volume_exporter(tmp_path, scen
     # The defaults mean "automatic" (saved by "Save modified tags", they stay so); the tooltip says what they give.
     seriesTags = ExportDialog(scene).seriesTags
     assert seriesTags(mr) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
-    assert seriesTags(rows[1].exportables[0]) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "Scale": "auto"}
-    assert seriesTags(rows[2].exportables[0]) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": ""}
+    assert seriesTags(rows[1].exportables[0]) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "Scale": "auto", "SourceSeriesInstanceUID": ""}
+    assert seriesTags(rows[2].exportables[0]) == {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "SourceSeriesInstanceUID": ""}
 
 
 @pytest.mark.parametrize(
@@ -543,7 +543,7 @@ def test_mr_then_pm_of_one_map_each_get_their_own_series_number(tmp_path, scene,
     assert [dataset.SeriesNumber for dataset in written(tmp_path / "pm")] == [1003]
     assert [dataset.SeriesNumber for dataset in written(tmp_path / "mr+pm")] == [1001, 1003]
     # Saved, the automatic values stay automatic.
-    automatic = {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto"}
+    automatic = {"Quantity": "auto", "SeriesDescription": "", "SeriesNumber": "", "FrameOfReferenceUID": "", "SeriesInstanceUID": "", "Scale": "auto", "SourceSeriesInstanceUID": ""}
     assert saved_series_tags(scene, volumeNode) == (automatic if saveTags else {})
 
 
@@ -631,8 +631,9 @@ def test_each_rows_tooltip_says_what_its_automatic_tags_give(tmp_path, scene, re
 
     assert automatic(rows["MR (FAExport)"]) == [*header, number + "1001", scale, uid]
     assert automatic(rows["SC (FAExport)"]) == [*header, number + "1002", scale, uid]
-    assert automatic(rows["Parametric Map (FAExport)"]) == [*header, number + "1003", uid]
-    assert automatic(rows["MR + Parametric Map (FAExport)"]) == [*header, number + "1001 (MR) and 1003 (Parametric Map); a number N gives N and N+1", scale]
+    source = 'SourceSeriesInstanceUID empty: the study\'s series on the map\'s grid (none in this study), which the Parametric Map then references (OHIF overlays it there); "none" for none'
+    assert automatic(rows["Parametric Map (FAExport)"]) == [*header, number + "1003", uid, source]
+    assert automatic(rows["MR + Parametric Map (FAExport)"]) == [*header, number + "1001 (MR) and 1003 (Parametric Map); a number N gives N and N+1", scale, source]
     navigation = "Scale auto: the factor of the quantity's unit (navigation profile: FA x10000, mm2/s x1000000, ms x1)"
     assert automatic(rows["MR for navigation (FAExport)"]) == [*header, number + "1001", navigation, uid]
 

@@ -75,8 +75,8 @@ def test_panel_profile_fixes_mr_and_shows_the_factor_and_no_slope_traps(slicer, 
     _, values, affine = load_map(slicer, tmp_path, "axial", name="FA")
     choose(panel.ui.exportModeComboBox, "MR images (")
     before = panel.ui.previewLabel.text
-    assert "Reader traps: cornerstone3D (OHIF), Weasis, Horos, vtk-dicom and others (see the tooltip)" in before, before  # FA at the auto slope: below 1
-    assert "Reader trap: cornerstone3D (OHIF): RescaleSlope 3.05185e-05: the map may render black" in panel.ui.previewLabel.toolTip
+    assert "Reader traps: Weasis, vtk-dicom and others (see the tooltip)" in before, before  # FA at the auto slope: below 1
+    assert "Reader trap: Weasis: RescaleSlope 3.05185e-05: measurements may show stored integers" in panel.ui.previewLabel.toolTip
     choose(panel.ui.exportModeComboBox, "Parametric Map")
     panel.ui.navigationProfileCheckBox.checked = True
     assert panel.parameters.navigationProfile
@@ -133,7 +133,7 @@ def test_dialog_offers_the_navigation_row_with_its_traps_and_writes_it(tmp_path,
     rows = {row.pluginClass: row for row in dialog.examine(vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(dialog_scene).GetItemByDataNode(node))}
     navigation, mr = rows[NAVIGATION_ROW].exportables[0], rows["MR (FAExport)"].exportables[0]
     assert "plain integers 0 to 10000 = value x 10000" in navigation.tooltip
-    assert "Reader trap: cornerstone3D" not in navigation.tooltip and "Reader trap: cornerstone3D (OHIF): RescaleSlope" in mr.tooltip
+    assert "Reader trap: Weasis" not in navigation.tooltip and "Reader trap: Weasis: RescaleSlope" in mr.tooltip
     assert rows[NAVIGATION_ROW].confidence > rows["DICOMScalarVolumePlugin"].confidence  # a float map: above Slicer's exporter
     assert dialog.select(rows[NAVIGATION_ROW]) == ""
     dialog.export(tmp_path / "dialog")
@@ -193,3 +193,75 @@ def test_panel_resamples_the_map_onto_its_source_and_the_parametric_map_referenc
     for frame in ds.PerFrameFunctionalGroupsSequence:
         position = tuple(round(float(v), 3) for v in frame.PlanePositionSequence[0].ImagePositionPatient)
         assert frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID == at_position[position]
+
+
+# --- the dialog's study: the Parametric Map references the study's series on the map's grid
+
+
+@pytest.fixture
+def dialog_database(tmp_path, monkeypatch):
+    from dicom_database_views import open_database_in
+
+    database = open_database_in(tmp_path / "SlicerDICOMDatabase")
+    monkeypatch.setattr(slicer, "dicomDatabase", database, raising=False)
+    return database
+
+
+def b0_and_fa_in_one_study(tmp_path, scene):
+    """A b0 exported into Slicer's database and loaded under its study, and the FA map computed from it (same grid) placed
+    in that study, as a user has them before right-clicking the FA map.
+    """
+    b0, _, _ = load_case(tmp_path / "b0", scene, "axial")
+    source = FAExportLogic().exportVolume(b0, mode="mr", quantity="DWI", metadata={"patient_name": "Doe^Jane", "patient_id": "MRN-1"}).series[0]
+    patient = {"DICOM.PatientName": "Doe^Jane", "DICOM.PatientID": "MRN-1"}
+    study = {"StudyInstanceUID": source.study_instance_uid, "DICOM.StudyInstanceUID": source.study_instance_uid}
+    place_in_dicom_study(scene, b0, patient, study, seriesUID=source.series_instance_uid)
+    fa, _, _ = load_case(tmp_path / "fa", scene, "axial")
+    place_in_dicom_study(scene, fa, patient, study, seriesUID="1.2.826.0.1.3680043.8.498.77")
+    return source, fa
+
+
+def test_dialog_parametric_map_references_the_studys_series_on_its_grid(tmp_path, dialog_scene, dialog_database):
+    (tmp_path / "b0").mkdir()
+    (tmp_path / "fa").mkdir()
+    source, fa = b0_and_fa_in_one_study(tmp_path, dialog_scene)
+    dialog = ExportDialog(dialog_scene)
+    rows = {row.pluginClass: row for row in dialog.examine(vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(dialog_scene).GetItemByDataNode(fa))}
+    pm = rows["Parametric Map (FAExport)"]
+    assert f"SourceSeriesInstanceUID empty: the study's series on the map's grid ({source.series_instance_uid})" in pm.exportables[0].tooltip
+    assert dialog.select(pm) == ""
+    dialog.export(tmp_path / "dialog")
+    (file,) = sorted((tmp_path / "dialog").glob("*.dcm"))
+    ds = pydicom.dcmread(str(file))
+    assert ds.ReferencedSeriesSequence[0].SeriesInstanceUID == source.series_instance_uid
+    at_position = {}
+    for path in source.files:
+        image = pydicom.dcmread(path, stop_before_pixels=True)
+        at_position[tuple(round(float(v), 3) for v in image.ImagePositionPatient)] = image.SOPInstanceUID
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        position = tuple(round(float(v), 3) for v in frame.PlanePositionSequence[0].ImagePositionPatient)
+        assert frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID == at_position[position]
+
+
+def test_dialog_refuses_a_source_whose_patient_the_table_changed(tmp_path, dialog_scene, dialog_database):
+    """Anonymised in the table, the map must not join a source that would write the real name: refused, nothing written;
+    "none" in SourceSeriesInstanceUID keeps the table's values and references nothing.
+    """
+    (tmp_path / "b0").mkdir()
+    (tmp_path / "fa").mkdir()
+    source, fa = b0_and_fa_in_one_study(tmp_path, dialog_scene)
+    dialog = ExportDialog(dialog_scene)
+    rows = {row.pluginClass: row for row in dialog.examine(vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(dialog_scene).GetItemByDataNode(fa))}
+    assert dialog.select(rows["Parametric Map (FAExport)"]) == ""
+    dialog.editTag("PatientName", "Anonymous")
+    dialog.export(tmp_path / "refused")
+    assert dialog.errorLabel == (
+        f"Series 'axial': the source series {source.series_instance_uid} is of PatientName 'Doe^Jane', and the table gives 'Anonymous': the map "
+        "joins its source; write none in SourceSeriesInstanceUID to keep the table's values, or make them the source's"
+    )
+    assert not list((tmp_path / "refused").glob("*.dcm"))
+    dialog.editTag("SourceSeriesInstanceUID", "none", dialog.exportables[0])
+    dialog.export(tmp_path / "anonymous")
+    (file,) = sorted((tmp_path / "anonymous").glob("*.dcm"))
+    ds = pydicom.dcmread(str(file), stop_before_pixels=True)
+    assert str(ds.PatientName) == "Anonymous" and "ReferencedSeriesSequence" not in ds

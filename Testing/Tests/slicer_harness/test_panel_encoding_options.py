@@ -24,7 +24,7 @@ def test_scale_choice_and_custom_scale_show_their_error_and_reach_the_files(slic
     first, warning, traps = panel.ui.previewLabel.text.splitlines()
     assert first == "Values -3 to 5 are stored as integers -3000 to 5000 (RescaleSlope 0.001); worst-case quantization error 0.0005."
     assert warning.startswith("Warning: 4617 voxels of the FA map lie outside 0 to 1, what FA means")  # the default quantity is FA
-    assert traps == "Reader traps: cornerstone3D (OHIF), Weasis, Horos, vtk-dicom and others (see the tooltip)"  # slope 0.001, window 0.5/1.0
+    assert traps == "Reader traps: Weasis, vtk-dicom and others (see the tooltip)"  # slope 0.001
     choose(panel.ui.scaleComboBox, "x32000")
     assert not panel.ui.exportButton.enabled
     assert panel.ui.disabledReasonLabel.text.startswith("Cannot export: the largest value 5 ")
