@@ -47,7 +47,7 @@ def test_checking_md_exports_fa_and_md_as_two_series_of_one_study(slicer, panel,
     assert panel.ui.severalMapsLabel.text == "One study, each map as its own quantity:\nFA: FA (from its name)\nMD: MD (from its name)"
     preview = panel.ui.previewLabel.text.split("\n")
     assert preview[0].startswith("FA: Values 0 to 1 are stored as integers 0 to 32767 ")
-    assert preview[1] == "FA: Reader traps: cornerstone3D (OHIF), Weasis, Horos, vtk-dicom and others (see the tooltip)"
+    assert preview[1] == "FA: Reader traps: Weasis, vtk-dicom and others (see the tooltip)"
     assert preview[2].startswith("MD: Values 0 to 0.003 are stored as integers 0 to 32767 ")
     assert preview[-1] == "2 maps: 2 series are written into one study."
     assert not panel.ui.seriesDescriptionLineEdit.enabled
