@@ -186,22 +186,20 @@ def preview(
     """
     array = checked_array(array, replace_nonfinite)
     value_range = ValueRange.of(array)
+    resolved = resolve_quantity(quantity, quantity_code=None, unit=None, method=None)
+    geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape) if ijk_to_ras is not None else None
     notes = []
     if profile is not None:
         navigation.check_profile(profile, MODES.get(mode, ()), mode)
-        resolved = resolve_quantity(quantity, quantity_code=None, unit=None, method=None)
-        geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape) if ijk_to_ras is not None else None
         navigation.check_map(resolved, geometry)
         rescale, note = navigation.stored_integers(resolved, value_range, scale)
         notes.append(note)
     else:
         rescale = (choose_plain_integers if plain_integers else choose_rescale)(scale, value_range)
     notes.append(coarse_scale_warning(rescale, value_range, array, allow_coarse_scale) if integers else None)
-    resolved = resolve_quantity(quantity, quantity_code=None, unit=None, method=None)
     if quantity is not None:
         notes.append(value_checks.meaning_warning(array, value_range, resolved))
-    window = mr_window(default_window(resolved, array), rescale)
-    geometry = SliceGeometry.from_ijk_to_ras(ijk_to_ras, array.shape) if ijk_to_ras is not None else None
+    window = integer_window(default_window(resolved, array), rescale)
     if resample_to_source:
         source_grid(source)  # refused here as the export refuses it; the map will then be on the source's grid
         problem = None
@@ -213,11 +211,6 @@ def preview(
         whole = reader_traps.whole_extreme_frames(array, range(array.shape[0]), encoding_rescale)
         traps[encoding] = reader_traps.assess(encoding, rescale, window if encoding != "pm" else None, problem, whole)
     return Preview(value_range, rescale, [note for note in notes if note], traps)
-
-
-def mr_window(window: tuple[float, float], rescale) -> tuple[str, str]:
-    """(WindowCenter, WindowWidth) as an integer encoding writes them (windows.integer_window)."""
-    return integer_window(window, rescale)
 
 
 def resolve_quantity(quantity: str | Quantity | None, *, quantity_code: Code | str | None, unit: Code | str | None, method: Code | str | None) -> Quantity:
@@ -652,7 +645,7 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str, res
         overlay_problem=plan.overlay.problem if plan.overlay is not None else None,
         resampling_change=resampling_change,
         reader_traps=reader_traps.assess(
-            plan.mode, plan.rescale, mr_window(plan.window, plan.rescale) if plan.rescale is not None else None, plan.overlay.problem if plan.overlay else None,
+            plan.mode, plan.rescale, integer_window(plan.window, plan.rescale) if plan.rescale is not None else None, plan.overlay.problem if plan.overlay else None,
             reader_traps.whole_extreme_frames(plan.array, plan.geometry.slice_order, plan.rescale),
         ),
     )
