@@ -2,7 +2,8 @@
 
     python Testing/Harness/ctk_dicom_build.py     # with the python of the environment that will import it
 
-CTK is the tarball ``<repository>/../shared/vendor/CTK-5056664a.tar.gz`` (CTK at the commit Slicer 5.12.3 pins),
+CTK is the tarball ``<repository>/../shared/vendor/CTK-5056664a.tar.gz`` (CTK at the commit Slicer 5.12.3 pins;
+``$FAEXPORT_CTK_TARBALL`` or the workplace's ``/work/shared/vendor`` when the clone is elsewhere),
 unpacked into ``.build/ctk/CTK``; the build goes to ``.build/ctk/build-<python tag>`` (both ignored
 by git). Needs cmake, a C++ compiler and Debian's qtbase5-dev, libdcmtk-dev and pybind11-dev, which
 ``Testing/run.py test`` installs (as root). An existing build is only brought up to date (CMake's own dependency
@@ -21,8 +22,20 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
-VENDOR = REPO.parent / "shared" / "vendor"
-CTK_TARBALL = VENDOR / "CTK-5056664a.tar.gz"
+CTK_TARBALL_NAME = "CTK-5056664a.tar.gz"
+
+
+def _vendored_tarball() -> Path:
+    """The vendored CTK tarball: ``$FAEXPORT_CTK_TARBALL`` if set, else in the shared vendor folder next to the
+    repository (a clone made elsewhere, as CI may make it, finds the workplace's own at /work/shared/vendor).
+    """
+    if os.environ.get("FAEXPORT_CTK_TARBALL"):
+        return Path(os.environ["FAEXPORT_CTK_TARBALL"])
+    candidates = [REPO.parent / "shared" / "vendor" / CTK_TARBALL_NAME, Path("/work/shared/vendor") / CTK_TARBALL_NAME]
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
+
+CTK_TARBALL = _vendored_tarball()
 # At the repository's top, not under Testing/ (whose README.md files the documentation test reads).
 BUILD_ROOT = REPO / ".build" / "ctk"
 SOURCE = Path(__file__).resolve().parent / "ctk_dicom"
