@@ -139,7 +139,7 @@ class FAExportDICOMPluginClass(DICOMPlugin):
 
             exportable.name = self.exportName
             exportable.confidence = self.confidenceInt16 if survivesInt16 else self.confidenceLossy
-            preview = previewText(outcome, self.mode, bool(self.profile), self.profile)
+            preview = previewText(outcome, self.mode, self.profile)
         exportable.tooltip = "\n".join([self.exportTooltip, preview, self.automaticTagsText(volumeNode)])
         for tagName, value in defaults.items():
             exportable.setTag(tagName, value)
@@ -538,8 +538,6 @@ def sourceCandidate(volumeNode) -> str:
     """The SeriesInstanceUID of the one other DICOM series of the map's study whose volume is on the map's grid (the
     series it was computed from, as far as the study tells), or "" when there is none or more than one.
     """
-    import numpy as np
-
     import vtk
 
     scene = volumeNode.GetScene()
@@ -554,14 +552,19 @@ def sourceCandidate(volumeNode) -> str:
     for index in range(children.GetNumberOfIds()):
         child = children.GetId(index)
         node, uid = shNode.GetItemDataNode(child), shNode.GetItemUID(child, "DICOM")
-        if child != item and uid and node is not None and node.IsA("vtkMRMLVolumeNode") and node.GetImageData() is not None and sameGrid(node, volumeNode, np):
+        if child != item and uid and node is not None and node.IsA("vtkMRMLVolumeNode") and node.GetImageData() is not None and sameGrid(node, volumeNode):
             found.append(uid)
     return found[0] if len(found) == 1 else ""
 
 
-def sameGrid(first, second, np) -> bool:
-    """Two volumes with the same dimensions and IJK-to-RAS matrix (to 1e-3 mm)."""
+def sameGrid(first, second) -> bool:
+    """Two volumes on one grid: the same spatial dimensions (a DWI's components aside) and IJK-to-RAS matrix, to the
+    tolerance FAExportLib takes maps to be on one grid with (pipeline.SAME_GRID_TOLERANCE).
+    """
+    import numpy as np
+
     import vtk
+    from FAExportLib.pipeline import SAME_GRID_TOLERANCE
 
     if first.GetImageData().GetDimensions() != second.GetImageData().GetDimensions():
         return False
@@ -569,8 +572,8 @@ def sameGrid(first, second, np) -> bool:
     for node in (first, second):
         matrix = vtk.vtkMatrix4x4()
         node.GetIJKToRASMatrix(matrix)
-        matrices.append(np.array([[matrix.GetElement(row, column) for column in range(4)] for row in range(4)]))
-    return bool(np.allclose(matrices[0], matrices[1], rtol=0.0, atol=1e-3))
+        matrices.append(slicer.util.arrayFromVTKMatrix(matrix))
+    return bool(np.allclose(matrices[0], matrices[1], rtol=0.0, atol=SAME_GRID_TOLERANCE))
 
 
 def quantityFromText(text: str, volumeNode) -> str | None:

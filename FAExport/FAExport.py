@@ -435,7 +435,7 @@ class FAExportLogic(ScriptedLoadableModuleLogic):
     def previewText(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> str:
         """The preview as the panel shows it: value range, stored integers, worst-case error, one line per warning."""
         options = FAExportOptions.of(options, keywords)
-        return labels.previewText(self.preview(volumeNode, options), options.mode, (options.plainIntegers and options.mode != "pm") or bool(options.profile), options.profile)
+        return labels.previewText(self.preview(volumeNode, options), options.mode, options.profile)
 
     def exportVolume(self, volumeNode: vtkMRMLScalarVolumeNode, options: FAExportOptions | None = None, **keywords) -> FAExportResult:
         """Export ``volumeNode`` into Slicer's DICOM database and/or a folder, and send it if asked (FAExportOptions).

@@ -32,13 +32,15 @@ class OverlayMatch:
         return self.frames is not None
 
 
-def match(geometry: SliceGeometry, source: SourceSeries | None) -> OverlayMatch:
+def match(geometry: SliceGeometry | None, source: SourceSeries | None) -> OverlayMatch:
     """Match the map's frames to the source series' images: same rows and columns, orientation and pixel spacing, and a
     source image at every frame's position (the first by instance number where a series repeats a position, as a DWI
-    series does for each gradient).
+    series does for each gradient). ``geometry`` None (a preview not told the map's grid): not known to match.
     """
     if source is None:
         return OverlayMatch(None, "it names no source series (the series the map was computed from)")
+    if geometry is None:
+        return OverlayMatch(None, "the map's grid is not known, so it cannot be matched to its source series")
     planes = [plane for plane in source.planes if plane is not None]
     if not planes or len(planes) != len(source.instances):
         return OverlayMatch(None, "the source series has images without one plane each (multi-frame images), so its frames cannot be matched")

@@ -24,7 +24,6 @@ from .quantities import parse_unit, quantity_by_name
 from .scaling import Rescale, ValueRange, choose_rescale, coarse_scale_warning
 from .series import SeriesPlan, default_window
 from .sources import SourceSeries
-from .windows import integer_window
 from .writer import SeriesStaging, StagedSeries, prepare_output_folder, series_folder_name
 
 ENCODERS = {"mr": mr, "sc": sc, "pm": pm}
@@ -199,17 +198,13 @@ def preview(
     notes.append(coarse_scale_warning(rescale, value_range, array, allow_coarse_scale) if integers else None)
     if quantity is not None:
         notes.append(value_checks.meaning_warning(array, value_range, resolved))
-    window = integer_window(default_window(resolved, array), rescale)
     if resample_to_source:
         source_grid(source)  # refused here as the export refuses it; the map will then be on the source's grid
         problem = None
     else:
-        problem = overlay.match(geometry, source).problem if geometry is not None or source is None else None
-    traps = {}
-    for encoding in ENCODERS:
-        encoding_rescale = rescale if encoding != "pm" else None
-        whole = reader_traps.whole_extreme_frames(array, range(array.shape[0]), encoding_rescale)
-        traps[encoding] = reader_traps.assess(encoding, rescale, window if encoding != "pm" else None, problem, whole)
+        problem = overlay.match(geometry, source).problem
+    window, extremes = default_window(resolved, array), reader_traps.slice_extremes(array)
+    traps = {encoding: reader_traps.for_encoding(encoding, rescale, window, problem, array, extremes) for encoding in ENCODERS}
     return Preview(value_range, rescale, [note for note in notes if note], traps)
 
 
@@ -485,8 +480,10 @@ def _map_plans(
     overlay_match = overlay.match(geometry, source) if "pm" in encodings else None
     if overlay_match is not None and source is not None and not overlay_match.ready:
         notes.append(f"OHIF cannot overlay the Parametric Map on its source series: {overlay_match.problem}; it references the series, and other readers show it on its own")
+    extremes = reader_traps.slice_extremes(array)  # once for the map's every encoding
     plans = []
     for encoding, description, number in zip(encodings, descriptions, numbers, strict=True):
+        traps = reader_traps.for_encoding(encoding, rescales.get(encoding), window, overlay_match.problem if encoding == "pm" else None, array, extremes)
         plan = SeriesPlan(
             mode=encoding,
             array=array,
@@ -503,6 +500,7 @@ def _map_plans(
             source=source,
             profile=profile,
             overlay=overlay_match if encoding == "pm" else None,
+            reader_traps=tuple(traps),
         )
         ENCODERS[encoding].check(plan)
         plans.append(plan)
@@ -644,8 +642,5 @@ def _result(plan: SeriesPlan, staged: StagedSeries, bound: float, name: str, res
         overlay_ready=plan.overlay.ready if plan.overlay is not None else None,
         overlay_problem=plan.overlay.problem if plan.overlay is not None else None,
         resampling_change=resampling_change,
-        reader_traps=reader_traps.assess(
-            plan.mode, plan.rescale, integer_window(plan.window, plan.rescale) if plan.rescale is not None else None, plan.overlay.problem if plan.overlay else None,
-            reader_traps.whole_extreme_frames(plan.array, plan.geometry.slice_order, plan.rescale),
-        ),
+        reader_traps=list(plan.reader_traps),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .plain_integers import is_plain
+from .windows import integer_window
 
 
 @dataclass(frozen=True)
@@ -180,29 +181,39 @@ def _urls(source: str) -> list[str]:
     return [first, *(base + other if other.startswith("/") else other for other in more)]
 
 
-def whole_extreme_frames(array: np.ndarray, slice_order, rescale) -> int:
+def for_encoding(encoding: str, rescale, window: tuple[float, float], overlay_problem: str | None, array: np.ndarray, extremes) -> list[Assessment]:
+    """``assess`` for one encoding of a map (``array[k, j, i]``, its ``slice_extremes``): its window (center, width in
+    the map's units) as that encoding writes it, and the slices cornerstone3D would lose.
+    """
+    integers = encoding != "pm"
+    whole = whole_extreme_frames(array, rescale if integers else None, extremes)
+    return assess(encoding, rescale, integer_window(window, rescale) if integers else None, overlay_problem, whole)
+
+
+def slice_extremes(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each slice's smallest and largest value, ``array[k, j, i]`` (one pass, shared by every encoding's assessment)."""
+    return array.min(axis=(1, 2)), array.max(axis=(1, 2))
+
+
+def whole_extreme_frames(array: np.ndarray, rescale, extremes: tuple[np.ndarray, np.ndarray]) -> int:
     """How many slices cornerstone3D would hold in an integer array and lose: their smallest and largest values as a
     reader decodes them (stored x slope + intercept, in float64 as JavaScript computes) are whole numbers while values
     between them are not (cornerstone's getPixelDataTypeFromMinMax: shared/getPixelDataTypeFromMinMax.js).
 
     ``rescale`` None: float frames as stored (a Parametric Map); with a rescale, a slope of 1 (plain integers) decodes
-    integers only, which lose nothing.
+    integers only, which lose nothing. ``extremes``: ``slice_extremes(array)``.
     """
     if rescale is not None and (is_plain(rescale) or rescale.slope >= 1.0):
         return 0
-    lows, highs = array.min(axis=(1, 2)), array.max(axis=(1, 2))
     count = 0
-    for k in slice_order:
-        low, high = float(lows[k]), float(highs[k])
-        if rescale is None:  # the stored float32 values
-            low, high = float(np.float32(low)), float(np.float32(high))
+    for k, (low, high) in enumerate(zip(*extremes, strict=True)):
         if rescale is not None:
-            stored_low, stored_high = rescale.stored_value(low), rescale.stored_value(high)
+            stored_low, stored_high = rescale.stored_value(float(low)), rescale.stored_value(float(high))
             low, high = stored_low * rescale.slope + rescale.intercept, stored_high * rescale.slope + rescale.intercept
             between = stored_high - stored_low > 1  # stored values between them decode to fractions (slope < 1)
-        else:
-            frame = np.asarray(array[k], dtype=np.float32)
-            between = low < high and not np.array_equal(frame, np.round(frame)) if low.is_integer() and high.is_integer() else False
+        else:  # the stored float32 values; only a frame with whole extremes is looked at whole
+            low, high = float(np.float32(low)), float(np.float32(high))
+            between = low.is_integer() and high.is_integer() and not np.array_equal(frame := np.asarray(array[k], dtype=np.float32), np.round(frame))
         count += low.is_integer() and high.is_integer() and low < high and between
     return count
 

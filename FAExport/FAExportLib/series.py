@@ -35,6 +35,7 @@ class SeriesPlan:
     source: SourceSeries | None = None  # the series the map was computed from, if known
     profile: str | None = None  # "navigation": what navigation systems need (navigation.py)
     overlay: "OverlayMatch | None" = None  # pm: the map's frames matched to the source series' images (overlay.py)
+    reader_traps: tuple = ()  # reader_traps.Assessment of each known trap of this encoding, judged before writing
 
     def stored_slice(self, stored_index: int) -> np.ndarray:
         """Input values of stored slice ``stored_index`` (a view, no copy)."""

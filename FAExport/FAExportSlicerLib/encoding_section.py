@@ -110,7 +110,7 @@ class EncodingSection:
                     allowCoarseScale=allowCoarse, quantity=quantity, plainIntegers=plainIntegers, profile=profile, sourceVolumeNode=source,
                     resampleToSource=resample,
                 )
-                text = previewText(checked, mode, plainIntegers or bool(profile), profile, trapDetails=False)
+                text = previewText(checked, mode, profile, trapDetails=False)
                 trapLines = trapsTooltip(checked, mode)
                 # The file the map was loaded from: which NIfTI transform Slicer's reader used, when the other differs.
                 fileWarnings = nifti_header_warnings(volumeFile(volumeNode)) if volumeFile(volumeNode) else []

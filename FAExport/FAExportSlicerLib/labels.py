@@ -40,12 +40,15 @@ def unitText(unit: "Code") -> str:
     return codeText(unit)
 
 
-def previewText(checked: "Preview", mode: str, plainIntegers: bool, profile: str | None = None, trapDetails: bool = True) -> str:
+def previewText(checked: "Preview", mode: str, profile: str | None = None, trapDetails: bool = True) -> str:
     """A preview as the panel shows it: the value range, the stored integers and the worst-case error the chosen scale
     gives, then one line per warning, and the reader traps that apply: one line each (``trapDetails``), or one line
-    naming the readers (the panel, whose tooltip has the details: ``trapsTooltip``). ``plainIntegers`` (mr, sc, mr+pm,
-    and the navigation ``profile``): the factor, and that readers get the values multiplied by it (RescaleSlope 1).
+    naming the readers (the panel, whose tooltip has the details: ``trapsTooltip``). Plain integers (the preview's
+    rescale is one: mr, sc, mr+pm with plain integers or the navigation ``profile``): the factor, and that readers get
+    the values multiplied by it (RescaleSlope 1).
     """
+    from FAExportLib.plain_integers import is_plain
+
     values = {
         "low": checked.value_range.minimum,
         "high": checked.value_range.maximum,
@@ -55,7 +58,7 @@ def previewText(checked: "Preview", mode: str, plainIntegers: bool, profile: str
     }
     if mode == "pm":
         text = _("Values {low:.6g} to {high:.6g}; the Parametric Map stores them as float32 (exact for a float32 map).").format(**values)
-    elif plainIntegers:
+    elif is_plain(checked.rescale):
         text = _(
             "Values {low:.6g} to {high:.6g} are stored as plain integers {lowStored:.0f} to {highStored:.0f} = value x {factor} (RescaleSlope 1): "
             "readers get the values multiplied by {factor}, and the series description says so; worst-case error {error:.3g} (in the original units).",

@@ -195,8 +195,7 @@ class SeveralMapsSection:
                 except FAExportError as error:
                     reason = _('Cannot export "{map}": {error}').format(map=node.GetName(), error=inPanelWords(self.ui, error))
                     break
-                plain, profile = encoding["plainIntegers"] or bool(encoding.get("profile")), encoding.get("profile")
-                lines.extend(f"{node.GetName()}: {line}" for line in previewText(checked, encoding["mode"], plain, profile, trapDetails=False).split("\n"))
+                lines.extend(f"{node.GetName()}: {line}" for line in previewText(checked, encoding["mode"], encoding.get("profile"), trapDetails=False).split("\n"))
             self.previewState = (lines, reason)
             self.previewKey = key
         return self.previewState
