@@ -74,17 +74,25 @@ def _installed(program_or_path: str) -> bool:
     return bool(glob.glob(program_or_path)) if os.sep in program_or_path else shutil.which(program_or_path) is not None
 
 
-def ensure_debian_servers() -> None:
-    """Install Orthanc, its DICOMweb plugin and dcmtk from Debian's packages when missing (as root with apt-get; else say how)."""
-    missing = [package for package, program in DEBIAN_SERVERS.items() if not _installed(program)]
+def install_missing(missing: list[str], purpose: str, without: str, needed_in_ci: str | None = None) -> None:
+    """Install the ``missing`` Debian packages as root with apt-get (``purpose`` says what for). Elsewhere say what
+    their absence costs (``without``) and how to install them; under CI=true, stop instead when the tests cannot do
+    without them (``needed_in_ci`` names them).
+    """
     if not missing:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        if os.environ.get("CI", "").lower() == "true":
-            raise SystemExit(f"CI: the archives the tests need are not installed and cannot be installed here (not root with apt-get): {' '.join(missing)}")
-        print(f"Not installed: {' '.join(missing)} (Debian packages); the archive tests will be skipped. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
+        if needed_in_ci and os.environ.get("CI", "").lower() == "true":
+            raise SystemExit(f"CI: {needed_in_ci} not installed and cannot be installed here (not root with apt-get): {' '.join(missing)}")
+        print(f"Not installed: {' '.join(missing)} (Debian packages{purpose}); {without}. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
         return
-    apt_install(missing, "")
+    apt_install(missing, purpose)
+
+
+def ensure_debian_servers() -> None:
+    """Install Orthanc, its DICOMweb plugin and dcmtk from Debian's packages when missing (as root with apt-get; else say how)."""
+    missing = [package for package, program in DEBIAN_SERVERS.items() if not _installed(program)]
+    install_missing(missing, "", "the archive tests will be skipped", needed_in_ci="the archives the tests need are")
 
 
 # What building CTK's DICOM Core and its binding needs (Testing/Harness/ctk_dicom): Debian package -> a file it installs.
@@ -100,12 +108,7 @@ CTK_BUILD_PACKAGES = {
 def ensure_ctk_build_packages() -> None:
     """Install what building CTK's DICOM database for the tests needs, when missing (as root with apt-get; else say how)."""
     missing = [package for package, program in CTK_BUILD_PACKAGES.items() if not _installed(program)]
-    if not missing:
-        return
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        print(f"Not installed: {' '.join(missing)} (Debian packages); the tests of Slicer's DICOM database will fail. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
-        return
-    apt_install(missing, " to build CTK's DICOM database for the tests")
+    install_missing(missing, " to build CTK's DICOM database for the tests", "the tests of Slicer's DICOM database will fail")
 
 
 def build_ctk(python: str, env: dict) -> int:
@@ -131,12 +134,7 @@ def ensure_qt_libraries() -> None:
     missing = sorted({package for library, package in QT_LIBRARIES.items() if library not in known})
     if not Path("/usr/share/fonts/truetype/dejavu").is_dir():
         missing.append("fonts-dejavu-core")
-    if not missing:
-        return
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        print(f"Not installed: {' '.join(missing)} (Debian packages Qt needs); the panel tests will fail. Install them with: sudo apt-get install {' '.join(missing)}", flush=True)
-        return
-    apt_install(missing, " for Qt")
+    install_missing(missing, " for Qt", "the panel tests will fail")
 
 
 # The web viewer tests (Testing/Tests/network/test_web_viewer.py): node and npm come with the machine; chromium is
@@ -148,17 +146,10 @@ def ensure_web_viewer() -> None:
     sys.path.insert(0, str(REPO / "Testing" / "Harness"))
     import web_viewer  # standard library only
 
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    if not web_viewer.CHROMIUM.exists():
-        if shutil.which("apt-get") is not None and os.geteuid() == 0:
-            apt_install(["chromium"], " for the OHIF viewer tests")
-        elif in_ci:
-            raise SystemExit("CI: chromium (Debian package) is not installed and cannot be installed here (not root with apt-get)")
-        else:
-            print("Not installed: chromium (Debian package); the OHIF viewer tests will be skipped. Install it with: sudo apt-get install chromium", flush=True)
+    install_missing([] if web_viewer.CHROMIUM.exists() else ["chromium"], " for the OHIF viewer tests", "the OHIF viewer tests will be skipped", needed_in_ci="chromium is")
     missing = web_viewer.missing_tools(browser=False)
     if missing:
-        if in_ci:
+        if os.environ.get("CI", "").lower() == "true":
             raise SystemExit(f"CI: the web viewer tests need {' '.join(missing)} (Debian packages nodejs, npm)")
         print(f"Not installed: {' '.join(missing)} (Debian packages nodejs, npm); the web viewer tests will be skipped.", flush=True)
         return

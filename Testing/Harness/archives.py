@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from processes import stop_process
 
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 PROGRAMS = ("Orthanc", "storescu", "storescp")
@@ -98,13 +99,7 @@ class Orthanc:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+        stop_process(self.process)
         self.process = None
 
     def get(self, path: str, data: bytes | None = None):
@@ -185,9 +180,7 @@ class StoreSCP:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
+        stop_process(self.process)
 
     def received_files(self) -> list[Path]:
         return sorted(path for path in self.received.iterdir() if path.is_file())

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from processes import stop_process
+
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
 OHIF_APP = HERE / "ohif-app"
@@ -152,13 +154,7 @@ class OhifServer:
         raise TimeoutError(f"serve_ohif.mjs does not listen on port {self.port} after 30 s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+        stop_process(self.process)
         self.process = None
 
 
