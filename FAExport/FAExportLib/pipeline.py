@@ -483,7 +483,6 @@ def _map_plans(
     extremes = reader_traps.slice_extremes(array)  # once for the map's every encoding
     plans = []
     for encoding, description, number in zip(encodings, descriptions, numbers, strict=True):
-        traps = reader_traps.for_encoding(encoding, rescales.get(encoding), window, overlay_match.problem if encoding == "pm" else None, array, extremes)
         plan = SeriesPlan(
             mode=encoding,
             array=array,
@@ -500,10 +499,10 @@ def _map_plans(
             source=source,
             profile=profile,
             overlay=overlay_match if encoding == "pm" else None,
-            reader_traps=tuple(traps),
         )
-        ENCODERS[encoding].check(plan)
-        plans.append(plan)
+        ENCODERS[encoding].check(plan)  # first: pm refuses values beyond float32, which the traps' float32 view would overflow
+        traps = reader_traps.for_encoding(encoding, plan.rescale, window, overlay_match.problem if encoding == "pm" else None, array, extremes)
+        plans.append(replace(plan, reader_traps=tuple(traps)))
     if "pm" in encodings:  # after pm.check, which refuses values beyond float32
         notes.append(value_checks.float32_integer_warning(array, value_range))
     return plans, notes

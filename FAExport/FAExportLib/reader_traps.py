@@ -212,7 +212,8 @@ def whole_extreme_frames(array: np.ndarray, rescale, extremes: tuple[np.ndarray,
             low, high = stored_low * rescale.slope + rescale.intercept, stored_high * rescale.slope + rescale.intercept
             between = stored_high - stored_low > 1  # stored values between them decode to fractions (slope < 1)
         else:  # the stored float32 values; only a frame with whole extremes is looked at whole
-            low, high = float(np.float32(low)), float(np.float32(high))
+            with np.errstate(over="ignore"):  # beyond float32 (a preview; the export refuses it): infinite, never whole
+                low, high = float(np.float32(low)), float(np.float32(high))
             between = low.is_integer() and high.is_integer() and not np.array_equal(frame := np.asarray(array[k], dtype=np.float32), np.round(frame))
         count += low.is_integer() and high.is_integer() and low < high and between
     return count
